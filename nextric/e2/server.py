@@ -1,0 +1,279 @@
+"""E2 node server base: the gRPC face of any E2 node backend (the emulated testbed, a bridge, a test node).
+
+A backend implements :class:`E2NodeBackend` (its nodes and how it applies a validated control) and
+publishes reports through the server's :class:`~nextric.e2.hub.IndicationHub`. This module does the
+rest: request validation with E2AP causes, subscription streams, gRPC health and reflection, explicit
+message-size limits, and metrics.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+import grpc
+from google.protobuf.message import DecodeError, Message
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1.health import aio as health_aio  # type: ignore[attr-defined]
+from grpc_reflection.v1alpha import reflection
+from prometheus_client import CollectorRegistry
+
+from nextric.e2 import validation
+from nextric.e2.errors import FAILURE_METADATA_KEY, E2Failure, not_found, protocol_error
+from nextric.e2.hub import HubLimits, IndicationHub, SubscriptionKey
+from nextric.e2.metrics import E2ServerMetrics
+from nextric.e2.settings import E2ServerSettings
+from nextric.e2.v1 import e2ap_pb2
+from nextric.errors import NextricError
+
+SERVICE_NAME = "nextric.e2.v1.E2Node"
+Context = grpc.aio.ServicerContext[Any, Any]
+M = TypeVar("M", bound=Message)
+R = TypeVar("R")
+
+
+class E2NodeBackend(Protocol):
+    """What a concrete E2 node (or a process hosting many) provides to the server base."""
+
+    def node_infos(self) -> Sequence[e2ap_pb2.E2NodeInfo]:
+        """Every node served, with cells and RAN functions (the server stamps ``incarnation``)."""
+
+    async def apply_control(self, request: e2ap_pb2.RicControlRequest) -> e2ap_pb2.RicControlAcknowledge:
+        """Apply a control that passed :func:`~nextric.e2.validation.check_control`; echo what was applied.
+
+        Raise :class:`~nextric.e2.errors.E2Failure` (or any ``NextricError``) to refuse it.
+        """
+
+
+@dataclass(frozen=True)
+class _Malformed:
+    error: str
+
+
+def _safe_parser(message_type: type[M]) -> Callable[[bytes], M | _Malformed]:
+    def parse(data: bytes) -> M | _Malformed:
+        try:
+            return message_type.FromString(data)
+        except (DecodeError, ValueError) as exc:  # protobuf raises DecodeError or ValueError
+            return _Malformed(f"cannot decode {message_type.DESCRIPTOR.full_name}: {exc}")
+
+    return parse
+
+
+class E2NodeService:
+    """Servicer of ``nextric.e2.v1.E2Node`` over a backend and a hub."""
+
+    def __init__(
+        self,
+        backend: E2NodeBackend,
+        hub: IndicationHub,
+        settings: E2ServerSettings,
+        metrics: E2ServerMetrics | None = None,
+    ) -> None:
+        self._backend = backend
+        self.hub = hub
+        self._settings = settings
+        self._metrics = metrics
+        self._nodes: dict[str, validation.NodeView] = {}
+        self.refresh_nodes()
+
+    def refresh_nodes(self) -> None:
+        """Re-read the backend's nodes (call after the backend's topology changed)."""
+        nodes: dict[str, validation.NodeView] = {}
+        for info in self._backend.node_infos():
+            stamped = e2ap_pb2.E2NodeInfo()
+            stamped.CopyFrom(info)
+            stamped.incarnation = self.hub.incarnation
+            nodes[stamped.node_id] = validation.NodeView.of(stamped)
+        self._nodes = nodes
+
+    def node(self, node_id: str) -> validation.NodeView:
+        view = self._nodes.get(node_id)
+        if view is None:
+            validation.check_node_id(node_id, self._nodes)  # raises with the right cause
+            raise AssertionError("unreachable")
+        return view
+
+    # ------------------------------------------------------------------ error edge
+
+    async def _abort(self, context: Context, rpc: str, failure: E2Failure) -> None:
+        if self._metrics is not None:
+            self._metrics.rejected.labels(rpc, failure.value).inc()
+        await context.abort(
+            failure.code,
+            f"{failure.value}: {failure.detail}",
+            trailing_metadata=((FAILURE_METADATA_KEY, failure.to_proto().SerializeToString()),),
+        )
+
+    async def _unary(self, rpc: str, request: Any, context: Context, handler: Callable[[Any], Awaitable[R]]) -> R:
+        try:
+            if isinstance(request, _Malformed):
+                raise protocol_error(request.error)
+            return await handler(request)
+        except NextricError as exc:
+            await self._abort(context, rpc, E2Failure.from_error(exc))
+            raise AssertionError("unreachable: abort raises") from exc
+
+    # ------------------------------------------------------------------ RPCs
+
+    async def list_nodes(self, request: Any, context: Context) -> e2ap_pb2.ListNodesResponse:
+        async def run(_: e2ap_pb2.ListNodesRequest) -> e2ap_pb2.ListNodesResponse:
+            return e2ap_pb2.ListNodesResponse(nodes=[view.info for view in self._nodes.values()])
+
+        return await self._unary("ListNodes", request, context, run)
+
+    async def get_node(self, request: Any, context: Context) -> e2ap_pb2.E2NodeInfo:
+        async def run(req: e2ap_pb2.GetNodeRequest) -> e2ap_pb2.E2NodeInfo:
+            return self.node(req.node_id).info
+
+        return await self._unary("GetNode", request, context, run)
+
+    async def subscribe(self, request: Any, context: Context) -> AsyncIterator[e2ap_pb2.RicIndication]:
+        try:
+            if isinstance(request, _Malformed):
+                raise protocol_error(request.error)
+            node = self.node(request.node_id)
+            validation.check_subscription(
+                node, request, self._settings.min_report_period_ms, self._settings.max_report_period_ms
+            )
+            sub, outbox = self.hub.attach(request)
+        except NextricError as exc:
+            await self._abort(context, "Subscribe", E2Failure.from_error(exc))
+            return
+        self._update_gauge()
+        sent = 0
+        try:
+            async for indication in outbox:
+                yield indication
+                sent += 1
+        finally:
+            self.hub.detach(sub, outbox)
+            if self._metrics is not None:
+                self._metrics.indications.labels(e2ap_pb2.ReportStyle.Name(sub.style)).inc(sent)  # type: ignore[arg-type]
+                self._metrics.dropped.inc(outbox.dropped)
+            self._update_gauge()
+
+    async def delete_subscription(self, request: Any, context: Context) -> e2ap_pb2.RicSubscriptionDeleteResponse:
+        async def run(req: e2ap_pb2.RicSubscriptionDeleteRequest) -> e2ap_pb2.RicSubscriptionDeleteResponse:
+            self.node(req.node_id)
+            key = SubscriptionKey.of(req)
+            if not self.hub.delete(key):
+                raise not_found("request-id-unknown", f"no subscription {key}")
+            self._update_gauge()
+            return e2ap_pb2.RicSubscriptionDeleteResponse(
+                node_id=req.node_id, ric_request_id=req.ric_request_id, ran_function_id=req.ran_function_id
+            )
+
+        return await self._unary("DeleteSubscription", request, context, run)
+
+    async def control(self, request: Any, context: Context) -> e2ap_pb2.RicControlAcknowledge:
+        async def run(req: e2ap_pb2.RicControlRequest) -> e2ap_pb2.RicControlAcknowledge:
+            validation.check_control(self.node(req.node_id), req)
+            ack = await self._backend.apply_control(req)
+            if self._metrics is not None:
+                self._metrics.controls.labels(req.WhichOneof("control")).inc()
+            return ack
+
+        return await self._unary("Control", request, context, run)
+
+    def _update_gauge(self) -> None:
+        if self._metrics is not None:
+            self._metrics.subscriptions.set(len(self.hub))
+
+    def handler(self) -> grpc.GenericRpcHandler[Any, Any]:
+        def unary(fn: Any, req: type[Message], resp: type[Message]) -> grpc.RpcMethodHandler[Any, Any]:
+            return grpc.unary_unary_rpc_method_handler(
+                fn, request_deserializer=_safe_parser(req), response_serializer=resp.SerializeToString
+            )
+
+        return grpc.method_handlers_generic_handler(
+            SERVICE_NAME,
+            {
+                "ListNodes": unary(self.list_nodes, e2ap_pb2.ListNodesRequest, e2ap_pb2.ListNodesResponse),
+                "GetNode": unary(self.get_node, e2ap_pb2.GetNodeRequest, e2ap_pb2.E2NodeInfo),
+                "Subscribe": grpc.unary_stream_rpc_method_handler(
+                    self.subscribe,
+                    request_deserializer=_safe_parser(e2ap_pb2.RicSubscriptionRequest),
+                    response_serializer=e2ap_pb2.RicIndication.SerializeToString,
+                ),
+                "DeleteSubscription": unary(
+                    self.delete_subscription,
+                    e2ap_pb2.RicSubscriptionDeleteRequest,
+                    e2ap_pb2.RicSubscriptionDeleteResponse,
+                ),
+                "Control": unary(self.control, e2ap_pb2.RicControlRequest, e2ap_pb2.RicControlAcknowledge),
+            },
+        )
+
+
+def grpc_server_options(max_receive: int, max_send: int) -> list[tuple[str, int]]:
+    return [
+        ("grpc.max_receive_message_length", max_receive),
+        ("grpc.max_send_message_length", max_send),
+        ("grpc.so_reuseport", 1),
+    ]
+
+
+@dataclass
+class RunningE2Server:
+    server: grpc.aio.Server
+    port: int
+    service: E2NodeService
+    health: health_aio.HealthServicer
+
+    @property
+    def hub(self) -> IndicationHub:
+        return self.service.hub
+
+    @property
+    def target(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    async def stop(self, grace_s: float | None = 0.5) -> None:
+        await self.health.enter_graceful_shutdown()
+        self.hub.close_all()
+        await self.server.stop(grace_s)
+
+
+async def start_e2_server(
+    backend: E2NodeBackend,
+    settings: E2ServerSettings,
+    registry: CollectorRegistry | None = None,
+    incarnation: int | None = None,
+    extra_handlers: Sequence[tuple[str, grpc.GenericRpcHandler[Any, Any]]] = (),
+) -> RunningE2Server:
+    """Bind and start a gRPC aio server for ``backend``; ``settings.port`` 0 picks a free port."""
+    hub = IndicationHub(
+        incarnation if incarnation is not None else time.time_ns(),
+        HubLimits(
+            outbox_depth=settings.outbox_depth,
+            replay_depth=settings.replay_depth,
+            detach_ttl_s=settings.detach_ttl_s,
+            max_subscriptions=settings.max_subscriptions,
+        ),
+    )
+    metrics = E2ServerMetrics.create(registry) if registry is not None else None
+    service = E2NodeService(backend, hub, settings, metrics)
+    server = grpc.aio.server(
+        options=grpc_server_options(settings.max_receive_message_bytes, settings.max_send_message_bytes)
+    )
+    server.add_generic_rpc_handlers((service.handler(),))
+    names = [SERVICE_NAME]
+    for name, extra in extra_handlers:
+        server.add_generic_rpc_handlers((extra,))
+        names.append(name)
+    health = health_aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health, server)
+    if settings.reflection:
+        reflection.enable_server_reflection(
+            [*names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME], server
+        )
+    port = server.add_insecure_port(f"{settings.host}:{settings.port}")
+    if port == 0:
+        raise NextricError(f"could not bind E2 server to {settings.host}:{settings.port}")
+    await server.start()
+    for name in ("", *names):
+        await health.set(name, health_pb2.HealthCheckResponse.SERVING)
+    return RunningE2Server(server=server, port=port, service=service, health=health)

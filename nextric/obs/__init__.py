@@ -1,0 +1,1 @@
+"""Observability: Prometheus metrics, health (gRPC health + HTTP alive/ready), structured logging."""

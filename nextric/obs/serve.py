@@ -1,0 +1,58 @@
+"""Serve an ASGI app with uvicorn inside the current event loop and learn the bound port (port 0 works)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import uvicorn
+
+from nextric.errors import UnavailableError
+
+
+@dataclass
+class HttpServer:
+    server: uvicorn.Server
+    task: asyncio.Task[None]
+    host: str
+    port: int
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    async def stop(self) -> None:
+        self.server.should_exit = True
+        await self.task
+
+
+async def start_http(app: Any, host: str = "127.0.0.1", port: int = 0, timeout_s: float = 10.0) -> HttpServer:
+    """Start uvicorn for ``app`` as a task of the running loop; returns once it accepts connections."""
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on", access_log=False)
+    server = uvicorn.Server(config)
+    server.install_signal_handlers = lambda: None  # type: ignore[attr-defined]  # the process owns signals
+    task = asyncio.create_task(server.serve())
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while not server.started:
+        if task.done():
+            task.result()
+            raise UnavailableError(f"HTTP server on {host}:{port} exited during start-up")
+        if loop.time() > deadline:
+            server.should_exit = True
+            raise UnavailableError(f"HTTP server on {host}:{port} did not start within {timeout_s}s")
+        await asyncio.sleep(0.005)
+    bound = server.servers[0].sockets[0].getsockname()[1]
+    return HttpServer(server=server, task=task, host=host, port=int(bound))
+
+
+@contextlib.asynccontextmanager
+async def serving(app: Any, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[HttpServer]:
+    running = await start_http(app, host, port)
+    try:
+        yield running
+    finally:
+        await running.stop()
