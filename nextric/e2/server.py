@@ -242,9 +242,13 @@ async def start_e2_server(
     settings: E2ServerSettings,
     registry: CollectorRegistry | None = None,
     incarnation: int | None = None,
-    extra_handlers: Sequence[tuple[str, grpc.GenericRpcHandler[Any, Any]]] = (),
+    extra_services: Sequence[tuple[str, Callable[[grpc.aio.Server], None]]] = (),
 ) -> RunningE2Server:
-    """Bind and start a gRPC aio server for ``backend``; ``settings.port`` 0 picks a free port."""
+    """Bind and start a gRPC aio server for ``backend``; ``settings.port`` 0 picks a free port.
+
+    ``extra_services``: (full service name, registrar) pairs for services that share the server, e.g. the
+    testbed's transport controller; they get health status and reflection too.
+    """
     hub = IndicationHub(
         incarnation if incarnation is not None else time.time_ns(),
         HubLimits(
@@ -261,8 +265,8 @@ async def start_e2_server(
     )
     server.add_generic_rpc_handlers((service.handler(),))
     names = [SERVICE_NAME]
-    for name, extra in extra_handlers:
-        server.add_generic_rpc_handlers((extra,))
+    for name, register in extra_services:
+        register(server)
         names.append(name)
     health = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)

@@ -1,0 +1,110 @@
+"""Wires the policy service: storage, A1, guardrail, audit, auth, limits, health and metrics into FastAPI."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import httpx
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from prometheus_client import CollectorRegistry
+
+from nextric.obs.health import Health
+from nextric.obs.http import observability_router
+from policy.a1 import A1Service
+from policy.auth import Authenticator
+from policy.guard import GuardrailService
+from policy.limits import BodySizeLimit, RateLimiter
+from policy.metrics import PolicyMetrics
+from policy.notify import HttpNotifier
+from policy.openapi import install_openapi
+from policy.problems import install_problem_handlers
+from policy.routes_a1 import a1_router
+from policy.routes_audit import audit_router
+from policy.routes_guardrail import guardrail_router
+from policy.settings import PolicySettings
+from policy.storage import AuditWriter, Backend, open_backend
+from policy.types import builtin_types
+
+
+@dataclass
+class PolicyService:
+    """Handles to the parts (tests and the bench reach in through ``app.state.service``)."""
+
+    backend: Backend
+    writer: AuditWriter
+    a1: A1Service
+    guard: GuardrailService
+    notifier: HttpNotifier
+    health: Health
+    registry: CollectorRegistry
+
+
+def create_app(
+    settings: PolicySettings,
+    *,
+    backend: Backend | None = None,
+    clock: Callable[[], float] = time.time,
+    notify_client: httpx.AsyncClient | None = None,
+) -> FastAPI:
+    """Build the ASGI app; nothing starts until the lifespan runs (uvicorn or ``httpx`` + lifespan)."""
+    store = backend if backend is not None else open_backend(settings)
+    registry = CollectorRegistry()
+    health = Health()
+    health.register("storage", False, "loading policies")
+    metrics = PolicyMetrics.create(registry)
+    writer = AuditWriter(store, settings.audit_batch_max)
+    notifier = HttpNotifier(notify_client or httpx.AsyncClient(timeout=settings.notify_timeout_s))
+    a1 = A1Service(
+        builtin_types(), store, writer, notifier=notifier, max_policies=settings.max_policies, clock=clock
+    )
+    guard = GuardrailService(
+        a1,
+        writer,
+        metrics,
+        clock=clock,
+        verdict_cache=settings.verdict_cache,
+        approval_ttl_s=settings.approval_ttl_s,
+    )
+    a1.set_on_change(guard.refresh)
+    auth = Authenticator(settings.grants(), RateLimiter(settings.requests_per_s, settings.burst))
+    service = PolicyService(store, writer, a1, guard, notifier, health, registry)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        writer.start()
+        try:
+            await a1.load()
+            health.set("storage", True, store.name)
+            yield
+        finally:
+            health.set("storage", False, "stopping")
+            await notifier.aclose()
+            writer.close()
+            store.close()
+
+    app = FastAPI(
+        title="nextric policy service",
+        version="1.0.0",
+        description="O-RAN A1-P v2 policy API, guardrail checks, rollback and audit (see docs/policy.md).",
+        lifespan=lifespan,
+    )
+    app.state.service = service
+    install_problem_handlers(app)
+    install_openapi(app)
+    app.include_router(a1_router(a1, auth))
+    app.include_router(guardrail_router(guard, auth))
+    app.include_router(audit_router(store, auth))
+    app.include_router(observability_router(health, registry))
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    return app

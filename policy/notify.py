@@ -1,0 +1,54 @@
+"""A1 policy status notifications: ``POST {notificationDestination}`` with the PolicyStatusObject.
+
+Best effort and off the request path: failures are logged, never raised to the A1 caller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Protocol
+
+import httpx
+
+log = logging.getLogger(__name__)
+
+
+class Notifier(Protocol):
+    def notify(self, destination: str, status: dict[str, Any]) -> None:
+        """Schedule delivery of ``status`` to ``destination``; must not block."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+class HttpNotifier:
+    """Delivers over an injected :class:`httpx.AsyncClient` (tests pass one with a mock transport)."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self._client = client
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def notify(self, destination: str, status: dict[str, Any]) -> None:
+        task = asyncio.get_running_loop().create_task(self._send(destination, status))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _send(self, destination: str, status: dict[str, Any]) -> None:
+        try:
+            response = await self._client.post(destination, json=status)
+            if response.status_code >= 300:
+                log.warning(
+                    "status notification refused", extra={"url": destination, "code": response.status_code}
+                )
+        except httpx.HTTPError as exc:
+            log.warning("status notification failed", extra={"url": destination, "error": str(exc)})
+
+    async def drain(self) -> None:
+        """Wait for notifications in flight (tests, shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def aclose(self) -> None:
+        await self.drain()
+        await self._client.aclose()

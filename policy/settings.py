@@ -1,0 +1,67 @@
+"""Settings of the policy service (env prefix ``NEXTRIC_POLICY_``); no endpoint, port or token in code."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from nextric.errors import ConfigError
+
+
+class Role(StrEnum):
+    """``operator``: write policies, approve, roll back; ``viewer``: read; ``xapp``: check and report."""
+
+    OPERATOR = "operator"
+    VIEWER = "viewer"
+    XAPP = "xapp"
+
+
+class TokenGrant(BaseModel):
+    """One bearer token, who holds it and its roles."""
+
+    name: str
+    token: SecretStr
+    roles: list[Role]
+
+
+class PolicySettings(BaseSettings):
+    """Everything the service needs; ``tokens`` (JSON list of grants) and/or ``tokens_file`` give tokens."""
+
+    model_config = SettingsConfigDict(env_prefix="NEXTRIC_POLICY_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=0, ge=0, le=65535, description="0 picks a free port (see port_file)")
+    port_file: Path | None = Field(default=None, description="written with the bound port once listening")
+    backend: Literal["sqlite", "redis", "memory"] = "sqlite"
+    sqlite_path: Path = Path("nextric-policy.db")
+    redis_url: str | None = None
+    redis_prefix: str = "nextric:policy:"
+    tokens: list[TokenGrant] = Field(default_factory=list)
+    tokens_file: Path | None = Field(default=None, description="JSON list of grants, e.g. a mounted secret")
+    max_body_bytes: int = Field(default=64 * 1024, gt=0)
+    max_policies: int = Field(default=1000, gt=0, description="beyond this a PUT answers 507")
+    requests_per_s: float = Field(default=2000.0, ge=0, description="per-token request rate; 0 disables")
+    burst: int = Field(default=4000, gt=0)
+    cors_origins: list[str] = Field(default_factory=list, description="empty: CORS off")
+    notify_timeout_s: float = Field(default=2.0, gt=0)
+    verdict_cache: int = Field(default=10000, gt=0, description="recent verdicts kept for /applied")
+    approval_ttl_s: float = Field(default=300.0, gt=0)
+    audit_batch_max: int = Field(default=256, gt=0)
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    def grants(self) -> list[TokenGrant]:
+        """Grants from ``tokens`` plus ``tokens_file``."""
+        grants = list(self.tokens)
+        if self.tokens_file is not None:
+            try:
+                raw = json.loads(self.tokens_file.read_text())
+            except (OSError, ValueError) as exc:
+                raise ConfigError(f"cannot read tokens_file {self.tokens_file}: {exc}") from exc
+            grants.extend(TokenGrant.model_validate(item) for item in raw)
+        return grants
