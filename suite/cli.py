@@ -19,7 +19,7 @@ app.add_typer(bench_app, name="bench")
 
 @app.command()
 def demo(
-    seconds: Annotated[float, typer.Option(help="simulated seconds to run the closed loop")] = 60.0,
+    seconds: Annotated[float, typer.Option(help="simulated seconds to run each leg")] = 180.0,
     seed: Annotated[int, typer.Option(help="seed of every random stream")] = 7,
     out: Annotated[Path, typer.Option(help="folder for the report")] = Path("reports/demo"),
 ) -> None:
@@ -32,6 +32,32 @@ def demo(
     from suite.demo import run_demo
 
     raise typer.Exit(run_demo(seconds=seconds, seed=seed, out=out))
+
+
+@app.command("testbed")
+def run_testbed(
+    scenario: Annotated[str | None, typer.Option(help="bundled scenario name or scenario YAML path")] = None,
+    shocks: Annotated[str | None, typer.Option(help="hotspot|wave|both|none, -ID or -OOD")] = None,
+    seed: Annotated[int | None, typer.Option(help="seed of the emulator's random streams")] = None,
+    speedup: Annotated[float | None, typer.Option(help="x real time; 0 = as fast as possible")] = None,
+    steps: Annotated[int | None, typer.Option(help="fast sub-steps to run, then exit")] = None,
+) -> None:
+    """Run the emulated gNB testbed: an E2 node per cell, the transport controller, health and metrics.
+
+    Settings come from NEXTRIC_TESTBED_* environment variables (e.g. NEXTRIC_TESTBED_E2__PORT); options given
+    here override them. Prints the bound ports as one JSON line.
+    """
+    import asyncio
+
+    from nextric.obs.logging import configure_logging
+    from testbed.serve import serve
+    from testbed.settings import TestbedSettings
+
+    given = {"scenario": scenario, "shocks": shocks, "seed": seed, "speedup": speedup, "steps": steps}
+    settings = TestbedSettings().model_copy(update={k: v for k, v in given.items() if v is not None})
+    settings = TestbedSettings.model_validate(settings.model_dump())  # re-validate the overrides
+    configure_logging("testbed", settings.log.level, settings.log.json_lines)
+    asyncio.run(serve(settings))
 
 
 @bench_app.command("e2")

@@ -174,6 +174,7 @@ class E2Client:
             ],
         )
         self.stub = e2ap_pb2_grpc.E2NodeStub(self._channel)
+        self.channel = self._channel  # for other services on the same server (e.g. the transport controller)
         self._instances = itertools.count(1)
 
     async def __aenter__(self) -> E2Client:

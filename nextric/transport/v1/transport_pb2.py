@@ -25,27 +25,29 @@ _sym_db = _symbol_database.Default()
 from nextric.e2.v1 import common_pb2 as nextric_dot_e2_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$nextric/transport/v1/transport.proto\x12\x14nextric.transport.v1\x1a\x1anextric/e2/v1/common.proto\"T\n\x04Link\x12\x0f\n\x07link_id\x18\x01 \x01(\t\x12\x0b\n\x03src\x18\x02 \x01(\t\x12\x0b\n\x03\x64st\x18\x03 \x01(\t\x12\x15\n\rcapacity_mbps\x18\x04 \x01(\x01\x12\n\n\x02up\x18\x05 \x01(\x08\"\x12\n\x10ListLinksRequest\">\n\x11ListLinksResponse\x12)\n\x05links\x18\x01 \x03(\x0b\x32\x1a.nextric.transport.v1.Link\"B\n\nSliceShare\x12%\n\x06snssai\x18\x01 \x01(\x0b\x32\x15.nextric.e2.v1.Snssai\x12\r\n\x05share\x18\x02 \x01(\x01\"O\n\nLinkShares\x12\x0f\n\x07link_id\x18\x01 \x01(\t\x12\x30\n\x06shares\x18\x02 \x03(\x0b\x32 .nextric.transport.v1.SliceShare\"C\n\x10SetSharesRequest\x12/\n\x05links\x18\x01 \x03(\x0b\x32 .nextric.transport.v1.LinkShares\"e\n\x11SetSharesResponse\x12\x1d\n\x15\x65\x66\x66\x65\x63tive_sim_time_ms\x18\x01 \x01(\x03\x12\x31\n\x07\x61pplied\x18\x02 \x03(\x0b\x32 .nextric.transport.v1.LinkShares2\xd1\x01\n\x13TransportController\x12\\\n\tListLinks\x12&.nextric.transport.v1.ListLinksRequest\x1a\'.nextric.transport.v1.ListLinksResponse\x12\\\n\tSetShares\x12&.nextric.transport.v1.SetSharesRequest\x1a\'.nextric.transport.v1.SetSharesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$nextric/transport/v1/transport.proto\x12\x14nextric.transport.v1\x1a\x1anextric/e2/v1/common.proto\"\x9b\x01\n\x04Link\x12\x0f\n\x07link_id\x18\x01 \x01(\t\x12\x0b\n\x03src\x18\x02 \x01(\t\x12\x0b\n\x03\x64st\x18\x03 \x01(\t\x12\x15\n\rcapacity_mbps\x18\x04 \x01(\x01\x12\n\n\x02up\x18\x05 \x01(\x08\x12\x32\n\x05loads\x18\x06 \x03(\x0b\x32#.nextric.transport.v1.SliceLinkLoad\x12\x11\n\twindow_ms\x18\x07 \x01(\r\"q\n\rSliceLinkLoad\x12%\n\x06snssai\x18\x01 \x01(\x0b\x32\x15.nextric.e2.v1.Snssai\x12\x14\n\x0coffered_mbps\x18\x02 \x01(\x01\x12\x14\n\x0c\x63\x61rried_mbps\x18\x03 \x01(\x01\x12\r\n\x05share\x18\x04 \x01(\x01\"%\n\x10ListLinksRequest\x12\x11\n\twindow_ms\x18\x01 \x01(\r\">\n\x11ListLinksResponse\x12)\n\x05links\x18\x01 \x03(\x0b\x32\x1a.nextric.transport.v1.Link\"B\n\nSliceShare\x12%\n\x06snssai\x18\x01 \x01(\x0b\x32\x15.nextric.e2.v1.Snssai\x12\r\n\x05share\x18\x02 \x01(\x01\"O\n\nLinkShares\x12\x0f\n\x07link_id\x18\x01 \x01(\t\x12\x30\n\x06shares\x18\x02 \x03(\x0b\x32 .nextric.transport.v1.SliceShare\"C\n\x10SetSharesRequest\x12/\n\x05links\x18\x01 \x03(\x0b\x32 .nextric.transport.v1.LinkShares\"e\n\x11SetSharesResponse\x12\x1d\n\x15\x65\x66\x66\x65\x63tive_sim_time_ms\x18\x01 \x01(\x03\x12\x31\n\x07\x61pplied\x18\x02 \x03(\x0b\x32 .nextric.transport.v1.LinkShares2\xd1\x01\n\x13TransportController\x12\\\n\tListLinks\x12&.nextric.transport.v1.ListLinksRequest\x1a\'.nextric.transport.v1.ListLinksResponse\x12\\\n\tSetShares\x12&.nextric.transport.v1.SetSharesRequest\x1a\'.nextric.transport.v1.SetSharesResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'nextric.transport.v1.transport_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_LINK']._serialized_start=90
-  _globals['_LINK']._serialized_end=174
-  _globals['_LISTLINKSREQUEST']._serialized_start=176
-  _globals['_LISTLINKSREQUEST']._serialized_end=194
-  _globals['_LISTLINKSRESPONSE']._serialized_start=196
-  _globals['_LISTLINKSRESPONSE']._serialized_end=258
-  _globals['_SLICESHARE']._serialized_start=260
-  _globals['_SLICESHARE']._serialized_end=326
-  _globals['_LINKSHARES']._serialized_start=328
-  _globals['_LINKSHARES']._serialized_end=407
-  _globals['_SETSHARESREQUEST']._serialized_start=409
-  _globals['_SETSHARESREQUEST']._serialized_end=476
-  _globals['_SETSHARESRESPONSE']._serialized_start=478
-  _globals['_SETSHARESRESPONSE']._serialized_end=579
-  _globals['_TRANSPORTCONTROLLER']._serialized_start=582
-  _globals['_TRANSPORTCONTROLLER']._serialized_end=791
+  _globals['_LINK']._serialized_start=91
+  _globals['_LINK']._serialized_end=246
+  _globals['_SLICELINKLOAD']._serialized_start=248
+  _globals['_SLICELINKLOAD']._serialized_end=361
+  _globals['_LISTLINKSREQUEST']._serialized_start=363
+  _globals['_LISTLINKSREQUEST']._serialized_end=400
+  _globals['_LISTLINKSRESPONSE']._serialized_start=402
+  _globals['_LISTLINKSRESPONSE']._serialized_end=464
+  _globals['_SLICESHARE']._serialized_start=466
+  _globals['_SLICESHARE']._serialized_end=532
+  _globals['_LINKSHARES']._serialized_start=534
+  _globals['_LINKSHARES']._serialized_end=613
+  _globals['_SETSHARESREQUEST']._serialized_start=615
+  _globals['_SETSHARESREQUEST']._serialized_end=682
+  _globals['_SETSHARESRESPONSE']._serialized_start=684
+  _globals['_SETSHARESRESPONSE']._serialized_end=785
+  _globals['_TRANSPORTCONTROLLER']._serialized_start=788
+  _globals['_TRANSPORTCONTROLLER']._serialized_end=997
 # @@protoc_insertion_point(module_scope)

@@ -30,11 +30,18 @@ class Link(_message.Message):
     DST_FIELD_NUMBER: _builtins.int
     CAPACITY_MBPS_FIELD_NUMBER: _builtins.int
     UP_FIELD_NUMBER: _builtins.int
+    LOADS_FIELD_NUMBER: _builtins.int
+    WINDOW_MS_FIELD_NUMBER: _builtins.int
     link_id: _builtins.str
     src: _builtins.str
     dst: _builtins.str
     capacity_mbps: _builtins.float
     up: _builtins.bool
+    window_ms: _builtins.int
+    @_builtins.property
+    def loads(self) -> _containers.RepeatedCompositeFieldContainer[Global___SliceLinkLoad]:
+        """Per-slice telemetry over the last window_ms of simulated time (queue counters of the link)."""
+
     def __init__(
         self,
         *,
@@ -43,25 +50,62 @@ class Link(_message.Message):
         dst: _builtins.str = ...,
         capacity_mbps: _builtins.float = ...,
         up: _builtins.bool = ...,
+        loads: _abc.Iterable[Global___SliceLinkLoad] | None = ...,
+        window_ms: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["capacity_mbps", b"capacity_mbps", "dst", b"dst", "link_id", b"link_id", "src", b"src", "up", b"up"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["capacity_mbps", b"capacity_mbps", "dst", b"dst", "link_id", b"link_id", "loads", b"loads", "src", b"src", "up", b"up", "window_ms", b"window_ms"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Link: _TypeAlias = Link  # noqa: Y015
 
 @_typing.final
+class SliceLinkLoad(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SNSSAI_FIELD_NUMBER: _builtins.int
+    OFFERED_MBPS_FIELD_NUMBER: _builtins.int
+    CARRIED_MBPS_FIELD_NUMBER: _builtins.int
+    SHARE_FIELD_NUMBER: _builtins.int
+    offered_mbps: _builtins.float
+    carried_mbps: _builtins.float
+    share: _builtins.float
+    """The slice's share of the link in force."""
+    @_builtins.property
+    def snssai(self) -> _common_pb2.Snssai: ...
+    def __init__(
+        self,
+        *,
+        snssai: _common_pb2.Snssai | None = ...,
+        offered_mbps: _builtins.float = ...,
+        carried_mbps: _builtins.float = ...,
+        share: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["snssai", b"snssai"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["carried_mbps", b"carried_mbps", "offered_mbps", b"offered_mbps", "share", b"share", "snssai", b"snssai"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SliceLinkLoad: _TypeAlias = SliceLinkLoad  # noqa: Y015
+
+@_typing.final
 class ListLinksRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
+    WINDOW_MS_FIELD_NUMBER: _builtins.int
+    window_ms: _builtins.int
+    """Telemetry window in simulated ms (0 = one fast sub-step of the testbed)."""
     def __init__(
         self,
+        *,
+        window_ms: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["window_ms", b"window_ms"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

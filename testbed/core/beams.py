@@ -1,0 +1,83 @@
+"""DFT beam codebook of a half-wavelength ULA and closed-form beam gains over a geometric channel.
+
+A Set-A codebook of ``B`` DFT beams points at spatial frequencies ``u_b = -1 + (2b + 1) / B``
+(``u = sin(angle from broadside)``). The array gain of beam ``b`` towards a path at ``u`` is the
+Fejér kernel ``|sum_n exp(j pi n (u - u_b))|^2 / N = sin^2(N x / 2) / (N sin^2(x / 2))``,
+``x = pi (u - u_b)``, peaking at ``N`` (``10 log10 N`` dBi). The geometric channel per UE is a LOS
+path (Rician K factor) plus ``P`` clusters with angular offsets and exponential powers; the
+received power in beam ``b`` is ``sum_p w_p G_b(u_p)`` (powers ``w`` sum to 1).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from testbed.core.types import FloatArray, IntArray
+
+RSRP_MIN_DBM = -140.0
+RSRP_MAX_DBM = -44.0
+
+
+def codebook_u(n_beams: int) -> FloatArray:
+    """Spatial frequencies (B,) float64 of a DFT codebook covering u in [-1, 1)."""
+    return -1.0 + (2.0 * np.arange(n_beams) + 1.0) / n_beams
+
+
+def array_gain(u_path: FloatArray, u_beam: FloatArray, n_ant: int) -> FloatArray:
+    """Fejér-kernel array gain (linear, max ``n_ant``); shapes broadcast."""
+    x = np.pi * (u_path - u_beam)
+    s = np.sin(0.5 * x)
+    small = np.abs(s) < 1e-9
+    num = np.sin(0.5 * n_ant * x)
+    g = np.where(small, float(n_ant), num**2 / (n_ant * np.where(small, 1.0, s) ** 2))
+    return g
+
+
+GAIN_TABLE_POINTS = 16384
+
+
+def gain_table(n_ant: int) -> FloatArray:
+    """Fejér kernel sampled on ``u - u_b`` in [-2, 2] (GAIN_TABLE_POINTS,) for fast nearest look-up."""
+    return array_gain(np.linspace(-2.0, 2.0, GAIN_TABLE_POINTS), np.zeros(1), n_ant)
+
+
+def _lookup(table: FloatArray, du: FloatArray) -> FloatArray:
+    idx = ((du + 2.0) * ((GAIN_TABLE_POINTS - 1) / 4.0) + 0.5).astype(np.int64)
+    return table[idx]
+
+
+def beam_gains(u_paths: FloatArray, w_paths: FloatArray, u_beams: FloatArray, n_ant: int,
+               table: FloatArray | None = None) -> FloatArray:
+    """Received gain per beam: (U, P) path u, (U, P) weights, (B,) beams -> (U, B) float64 linear.
+
+    With ``table`` (from :func:`gain_table`) the kernel is looked up instead of evaluated."""
+    du = u_paths[:, None, :] - u_beams[None, :, None]  # (U, B, P)
+    g = _lookup(table, du) if table is not None else array_gain(du, np.zeros(1), n_ant)
+    return np.asarray(np.einsum("ubp,up->ub", g, w_paths), dtype=np.float64)
+
+
+def serving_gain(u_paths: FloatArray, w_paths: FloatArray, beam: IntArray, u_codebook: FloatArray,
+                 n_ant: int, table: FloatArray | None = None) -> FloatArray:
+    """Gain (U,) float64 linear of each UE's serving beam index ``beam`` (U,) int64."""
+    du = u_paths - u_codebook[beam][:, None]
+    g = _lookup(table, du) if table is not None else array_gain(du, np.zeros(1), n_ant)
+    return np.asarray((g * w_paths).sum(axis=1), dtype=np.float64)
+
+
+def quantise_rsrp(rsrp_dbm: FloatArray) -> FloatArray:
+    """L1-RSRP reporting: round to 1 dB, clip to [-140, -44] dBm (TS 38.133 range)."""
+    return np.clip(np.round(rsrp_dbm), RSRP_MIN_DBM, RSRP_MAX_DBM)
+
+
+def path_geometry(az_ue_rad: FloatArray, cluster_off_rad: FloatArray, cluster_pow: FloatArray,
+                  los: np.ndarray, k_factor_lin: float) -> tuple[FloatArray, FloatArray]:
+    """Path spatial frequencies and weights for each UE's serving-cell channel.
+
+    az_ue_rad: (U,) azimuth of the UE seen from the array broadside (rad); cluster_off_rad (U, P) and
+    cluster_pow (U, P) (rows sum to 1); los: (U,) bool. Returns (u (U, P+1), w (U, P+1)), weights sum to 1:
+    the LOS path gets K/(K+1) when LOS, else 0.
+    """
+    ang = np.concatenate([az_ue_rad[:, None], az_ue_rad[:, None] + cluster_off_rad], axis=1)
+    w_los = np.where(los, k_factor_lin / (k_factor_lin + 1.0), 0.0)
+    w = np.concatenate([w_los[:, None], (1.0 - w_los)[:, None] * cluster_pow], axis=1)
+    return np.sin(ang), w

@@ -1,0 +1,393 @@
+"""The emulator facade: one object, explicit simulated time, typed reports and controls.
+
+Adapter contract (E2 node server, transport controller, Gym env, benchmarks)::
+
+    emu = Emulator(load_scenario("twm_poc"), ShockRegime.parse("hotspot-ID"), seed=7)
+    emu.submit(ControlRequest(...))   # validated now (ValidationError), applied at the next sub-step
+    acks = emu.step_fast()            # one fast sub-step (scenario fast_step_s); returns ControlAcks
+    acks = emu.step_slow()            # fast_per_slow sub-steps (one RIC decision period)
+    emu.read_kpm()                    # KpmReport since the previous read (per cell, per S-NSSAI)
+    emu.beam_report(); emu.beam_genie(); emu.pilot_report(ue_ids)
+
+All randomness comes from child streams of ``numpy.random.SeedSequence(seed)``: same seed and the
+same controls -> identical trajectories. PHY details (pilots, Set-A sweeps) are only computed when a
+report asks for them; the KPM hot path is vectorised over UEs.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from nextric.errors import ValidationError
+from testbed.core.estimators import (
+    MODES,
+    EstimatorBank,
+    NmseTable,
+    build_nmse_table,
+    lookup_nmse,
+)
+from testbed.core.flow import FlowState, StepOut, flow_step, initial_flow
+from testbed.core.kpi import KpiSummary, mixture_quantile, summarise
+from testbed.core.params import ScenarioParams
+from testbed.core.pilots import PilotConfig, generate_pilots, tdl_channel, tdl_profile
+from testbed.core.radio import (
+    aggregate,
+    cell_radio,
+    channel_paths,
+    init_ues,
+    link_budget,
+    move_ues,
+    radio_step,
+    rsrp_set,
+)
+from testbed.core.reports import (
+    BeamGenie,
+    BeamReport,
+    CellInfo,
+    CellKpm,
+    ControlAck,
+    ControlRequest,
+    KpmReport,
+    PilotReport,
+    SliceKpm,
+)
+from testbed.core.scenario import city_arrays
+from testbed.core.scheduler import validate_ratios
+from testbed.core.shocks import (
+    ShockRegime,
+    demand_multiplier,
+    initial_shocks,
+    point_geometry,
+    shock_model,
+    shock_step,
+)
+from testbed.core.transport import Router
+from testbed.core.types import FloatArray, IntArray
+
+PLMN = "00101"
+
+
+@dataclass(frozen=True, eq=False)
+class StepRecord:
+    """Compact per-sub-step arrays kept for KPM/KPI windows (batch axis dropped)."""
+
+    out: StepOut
+    ratio_pct: FloatArray  #: (C, S, 3)
+
+
+class Emulator:
+    """Stateful shell around the pure core (see module docstring for the adapter contract)."""
+
+    def __init__(self, scenario: ScenarioParams, regime: ShockRegime | None = None, seed: int = 0,
+                 estimators: EstimatorBank | None = None, nmse_obs: int = 8,
+                 nmse_table: NmseTable | None = None, kpi_history_steps: int = 3600) -> None:
+        self.sc = scenario
+        self.regime = regime or ShockRegime("hotspot", False)
+        self.seed = seed
+        self.arr = city_arrays(scenario)
+        self.cr = cell_radio(scenario, self.arr)
+        ss = np.random.SeedSequence(seed)
+        r_ue, r_radio, r_shock, self._rng_pilot, r_nmse = (np.random.default_rng(s) for s in ss.spawn(5))
+        self._rng_radio, self._rng_shock = r_radio, r_shock
+        self.bank = estimators or EstimatorBank.default()
+        profs = sorted({(c.tdl_profile, c.delay_spread_ns, c.scs_khz) for c in scenario.cells})
+        self.nmse_table = nmse_table or build_nmse_table(
+            profs, np.array([profs.index((c.tdl_profile, c.delay_spread_ns, c.scs_khz)) for c in scenario.cells]),
+            self.bank, r_nmse, n_obs=nmse_obs)
+        self.ues = init_ues(scenario, self.cr, r_ue)
+        lb = link_budget(scenario, self.cr, self.ues)
+        self.ues = replace(self.ues, serving=lb.serving)
+        self.ue_ids = np.arange(len(self.ues.xy), dtype=np.int64)
+        self.shock_m = shock_model(scenario, self.arr, self.regime)
+        self.shocks = initial_shocks(self.shock_m, 1, scenario.n_slices, scenario.n_links)
+        self.flow: FlowState = initial_flow(1, scenario.n_cells, scenario.n_slices)
+        self.router = Router.build(scenario, self.arr)
+        n_c, n_s, n_l = scenario.n_cells, scenario.n_slices, scenario.n_links
+        self.ratio_pct: FloatArray = self.arr.default_ratio.copy()
+        self.tn_share: FloatArray = np.full((n_l, n_s), 1.0 / n_s)
+        self.cell_mode: IntArray = np.full(n_c, MODES.index("LMMSE"), dtype=np.int64)
+        self.ue_mode: IntArray = np.full(len(self.ue_ids), -1, dtype=np.int64)
+        self.step_index = 0
+        self._pending: list[ControlRequest] = []
+        self._kpm_buf: list[StepRecord] = []
+        self._kpi_hist: deque[StepRecord] = deque(maxlen=kpi_history_steps)  # survives read_kpm()
+        self._kpm_t0 = 0.0
+        self._last_radio: tuple[FloatArray, FloatArray, FloatArray] | None = None  # snr, doppler, sinr_eff
+        self._cell_index = {c.cell_id: i for i, c in enumerate(scenario.cells)}
+        self._link_index = {ln.name: i for i, ln in enumerate(scenario.transport.links)}
+        self._slice_index = {(s.sst, s.sd): i for i, s in enumerate(scenario.slices)}
+
+    # ------------------------------------------------------------------ time and info
+    @property
+    def t_s(self) -> float:
+        """Simulated time (s) at the end of the last sub-step."""
+        return self.step_index * self.sc.timing.fast_step_s
+
+    def cell_info(self) -> tuple[CellInfo, ...]:
+        """Static description of every cell (NR CGI = PLMN + gNB id 1 + cell id, hex)."""
+        return tuple(CellInfo(c.cell_id, c.name, c.pci, f"{PLMN}{(1 << 14 | c.cell_id):09x}", c.band, c.dl_arfcn,
+                              c.bandwidth_mhz, c.scs_khz, c.n_prb) for c in self.sc.cells)
+
+    @property
+    def link_up(self) -> np.ndarray:
+        """(L,) bool current link states (transport alarms are observable)."""
+        return np.asarray(self.shocks.link_up[0].copy(), dtype=None)
+
+    # ------------------------------------------------------------------ controls
+    def validate(self, req: ControlRequest) -> None:
+        """Raise :class:`ValidationError` if any part of ``req`` is invalid (nothing is applied)."""
+        ratio = self.ratio_pct.copy()
+        for p in req.slice_policies:
+            c = self._cell(p.cell_id)
+            s = self._slice(p.sst, p.sd)
+            ratio[c, s] = (p.dedicated, p.min, p.max)
+        validate_ratios(ratio, f"control {req.request_id}: RRMPolicyRatio")
+        for b in req.beams:
+            if not 0 <= b.ue_id < len(self.ue_ids):
+                raise ValidationError(f"control {req.request_id}: unknown UE id {b.ue_id}")
+            if not 0 <= b.beam < self.sc.radio.n_beams_set_a:
+                raise ValidationError(f"control {req.request_id}: beam {b.beam} outside Set A "
+                                      f"0..{self.sc.radio.n_beams_set_a - 1}")
+            if b.ttl_steps is not None and b.ttl_steps < 1:
+                raise ValidationError(f"control {req.request_id}: ttl_steps must be >= 1")
+        for e in req.estimators:
+            self._cell(e.cell_id)
+            if e.mode not in MODES:
+                raise ValidationError(f"control {req.request_id}: estimator mode {e.mode!r} not in {list(MODES)}")
+            for u in e.ue_ids or ():
+                if not 0 <= u < len(self.ue_ids):
+                    raise ValidationError(f"control {req.request_id}: unknown UE id {u}")
+        tn = self.tn_share.copy()
+        for t in req.transport:
+            if t.link not in self._link_index:
+                raise ValidationError(f"control {req.request_id}: unknown link {t.link!r}; "
+                                      f"links: {list(self._link_index)}")
+            if len(t.shares) != self.sc.n_slices:
+                raise ValidationError(f"control {req.request_id}: link {t.link} needs {self.sc.n_slices} shares")
+            tn[self._link_index[t.link]] = t.shares
+        validate_shares(tn, f"control {req.request_id}: transport shares")
+
+    def submit(self, req: ControlRequest) -> None:
+        """Validate now; apply at the start of the next fast sub-step (acknowledged by :meth:`step_fast`)."""
+        self.validate(req)
+        self._pending.append(req)
+
+    def _apply(self, req: ControlRequest) -> ControlAck:
+        notes: list[str] = []
+        for p in req.slice_policies:
+            self.ratio_pct[self._cell(p.cell_id), self._slice(p.sst, p.sd)] = (p.dedicated, p.min, p.max)
+        if req.beams:
+            beam, ttl = self.ues.beam.copy(), self.ues.beam_ttl.copy()
+            for b in req.beams:
+                beam[b.ue_id] = b.beam
+                ttl[b.ue_id] = b.ttl_steps or self.sc.radio.beam_override_ttl_steps
+            self.ues = replace(self.ues, beam=beam, beam_ttl=ttl)
+        for e in req.estimators:
+            m = MODES.index(e.mode)
+            if e.ue_ids is None:
+                self.cell_mode[self._cell(e.cell_id)] = m
+            else:
+                self.ue_mode[list(e.ue_ids)] = m
+            if e.mode == "NEURAL" and self.bank.neural is None:
+                notes.append(f"cell {e.cell_id}: no neural estimator loaded, LMMSE (estimated covariance) used")
+        for t in req.transport:
+            self.tn_share[self._link_index[t.link]] = t.shares
+        return ControlAck(req.request_id, self.t_s, self.step_index, req, tuple(notes))
+
+    def set_allocation(self, prb_ratio_pct: FloatArray, tn_share: FloatArray) -> None:
+        """Bulk control for in-process drivers (Gym env, benches): (C, S, 3) percent and (L, S) shares,
+        validated, applied immediately (before the next sub-step)."""
+        validate_ratios(prb_ratio_pct)
+        validate_shares(tn_share)
+        self.ratio_pct = np.asarray(prb_ratio_pct, dtype=np.float64).copy()
+        self.tn_share = np.asarray(tn_share, dtype=np.float64).copy()
+
+    # ------------------------------------------------------------------ stepping
+    def _nmse(self, serving: IntArray, snr_db: FloatArray, doppler_hz: FloatArray) -> FloatArray:
+        mode = np.where(self.ue_mode >= 0, self.ue_mode, self.cell_mode[serving])
+        return lookup_nmse(self.nmse_table, mode, serving, snr_db, doppler_hz)
+
+    def step_fast(self) -> tuple[ControlAck, ...]:
+        """Apply pending controls, then advance one fast sub-step."""
+        acks = tuple(self._apply(r) for r in self._pending)
+        self._pending.clear()
+        sc, dt = self.sc, self.sc.timing.fast_step_s
+        self.shocks = shock_step(self.shock_m, self.shocks, self._rng_shock)
+        self.ues = move_ues(sc, self.cr, self.ues, dt, self._rng_radio)
+        pg = point_geometry(self.shock_m, self.ues.xy)
+        mult_all = demand_multiplier(self.shock_m, self.shocks, pg)[0]  # (U, S)
+        mult = mult_all[np.arange(len(self.ue_ids)), self.ues.slice_idx]
+        self.ues, _lb, ro = radio_step(sc, self.cr, self.ues, self.flow.prb_util[0], self._nmse, mult,
+                                       self._rng_radio)
+        self._last_radio = (ro.snr_db, ro.doppler_hz, ro.sinr_eff_db)
+        self._last_rsrp_b = ro.rsrp_b_dbm
+        arrivals, outage, mpp = aggregate(self.ues.serving, self.ues.slice_idx, ro.demand_mbps, ro.bits_per_re,
+                                          self.cr.re_scale, sc.n_cells, sc.n_slices, dt)
+        paths, reach = self.router.paths(self.shocks.link_up)
+        self.flow, out = flow_step(self.flow, self.arr, dt, arrivals[None], mpp[None], self.ratio_pct[None],
+                                   self.tn_share[None], self.shocks.link_up, paths, reach,
+                                   8.0 * sc.transport.packet_bytes)
+        # UEs in radio outage: offered and lost at the RAN (keeps the KPIs honest)
+        out = replace(out, offered=out.offered + outage[None], drop_ran=out.drop_ran + outage[None])
+        self.step_index += 1
+        record = StepRecord(out, self.ratio_pct.copy())
+        self._kpm_buf.append(record)
+        self._kpi_hist.append(record)
+        return acks
+
+    def step_slow(self) -> tuple[ControlAck, ...]:
+        """``fast_per_slow`` sub-steps; returns all acks."""
+        acks: list[ControlAck] = []
+        for _ in range(self.sc.timing.fast_per_slow):
+            acks.extend(self.step_fast())
+        return tuple(acks)
+
+    # ------------------------------------------------------------------ reports
+    def _stack(self, records: Sequence[StepRecord] | None = None) -> dict[str, FloatArray]:
+        b = self._kpm_buf if records is None else records
+        names = ("offered", "served", "drop_ran", "delivered", "drop_tn", "alloc_prb", "delay_a_s", "delay_beta",
+                 "ran_delay_s", "link_carried", "link_cap")
+        return {n: np.stack([getattr(r.out, n)[0] for r in b]) for n in names}
+
+    def kpis_since(self, step: int) -> KpiSummary:
+        """KPIs over the sub-steps ``step .. step_index - 1`` (batch of 1), independent of :meth:`read_kpm`.
+
+        The emulator keeps the last ``kpi_history_steps`` sub-steps; asking for older ones is an error.
+        """
+        n = self.step_index - step
+        if n < 1:
+            raise ValidationError(f"no sub-steps since step {step} (now at {self.step_index})")
+        if n > len(self._kpi_hist):
+            raise ValidationError(f"only the last {len(self._kpi_hist)} sub-steps are kept, asked for {n}")
+        return self._summarise(list(self._kpi_hist)[-n:])
+
+    def link_loads(self, n_steps: int = 1) -> tuple[FloatArray, FloatArray]:
+        """Per-link, per-slice transport telemetry over the last ``n_steps`` sub-steps (what an SDN controller
+        reads from its queue counters): offered and carried, each (L, S) float64 Mbit/s."""
+        recs = list(self._kpi_hist)[-max(1, n_steps):]
+        if not recs:
+            raise ValidationError("step the emulator before reading link loads")
+        dur = len(recs) * self.sc.timing.fast_step_s
+        offered = np.sum([r.out.link_load[0] for r in recs], axis=0) / dur
+        carried = np.sum([r.out.link_carried[0] for r in recs], axis=0) / dur
+        return offered, carried
+
+    def link_utilisation(self) -> FloatArray:
+        """(L,) carried / capacity per link over the sub-steps since the last :meth:`read_kpm`."""
+        if not self._kpm_buf:
+            raise ValidationError("no sub-steps since the last read")
+        a = self._stack()
+        cap = a["link_cap"].sum((0, 2))
+        return np.asarray(np.where(cap > 0, a["link_carried"].sum((0, 2)) / np.maximum(cap, 1e-12), 0.0))
+
+    def _summarise(self, records: Sequence[StepRecord]) -> KpiSummary:
+        a = self._stack(records)
+        dur = len(records) * self.sc.timing.fast_step_s
+        return summarise(a["offered"][None], (a["drop_ran"] + a["drop_tn"])[None], a["delivered"][None],
+                         a["delay_a_s"][None], a["delay_beta"][None], a["alloc_prb"][None], self.arr.n_prb,
+                         a["link_carried"][None], a["link_cap"][None], dur, self.sc.slices)
+
+    def window_kpis(self) -> KpiSummary:
+        """KPIs (:mod:`testbed.core.kpi`) over the sub-steps since the last :meth:`read_kpm` (batch of 1)."""
+        if not self._kpm_buf:
+            raise ValidationError("no sub-steps since the last read")
+        return self._summarise(self._kpm_buf)
+
+    def read_kpm(self, reset: bool = True) -> KpmReport:
+        """Per-cell, per-slice KPM over the sub-steps since the previous read (TS 28.552 names)."""
+        if not self._kpm_buf:
+            raise ValidationError("no sub-steps since the last KPM read")
+        a = self._stack()
+        t = len(self._kpm_buf)
+        dur = t * self.sc.timing.fast_step_s
+        off = a["offered"].sum(0)
+        loss = np.where(off > 1e-12, (a["drop_ran"] + a["drop_tn"]).sum(0) / np.maximum(off, 1e-12), 0.0)
+        w = a["served"] + 1e-12
+        rlc = (a["ran_delay_s"] * w).sum(0) / w.sum(0) * 1e3
+        aa = np.moveaxis(a["delay_a_s"], 0, -1)
+        be = np.moveaxis(a["delay_beta"], 0, -1)
+        p99 = mixture_quantile(aa, be, np.moveaxis(a["offered"], 0, -1) + 1e-12) * 1e3
+        used = a["alloc_prb"].mean(0)
+        thp = a["served"].sum(0) / dur
+        ratio = self._kpm_buf[-1].ratio_pct
+        cells = []
+        for ci, c in enumerate(self.sc.cells):
+            sl = tuple(SliceKpm(s.sst, s.sd, s.name, float(thp[ci, si]), float(used[ci, si]), float(rlc[ci, si]),
+                                float(loss[ci, si]), float(p99[ci, si]), float(off[ci, si] / dur),
+                                (float(ratio[ci, si, 0]), float(ratio[ci, si, 1]), float(ratio[ci, si, 2])))
+                       for si, s in enumerate(self.sc.slices))
+            cells.append(CellKpm(c.cell_id, float(c.n_prb), float(used[ci].sum()), sl))
+        rep = KpmReport(self._kpm_t0, self.t_s, t, tuple(cells))
+        if reset:
+            self._kpm_buf = []
+            self._kpm_t0 = self.t_s
+        return rep
+
+    def beam_report(self) -> BeamReport:
+        """Set-B L1-RSRP (measured at the last sub-step) and serving beams of every UE."""
+        self._need_step()
+        cid = np.array([c.cell_id for c in self.sc.cells], dtype=np.int64)
+        return BeamReport(self.t_s, self.ue_ids.copy(), cid[self.ues.serving], self.ues.beam.copy(),
+                          self.cr.set_b.copy(), self._last_rsrp_b.copy())
+
+    def beam_genie(self) -> BeamGenie:
+        """Evaluation only: noise-free Set-A L1-RSRP sweep of every UE at its current position."""
+        lb = link_budget(self.sc, self.cr, self.ues)
+        u_p, w_p = channel_paths(self.sc, self.ues, lb)
+        r = rsrp_set(self.cr, self.ues, lb, u_p, w_p, np.arange(self.sc.radio.n_beams_set_a), self.sc.radio.n_antennas)
+        return BeamGenie(self.t_s, self.ue_ids.copy(), r, np.argmax(r, axis=1).astype(np.int64))
+
+    def pilot_report(self, ue_ids: IntArray | None = None, n_prb: int = 4) -> PilotReport:
+        """DMRS observations of ``ue_ids`` (default: all) at their current SNR, Doppler and cell profile."""
+        self._need_step()
+        assert self._last_radio is not None
+        ids = self.ue_ids if ue_ids is None else np.asarray(ue_ids, dtype=np.int64)
+        snr, dop, _ = self._last_radio
+        srv = self.ues.serving[ids]
+        # one observation batch per UE; profiles follow each UE's serving cell configuration
+        cells = self.sc.cells
+        c0 = cells[int(srv[0])] if len(srv) else cells[0]
+        cfg = PilotConfig(n_prb=n_prb, scs_khz=c0.scs_khz)
+        h = np.zeros((len(ids), 14, cfg.n_sc), dtype=np.complex128)
+        for ci in np.unique(srv):
+            sel = srv == ci
+            c = cells[int(ci)]
+            d, p = tdl_profile(c.tdl_profile, c.delay_spread_ns)
+            h[sel] = tdl_channel(d, p, dop[ids][sel], cfg, self._rng_pilot)
+        obs = generate_pilots(h, snr[ids], dop[ids], cfg, c0.tdl_profile, c0.delay_spread_ns, self._rng_pilot)
+        mode = np.where(self.ue_mode[ids] >= 0, self.ue_mode[ids], self.cell_mode[srv])
+        cid = np.array([c.cell_id for c in cells], dtype=np.int64)
+        return PilotReport(self.t_s, ids, cid[srv], tuple(MODES[int(m)] for m in mode), obs)
+
+    # ------------------------------------------------------------------ helpers
+    def _need_step(self) -> None:
+        if self._last_radio is None:
+            raise ValidationError("step the emulator at least once before asking for PHY reports")
+
+    def _cell(self, cell_id: int) -> int:
+        if cell_id not in self._cell_index:
+            raise ValidationError(f"unknown cell id {cell_id}; cells: {sorted(self._cell_index)}")
+        return self._cell_index[cell_id]
+
+    def _slice(self, sst: int, sd: str) -> int:
+        key = (sst, sd.lower())
+        if key not in self._slice_index:
+            raise ValidationError(f"unknown S-NSSAI sst={sst} sd={sd}; slices: {list(self._slice_index)}")
+        return self._slice_index[key]
+
+
+def validate_shares(shares: FloatArray, where: str = "shares") -> None:
+    """(..., N, S) shares must be finite, in [0, 1], with sums over the last axis <= 1."""
+    s = np.asarray(shares, dtype=np.float64)
+    if not np.isfinite(s).all() or (s < -1e-9).any() or (s > 1 + 1e-9).any():
+        raise ValidationError(f"{where}: every share must be within [0, 1]")
+    tot = s.sum(-1)
+    if (tot > 1 + 1e-6).any():
+        idx = tuple(int(i) for i in np.argwhere(tot > 1 + 1e-6)[0])
+        raise ValidationError(f"{where}: shares at index {idx} sum to {float(tot[idx]):.3f} > 1")
+
+

@@ -1,0 +1,122 @@
+"""Fast sub-step traffic dynamics: per-slice RAN queues -> PRB scheduler -> transport links, batched.
+
+Pure function :func:`flow_step` (no randomness: all exogenous inputs are passed in). Per cell ``c``,
+slice ``s`` (volumes in Mbit per sub-step of ``dt`` s)::
+
+    RAN:  demand_prb = (q + a) / r ;  alloc = scheduler(demand_prb, N, ratios) ;  served = min(alloc r, q + a)
+          q' = q + a - served ;  drop = max(0, q' - R_avail T_discard)  (PDCP discard timer, TS 38.323)
+    TN:   x = served + z ;  load_ls = sum_c P_cl x_cs ;  phi_ls = min(1, share_ls cap_l dt up_l / load_ls)
+          delivered = x min_{l in path(c)} phi_ls ;  z' = x - delivered - drop_tn  (bottleneck fluid model)
+
+``r`` is Mbit per PRB per sub-step, ``R_avail`` the slice's available service rate (its allocation plus
+idle PRBs up to its max ratio). Each (c, s) sub-step gets a latency model ``D = a + Exp(beta)`` with
+``a`` = base delay + backlog waits + hop delays and ``1/beta = 1/(mu_ran - lambda) + 1/(mu_tn - lambda)``
+(M/M/1 sojourn tails in packets/s), used for the 99th percentile in :mod:`testbed.core.kpi`.
+Conservation (tested): ``a = served + drop_ran + dq`` and ``served + z = delivered + drop_tn + z'``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from testbed.core.params import CityArrays
+from testbed.core.scheduler import allocate_prbs
+from testbed.core.types import BoolArray, FloatArray
+
+LN100 = float(np.log(100.0))
+BETA_FLOOR = 0.02  #: M/M/1 tail rate floor as a fraction of mu (keeps rho -> 1 finite)
+
+
+@dataclass(frozen=True, eq=False)
+class FlowState:
+    """Queue state, batched: B batch, C cells, S slices."""
+
+    ran_q: FloatArray  #: (B, C, S) Mbit RAN backlog
+    tn_q: FloatArray  #: (B, C, S) Mbit transport backlog per flow
+    prb_util: FloatArray  #: (B, C) last sub-step PRB utilisation in [0, 1] (drives interference)
+
+
+def initial_flow(batch: int, n_cells: int, n_slices: int, util0: float = 0.5) -> FlowState:
+    """Empty queues; the interference load starts at ``util0``."""
+    z = np.zeros((batch, n_cells, n_slices))
+    return FlowState(ran_q=z, tn_q=z.copy(), prb_util=np.full((batch, n_cells), util0))
+
+
+@dataclass(frozen=True, eq=False)
+class StepOut:
+    """Per-sub-step measurements (all (B, C, S) Mbit per sub-step unless noted)."""
+
+    offered: FloatArray
+    served: FloatArray  #: RAN output
+    drop_ran: FloatArray
+    delivered: FloatArray  #: end-to-end (after transport)
+    drop_tn: FloatArray
+    alloc_prb: FloatArray  #: (B, C, S) PRBs (sub-step average)
+    delay_a_s: FloatArray  #: (B, C, S) s deterministic part of the latency model
+    delay_beta: FloatArray  #: (B, C, S) 1/s exponential tail rate
+    ran_delay_s: FloatArray  #: (B, C, S) s mean RAN delay (RLC SDU delay, KPM)
+    link_load: FloatArray  #: (B, L, S) Mbit offered to each link
+    link_carried: FloatArray  #: (B, L, S) Mbit carried
+    link_cap: FloatArray  #: (B, L, S) Mbit capacity of the slice's share
+
+
+def flow_step(st: FlowState, arr: CityArrays, dt: float, arrivals: FloatArray, mbit_per_prb: FloatArray,
+              ratio_pct: FloatArray, tn_share: FloatArray, link_up: BoolArray, paths: BoolArray,
+              reach: BoolArray, tn_packet_bits: float) -> tuple[FlowState, StepOut]:
+    """One fast sub-step.
+
+    arrivals (B, C, S) Mbit; mbit_per_prb (B, C, S) Mbit/PRB/sub-step; ratio_pct (B, C, S, 3) percent;
+    tn_share (B, L, S) in [0, 1]; link_up (B, L) bool; paths (B, C, L) bool; reach (B, C) bool.
+    """
+    n = arr.n_prb  # (C,)
+    q_in = st.ran_q + arrivals
+    r = mbit_per_prb
+    ok = r > 1e-12
+    demand = np.where(ok, q_in / np.where(ok, r, 1.0), 0.0)
+    alloc = allocate_prbs(demand, n, ratio_pct)
+    served = np.minimum(alloc * r, q_in)
+    q1 = q_in - served
+    idle = np.maximum(n - alloc.sum(-1), 0.0)[..., None]
+    avail_prb = np.minimum(alloc + idle, np.maximum(ratio_pct[..., 2], ratio_pct[..., 1]) / 100.0 * n[:, None])
+    avail_prb = np.maximum(avail_prb, alloc)
+    rate = avail_prb * r / dt  # Mbit/s
+    qmax = rate * arr.slice_discard_s
+    drop_ran = np.maximum(q1 - qmax, 0.0)
+    q2 = q1 - drop_ran
+    ran_wait = np.minimum(np.where(rate > 1e-12, q2 / np.maximum(rate, 1e-12), 0.0), arr.slice_discard_s)
+    pkt = arr.slice_packet_bits * 1e-6  # Mbit
+    mu = rate / pkt
+    lam = arrivals / dt / pkt
+    beta_ran = np.maximum(mu - lam, BETA_FLOOR * mu)
+    # ---- transport (bottleneck fluid model)
+    x = served + st.tn_q
+    pf = paths.astype(np.float64)
+    load = np.einsum("bcl,bcs->bls", pf, x)
+    cap = tn_share * (arr.link_cap_mbps * dt * link_up)[..., None]
+    phi = np.where(load > 1e-12, np.minimum(1.0, cap / np.maximum(load, 1e-12)), 1.0)
+    phi_path = np.where(paths[..., None], phi[:, None, :, :], np.inf).min(axis=2)  # (B, C, S)
+    phi_path = np.where(np.isinf(phi_path), 1.0, phi_path) * reach[..., None]
+    delivered = x * phi_path
+    z1 = x - delivered
+    tn_rate = delivered / dt
+    drop_tn = np.maximum(z1 - tn_rate * arr.slice_discard_s, 0.0)
+    z2 = z1 - drop_tn
+    tn_wait = np.minimum(np.where(tn_rate > 1e-12, z2 / np.maximum(tn_rate, 1e-12), 0.0), arr.slice_discard_s)
+    carried = np.einsum("bcl,bcs->bls", pf, delivered)
+    mu_l = cap / dt / (tn_packet_bits * 1e-6)
+    lam_l = load / dt / (tn_packet_bits * 1e-6)
+    beta_l = np.maximum(mu_l - lam_l, BETA_FLOOR * mu_l) + 1e-9
+    beta_tn = np.where(paths[..., None], beta_l[:, None, :, :], np.inf).min(axis=2)
+    hop_s = np.einsum("bcl,l->bc", pf, arr.link_delay_ms)[..., None] * 1e-3
+    inv_beta = 1.0 / np.maximum(beta_ran, 1e-9) + np.where(np.isinf(beta_tn), 0.0, 1.0 / beta_tn)
+    delay_a = arr.slice_base_delay_s + ran_wait + tn_wait + hop_s
+    util = alloc.sum(-1) / n
+    new = FlowState(ran_q=q2, tn_q=z2, prb_util=util)
+    out = StepOut(offered=arrivals, served=served, drop_ran=drop_ran, delivered=delivered, drop_tn=drop_tn,
+                  alloc_prb=alloc, delay_a_s=delay_a, delay_beta=1.0 / inv_beta,
+                  ran_delay_s=arr.slice_base_delay_s + ran_wait + np.minimum(1.0 / np.maximum(beta_ran, 1e-9),
+                                                                            arr.slice_discard_s),
+                  link_load=load, link_carried=carried, link_cap=cap)
+    return new, out

@@ -1,0 +1,98 @@
+"""3GPP TR 38.901 (v17) Table 7.4.1-1 path loss and Table 7.4.2-1 LOS probability, UMi street canyon and UMa.
+
+Distances in metres, carrier frequency in GHz, heights in metres; results in dB. Shadow fading
+standard deviations and decorrelation distances (Table 7.5-6) are exposed for the radio model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from nextric.errors import ConfigError
+from testbed.core.types import BoolArray, FloatArray
+
+C_LIGHT = 299_792_458.0
+
+
+@dataclass(frozen=True)
+class PathLossModel:
+    """Per-scenario constants (TR 38.901 Tables 7.4.1-1 and 7.5-6)."""
+
+    name: str
+    sigma_sf_los_db: float
+    sigma_sf_nlos_db: float
+    sf_decorr_los_m: float
+    sf_decorr_nlos_m: float
+    los_decorr_m: float
+
+
+UMI = PathLossModel("UMi", 4.0, 7.82, 10.0, 13.0, 50.0)
+UMA = PathLossModel("UMa", 4.0, 6.0, 37.0, 50.0, 50.0)
+
+
+def model_by_name(name: str) -> PathLossModel:
+    """``"UMi"`` or ``"UMa"`` (case-insensitive); :class:`ConfigError` otherwise."""
+    key = name.lower()
+    if key == "umi":
+        return UMI
+    if key == "uma":
+        return UMA
+    raise ConfigError(f"unknown path-loss scenario {name!r}: expected 'UMi' or 'UMa' (TR 38.901)")
+
+
+def _d3d(d2d: FloatArray, h_bs: float | FloatArray, h_ut: float | FloatArray) -> FloatArray:
+    return np.sqrt(d2d**2 + (h_bs - h_ut) ** 2)
+
+
+def pathloss_umi(d2d: FloatArray, fc_ghz: float | FloatArray, h_bs: float | FloatArray = 10.0,
+                 h_ut: float | FloatArray = 1.5) -> tuple[
+    FloatArray, FloatArray
+]:
+    """UMi street canyon LOS and NLOS path loss (dB), each the shape of ``d2d`` (m, clipped to >= 10 m)."""
+    d2d = np.maximum(d2d, 10.0)
+    d3d = _d3d(d2d, h_bs, h_ut)
+    d_bp = 4.0 * (h_bs - 1.0) * (h_ut - 1.0) * fc_ghz * 1e9 / C_LIGHT
+    pl1 = 32.4 + 21.0 * np.log10(d3d) + 20.0 * np.log10(fc_ghz)
+    pl2 = (32.4 + 40.0 * np.log10(d3d) + 20.0 * np.log10(fc_ghz)
+           - 9.5 * np.log10(d_bp**2 + (h_bs - h_ut) ** 2))
+    pl_los = np.where(d2d <= d_bp, pl1, pl2)
+    pl_nlos_p = 35.3 * np.log10(d3d) + 22.4 + 21.3 * np.log10(fc_ghz) - 0.3 * (h_ut - 1.5)
+    return pl_los, np.maximum(pl_los, pl_nlos_p)
+
+
+def pathloss_uma(d2d: FloatArray, fc_ghz: float | FloatArray, h_bs: float | FloatArray = 25.0,
+                 h_ut: float | FloatArray = 1.5) -> tuple[
+    FloatArray, FloatArray
+]:
+    """UMa LOS and NLOS path loss (dB), each the shape of ``d2d`` (m, clipped to >= 10 m); h_E = 1 m."""
+    d2d = np.maximum(d2d, 10.0)
+    d3d = _d3d(d2d, h_bs, h_ut)
+    d_bp = 4.0 * (h_bs - 1.0) * (h_ut - 1.0) * fc_ghz * 1e9 / C_LIGHT
+    pl1 = 28.0 + 22.0 * np.log10(d3d) + 20.0 * np.log10(fc_ghz)
+    pl2 = (28.0 + 40.0 * np.log10(d3d) + 20.0 * np.log10(fc_ghz)
+           - 9.0 * np.log10(d_bp**2 + (h_bs - h_ut) ** 2))
+    pl_los = np.where(d2d <= d_bp, pl1, pl2)
+    pl_nlos_p = 13.54 + 39.08 * np.log10(d3d) + 20.0 * np.log10(fc_ghz) - 0.6 * (h_ut - 1.5)
+    return pl_los, np.maximum(pl_los, pl_nlos_p)
+
+
+def los_probability(model: PathLossModel, d2d: FloatArray, h_ut: float | FloatArray = 1.5) -> FloatArray:
+    """TR 38.901 Table 7.4.2-1 LOS probability for UMi / UMa (outdoor UE), shape of ``d2d``."""
+    d = np.maximum(d2d, 1e-3)
+    if model.name == "UMi":
+        p = 18.0 / d + np.exp(-d / 36.0) * (1.0 - 18.0 / d)
+    else:
+        c_h = np.where(np.asarray(h_ut) <= 13.0, 0.0, (np.clip(np.asarray(h_ut), 13.0, 23.0) - 13.0) / 10.0) ** 1.5
+        p = (18.0 / d + np.exp(-d / 63.0) * (1.0 - 18.0 / d)) * (
+            1.0 + c_h * 1.25 * (d / 100.0) ** 3 * np.exp(-d / 150.0))
+    return np.where(d <= 18.0, 1.0, np.clip(p, 0.0, 1.0))
+
+
+def pathloss(model: PathLossModel, d2d: FloatArray, los: BoolArray, fc_ghz: float | FloatArray,
+             h_bs: float | FloatArray, h_ut: float | FloatArray = 1.5) -> FloatArray:
+    """Path loss (dB) selecting LOS/NLOS per element; ``d2d`` m and ``los`` bool broadcast together."""
+    fn = pathloss_umi if model.name == "UMi" else pathloss_uma
+    pl_los, pl_nlos = fn(d2d, fc_ghz, h_bs, h_ut)
+    return np.where(los, pl_los, pl_nlos)

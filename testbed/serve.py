@@ -1,0 +1,67 @@
+"""The testbed process: emulator + E2 node server (every cell) + transport controller + health/metrics.
+
+Started by ``nextric testbed`` (or ``python -m testbed.serve``). Prints one JSON line with the bound ports
+(``{"e2_port": ..., "http_port": ...}``) so a supervisor or a test can connect without fixed ports.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+import sys
+
+from prometheus_client import CollectorRegistry
+
+from nextric.e2.server import start_e2_server
+from nextric.obs.health import Health
+from nextric.obs.http import observability_app
+from nextric.obs.logging import configure_logging
+from nextric.obs.serve import start_http
+from testbed.core.engine import Emulator
+from testbed.core.scenario import load_scenario
+from testbed.core.shocks import ShockRegime
+from testbed.e2node import EmulatedGnbs, StepDriver
+from testbed.settings import TestbedSettings
+from testbed.transport_service import TransportController, registrar
+
+log = logging.getLogger("testbed")
+
+
+async def serve(settings: TestbedSettings, stop: asyncio.Event | None = None) -> int:
+    """Run until ``stop`` is set, a signal arrives, or ``settings.steps`` sub-steps are done."""
+    stop = stop or asyncio.Event()
+    emu = Emulator(load_scenario(settings.scenario), ShockRegime.parse(settings.shocks), seed=settings.seed)
+    node = EmulatedGnbs(emu)
+    registry = CollectorRegistry()
+    health = Health()
+    health.register("e2")
+    e2 = await start_e2_server(node, settings.e2, registry, extra_services=[registrar(TransportController(emu))])
+    http = await start_http(
+        observability_app(health, registry, "nextric-testbed"), settings.http.host, settings.http.port
+    )
+    health.set("e2", True, f"{len(node.bindings)} nodes on port {e2.port}")
+    print(json.dumps({"e2_port": e2.port, "http_port": http.port, "nodes": len(node.bindings)}), flush=True)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    runner = StepDriver(node, e2.hub, settings.speedup or None)
+    log.info("testbed running", extra={"scenario": settings.scenario, "shocks": settings.shocks, "seed": settings.seed})
+    try:
+        await runner.run(settings.steps, stop)
+    finally:
+        await e2.stop(0.5)
+        await http.stop()
+    return runner.steps
+
+
+def main() -> None:
+    settings = TestbedSettings()
+    configure_logging("testbed", settings.log.level, settings.log.json_lines)
+    asyncio.run(serve(settings))
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,190 @@
+"""Decision core of the slice scheduler: KPM of one cell in, RRMPolicyRatio per slice out. Pure: no I/O.
+
+Algorithm (SLA-aware, demand- and headroom-driven), per cell and control period:
+
+1. **Demand in PRBs.** For slice ``s`` with offered load ``O_s`` (Mbit/s) and delivered throughput ``T_s`` over
+   ``U_s`` used PRBs, the spectral yield is ``e_s = T_s / U_s`` (Mbit/s per PRB); when the slice used (almost) no
+   PRBs, the cell's mean yield stands in. The PRBs needed to carry the offered load are ``n_s = O_s / e_s``;
+   a guaranteed throughput ``G_s`` (A1 ``guaThroughputKbps``) raises it to ``max(O_s, G_s) / e_s``... capped at
+   the offered load (no traffic, no guarantee to keep).
+2. **Urgency from SLA headroom.** ``h_s = min_k (1 - v_{s,k} / c_{s,k})^+`` over the slice's ceilings (loss, and
+   p99 delay where it has one). The request is ``r_s = n_s * margin * (1 + gain * (1 - h_s))``: a slice close
+   to a ceiling asks for more than its bare demand; the spare rate drains its queue and cuts its delay tail
+   (the M/M/1 tail ``1/(mu - lambda)`` shrinks fast as utilisation falls).
+3. **rApp plan.** When the rApp's plan gives the slice a target min ratio ``P_s``, the request becomes
+   ``w P_s + (1 - w) r_s`` (``plan_weight`` w) and is clipped into the plan's ``[lower, upper]``: the rApp sets
+   the long-horizon targets and bounds, the xApp adapts within them every period.
+4. **Arbitration.** Requests become min ratios ``m_s = 100 r_s / N`` (at least the floor: ``floor_pct`` or the
+   plan's lower bound). If they sum to more than 100, slices are served in order of least headroom (ties: the
+   SLA priority, higher first), each getting what it asks while every later slice keeps its floor.
+5. **Smoothing.** Each min ratio moves at most ``max_step_pct`` from the one in force, so the controller does
+   not oscillate with the measurement noise; the sum stays <= 100 (increases are scaled down if needed).
+6. **Output.** ``dedicated = 0`` (nothing idles), ``min = m_s`` (guaranteed, lent when unused), ``max`` = the
+   plan's cap or 100 (work-conserving). All integers, valid TS 28.541 by construction.
+
+Why this shape: the PRB scheduler of the node is work-conserving between min and max, so the only thing a
+period-level controller must get right is *who is protected when the cell is short*: the min ratios. Sizing
+them from measured demand (not from fixed shares) frees what a slice does not need (lower cost), and the
+headroom term spends spare PRBs exactly where an SLA is about to break (higher SCM). It needs no model and no
+training, reacts within one period, and every output is explainable from four KPM counters.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SliceSla:
+    """SLA ceilings of one slice (from an A1 slice SLA policy, or the defaults in the settings)."""
+
+    key: str  #: S-NSSAI key, "sst-sd"
+    loss_ceiling: float  #: fraction
+    p99_ceiling_ms: float | None = None
+    priority: int = 0  #: higher = served first on equal headroom
+    gua_mbps: float | None = None  #: guaranteed throughput (A1 guaThroughputKbps / 1000)
+
+
+@dataclass(frozen=True)
+class SliceObservation:
+    """One slice of one cell over the last report period (KPM)."""
+
+    key: str
+    offered_mbps: float
+    throughput_mbps: float
+    prb_used: float
+    loss: float
+    p99_ms: float
+
+
+@dataclass(frozen=True)
+class PlanBounds:
+    """The rApp's plan for one slice in one cell (percent of the cell's PRBs)."""
+
+    lower_pct: int = 0  #: min ratio never below
+    upper_pct: int = 100  #: min ratio never above
+    max_pct: int = 100  #: max ratio sent
+    target_pct: float | None = None  #: the plan's target min ratio (blended with the xApp's request)
+
+
+@dataclass(frozen=True)
+class AllocatorParams:
+    margin: float = 1.15  #: PRBs asked per PRB of bare demand
+    latency_margin: float = 3.0  #: the same for slices with a delay ceiling (bursts must not queue)
+    gain: float = 2.0  #: extra request at zero headroom (x bare demand)
+    floor_pct: int = 5  #: smallest min ratio of any slice
+    latency_floor_pct: int = 15  #: smallest min ratio of a slice with a delay ceiling (burst reserve)
+    max_step_pct: int = 25  #: largest change of a min ratio per period
+    plan_weight: float = 0.5  #: weight of the rApp target against the xApp's own request
+    dedicate_latency: bool = True  #: delay-ceiling slices get dedicated = min (never lent: no queue builds)
+
+
+Ratio = tuple[int, int, int]  # (dedicated, min, max) percent
+NO_PLAN = PlanBounds()
+
+
+def headroom(obs: SliceObservation, sla: SliceSla) -> float:
+    """min over the slice's ceilings of (1 - value / ceiling), floored at 0 (1 = idle, 0 = at a ceiling)."""
+    parts = [1.0 - obs.loss / sla.loss_ceiling if sla.loss_ceiling > 0 else 1.0]
+    if sla.p99_ceiling_ms:
+        parts.append(1.0 - obs.p99_ms / sla.p99_ceiling_ms)
+    return max(0.0, min(parts))
+
+
+def requested_pct(
+    observations: Sequence[SliceObservation], slas: Mapping[str, SliceSla], n_prb: float, params: AllocatorParams
+) -> dict[str, float]:
+    """Steps 1-2: the min ratio each slice asks for, in percent of the cell (unbounded)."""
+    used = sum(o.prb_used for o in observations)
+    cell_yield = sum(o.throughput_mbps for o in observations) / used if used > 1e-6 else 0.0
+    out: dict[str, float] = {}
+    for o in observations:
+        sla = slas[o.key]
+        y = o.throughput_mbps / o.prb_used if o.prb_used > 0.5 and o.throughput_mbps > 0 else cell_yield
+        load = o.offered_mbps
+        if sla.gua_mbps is not None and o.offered_mbps > 0:
+            load = max(load, min(sla.gua_mbps, o.offered_mbps * 2.0))
+        need = load / y if y > 1e-9 else (n_prb / len(observations))
+        urgency = 1.0 + params.gain * (1.0 - headroom(o, sla))
+        margin = params.latency_margin if sla.p99_ceiling_ms else params.margin
+        out[o.key] = 100.0 * need * margin * urgency / max(n_prb, 1e-9)
+    return out
+
+
+def apply_plan(
+    requests: Mapping[str, float], plan: Mapping[str, PlanBounds], weight: float
+) -> dict[str, float]:
+    """Step 3: blend with the rApp target and clip into the plan's bounds."""
+    out: dict[str, float] = {}
+    for key, r in requests.items():
+        b = plan.get(key, NO_PLAN)
+        if b.target_pct is not None:
+            r = weight * b.target_pct + (1.0 - weight) * r
+        out[key] = min(max(r, b.lower_pct), b.upper_pct, b.max_pct)
+    return out
+
+
+def arbitrate(
+    requests: Mapping[str, float], order: Sequence[str], floor_pct: int, floors: Mapping[str, int] | None = None
+) -> dict[str, int]:
+    """Step 4: integer min ratios with sum <= 100, served in ``order`` while later slices keep their floor."""
+    fl = {k: max(floor_pct, (floors or {}).get(k, 0)) for k in order}
+    remaining = 100
+    out: dict[str, int] = {}
+    for i, key in enumerate(order):
+        reserve = sum(fl[k] for k in order[i + 1 :])
+        want = max(fl[key], math.ceil(requests[key] - 1e-9))
+        got = max(0, min(want, remaining - reserve))
+        out[key] = got
+        remaining -= got
+    return out
+
+
+def smooth(target: Mapping[str, int], previous: Mapping[str, int] | None, max_step: int) -> dict[str, int]:
+    """Step 5: limit each change to ``max_step``; scale increases down if the sum would pass 100."""
+    if previous is None:
+        return dict(target)
+    out = {k: previous.get(k, v) + max(-max_step, min(max_step, v - previous.get(k, v))) for k, v in target.items()}
+    excess = sum(out.values()) - 100
+    if excess > 0:
+        ups = {k: out[k] - previous.get(k, out[k]) for k in out if out[k] > previous.get(k, out[k])}
+        total_up = sum(ups.values())
+        for k, up in sorted(ups.items()):
+            cut = min(up, math.ceil(excess * up / total_up))
+            out[k] -= cut
+        while sum(out.values()) > 100:  # rounding leftovers
+            k = max(out, key=lambda key: out[key])
+            out[k] -= 1
+    return out
+
+
+def allocate(
+    observations: Sequence[SliceObservation],
+    slas: Mapping[str, SliceSla],
+    n_prb: float,
+    previous_min: Mapping[str, int] | None = None,
+    params: AllocatorParams | None = None,
+    plan: Mapping[str, PlanBounds] | None = None,
+) -> dict[str, Ratio]:
+    """One control decision for one cell: {slice key: (dedicated, min, max)} percent.
+
+    ``slas`` must hold every observed slice; ``plan`` (the rApp's bounds and targets) may hold some or none.
+    """
+    p = params or AllocatorParams()
+    pl = plan or {}
+    req = apply_plan(requested_pct(observations, slas, n_prb, p), pl, p.plan_weight)
+    heads = {o.key: headroom(o, slas[o.key]) for o in observations}
+    order = sorted(heads, key=lambda k: (round(heads[k], 2), -slas[k].priority, k))
+    floors = {
+        k: max(pl.get(k, NO_PLAN).lower_pct, p.latency_floor_pct if slas[k].p99_ceiling_ms else 0) for k in order
+    }
+    mins = smooth(arbitrate(req, order, p.floor_pct, floors), previous_min, p.max_step_pct)
+    out: dict[str, Ratio] = {}
+    for k, m in mins.items():
+        b = pl.get(k, NO_PLAN)
+        m = min(max(m, 0), b.max_pct)
+        ded = m if p.dedicate_latency and slas[k].p99_ceiling_ms else 0
+        out[k] = (ded, m, max(m, b.max_pct))
+    return out
