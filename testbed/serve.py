@@ -24,7 +24,10 @@ from testbed.core.scenario import load_scenario
 from testbed.core.shocks import ShockRegime
 from testbed.e2node import EmulatedGnbs, StepDriver
 from testbed.settings import TestbedSettings
-from testbed.transport_service import TransportController, registrar
+from testbed.transport_service import TransportController
+from testbed.transport_service import registrar as transport_registrar
+from testbed.twin_service import TwinService
+from testbed.twin_service import registrar as twin_registrar
 
 log = logging.getLogger("testbed")
 
@@ -32,12 +35,19 @@ log = logging.getLogger("testbed")
 async def serve(settings: TestbedSettings, stop: asyncio.Event | None = None) -> int:
     """Run until ``stop`` is set, a signal arrives, or ``settings.steps`` sub-steps are done."""
     stop = stop or asyncio.Event()
-    emu = Emulator(load_scenario(settings.scenario), ShockRegime.parse(settings.shocks), seed=settings.seed)
+    scenario = load_scenario(settings.scenario)
+    emu = Emulator(scenario, ShockRegime.parse(settings.shocks), seed=settings.seed)
     node = EmulatedGnbs(emu)
+    twin = TwinService(scenario, settings.scenario, [b.cell_key for b in node.bindings])
     registry = CollectorRegistry()
     health = Health()
     health.register("e2")
-    e2 = await start_e2_server(node, settings.e2, registry, extra_services=[registrar(TransportController(emu))])
+    e2 = await start_e2_server(
+        node,
+        settings.e2,
+        registry,
+        extra_services=[transport_registrar(TransportController(emu)), twin_registrar(twin)],
+    )
     http = await start_http(
         observability_app(health, registry, "nextric-testbed"), settings.http.host, settings.http.port
     )

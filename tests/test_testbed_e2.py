@@ -182,3 +182,59 @@ def test_testbed_runs_as_a_process_and_reports_its_ports() -> None:
     assert ports["e2_port"] > 0
     assert ports["http_port"] > 0
     assert ports["nodes"] == 10
+
+
+async def test_twin_service_rolls_out_candidates_from_e2_observations(
+    testbed: tuple[EmulatedGnbs, RunningE2Server, E2Client],
+) -> None:
+    from nextric.twin.v1 import twin_pb2, twin_pb2_grpc
+    from testbed.twin_service import TwinService, to_tensor
+    from testbed.twin_service import registrar as twin_registrar
+
+    node, server, client = testbed
+    sc = node.emu.sc
+    service = TwinService(sc, "twm_poc", [b.cell_key for b in node.bindings])
+    infos = await client.list_nodes()
+    streams = [client.subscribe(i.node_id, e2ap_pb2.REPORT_STYLE_KPM, 1000) for i in infos]
+    pending = [asyncio.ensure_future(anext(s)) for s in streams]
+    await until(lambda: all(server.hub.wants(i.node_id, e2ap_pb2.REPORT_STYLE_KPM) for i in infos))
+    node.step(server.hub)
+    history = [(await asyncio.wait_for(p, 5)).kpm for p in pending]
+    for s in streams:
+        await s.aclose()
+
+    n, k = 3, 2
+    prb = np.full((n, k, sc.n_cells, sc.n_slices), 1 / 3)
+    prb[1] *= 0.3  # starve every slice: must score worse than the uniform split
+    tn = np.full((n, k, sc.n_links, sc.n_slices), 1 / 3)
+    request = twin_pb2.RolloutRequest(
+        kpm_history=history,
+        shocks="hotspot-ID",
+        n_seeds=2,
+        seed=5,
+        prb_shares=to_tensor(prb),
+        transport_shares=to_tensor(tn),
+    )
+    running = await start_e2_server(node, E2ServerSettings(), extra_services=[twin_registrar(service)])
+    try:
+        async with grpc.aio.insecure_channel(running.target) as channel:
+            stub = twin_pb2_grpc.DigitalTwinStub(channel)
+            desc = await stub.Describe(twin_pb2.DescribeRequest())
+            assert list(desc.slice_keys) == ["1-000001", "2-000002", "1-000003"]
+            assert len(desc.cell_keys) == sc.n_cells
+            first = await stub.Rollout(request)
+            again = await stub.Rollout(request)
+            assert list(first.scm.shape) == [n, 2]
+            assert first.rollouts == n * 2
+            assert first == again  # seeds in, same numbers out
+            loss = np.asarray(first.loss.values).reshape(n, 2, sc.n_slices)
+            assert loss[1].mean() > loss[0].mean()
+            request.prb_shares.values[0] = 2.0  # a share above 1
+            with pytest.raises(grpc.aio.AioRpcError) as err:
+                await stub.Rollout(request)
+            assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+            del request.kpm_history[:]
+            with pytest.raises(grpc.aio.AioRpcError):
+                await stub.Rollout(request)
+    finally:
+        await running.stop(None)
