@@ -59,10 +59,12 @@ class LegResult:
 
 
 def slice_slas(sc: ScenarioParams) -> dict[str, SliceSla]:
+    """SLA ceilings per slice; priority: latency-critical first, then the tighter loss ceiling."""
+    ranked = sorted(sc.slices, key=lambda s: (s.sla_p99_ms is None, s.sla_loss))
     out = {}
-    for rank, s in enumerate(sc.slices):
+    for s in sc.slices:
         key = ids.snssai_key(ids.make_snssai(s.sst, s.sd))
-        out[key] = SliceSla(key, s.sla_loss, s.sla_p99_ms, priority=len(sc.slices) - rank)
+        out[key] = SliceSla(key, s.sla_loss, s.sla_p99_ms, priority=len(ranked) - ranked.index(s))
     return out
 
 

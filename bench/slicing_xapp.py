@@ -1,0 +1,269 @@
+"""Slice-scheduler xApp alone vs the static uniform split: SCM and control cost, plus decision latency.
+
+In-process on the pure decision step (``xapps.slice_scheduler.decide.decide_cell``: allocator + guardrail,
+the code the app runs) and the testbed's :class:`Emulator` (no gRPC): per scenario x seed, two legs over one
+horizon (``slow_per_horizon`` x ``fast_per_slow`` sub-steps) from the same seed -- the uniform 1/3 isolated
+split and the xApp deciding every control period (one fast sub-step, 1 s simulated). KPIs and cost come from
+:mod:`testbed.core.kpi`; the PRB share of a slice in a slow step is the mean of max(min ratio, PRBs used /
+cell PRBs) (what the policy reserves, or what the slice took when it borrowed more); transport shares stay
+uniform in both legs (this xApp does not touch transport). Decision latency: every cell's decision of one
+period, timed, for the 10 PoC cells and 1000 synthetic cells.
+
+    python -m bench.slicing_xapp [--seeds 32] [--quick] [--workers 2] [--out bench/results/slicing_xapp.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from bench.common import RESULTS_DIR, machine, save_results
+from nextric.guardrail import GuardrailState
+from testbed.core.engine import Emulator, StepRecord
+from testbed.core.kpi import control_cost, cost_reduction, summarise
+from testbed.core.params import ScenarioParams
+from testbed.core.reports import ControlRequest, SlicePolicy
+from testbed.core.scenario import load_scenario
+from testbed.core.scheduler import shares_to_ratios
+from testbed.core.shocks import ShockRegime
+from testbed.policies import uniform_shares
+from xapps.slice_scheduler.core import SliceObservation, SliceSla
+from xapps.slice_scheduler.decide import decide_cell
+
+REGIMES = ("hotspot-ID", "hotspot-OOD", "wave-ID", "wave-OOD")
+RAN_LIMITED = "ran_limited"  # bundled scenario (testbed/scenarios/ran_limited.yaml)
+
+
+def slice_slas(sc: ScenarioParams) -> dict[str, SliceSla]:
+    """Scenario ceilings as SLAs; delay-critical slices first on equal headroom."""
+    out = {}
+    for rank, s in enumerate(sc.slices):
+        key = f"{s.sst}-{s.sd}"
+        prio = 100 if s.sla_p99_ms else len(sc.slices) - rank
+        out[key] = SliceSla(key, s.sla_loss, s.sla_p99_ms, priority=prio)
+    return out
+
+
+@dataclass
+class Leg:
+    scm: float
+    cost: float
+    loss: list[float]
+    p99_ms: list[float]
+    urllc_ok: bool
+
+
+def _leg(sc: ScenarioParams, emu: Emulator, xapp: bool) -> Leg:
+    timing = sc.timing
+    steps = timing.fast_per_slow * timing.slow_per_horizon
+    prb_u, tn_u = uniform_shares(sc)
+    emu.set_allocation(shares_to_ratios(prb_u, "isolated"), tn_u)
+    slas = slice_slas(sc)
+    guards: dict[str, GuardrailState] = {}
+    previous: dict[str, dict[str, int]] = {}
+    records: list[StepRecord] = []
+    shares = np.zeros((timing.slow_per_horizon, sc.n_cells, sc.n_slices))
+    n_prb = emu.arr.n_prb
+    for t in range(steps):
+        emu.step_fast()
+        rec = emu._kpm_buf[-1]  # the sub-step just run (read before read_kpm resets the window)
+        records.append(rec)
+        used = rec.out.alloc_prb[0] / n_prb[:, None]
+        shares[t // timing.fast_per_slow] += np.maximum(rec.ratio_pct[..., 1] / 100.0, used) / timing.fast_per_slow
+        report = emu.read_kpm()
+        if not xapp:
+            continue
+        policies: list[SlicePolicy] = []
+        for cell in report.cells:
+            key = str(cell.cell_id)
+            obs = [
+                SliceObservation(f"{s.sst}-{s.sd}", s.offered_mbps, s.thp_dl_mbps, s.prb_used_dl, s.packet_loss,
+                                 s.p99_delay_ms)
+                for s in cell.slices
+            ]
+            guard = guards.get(key, GuardrailState())
+            d = decide_cell(key, obs, slas, cell.prb_avail_dl, previous.get(key), guard, emu.t_s)
+            if d.sent is None:
+                continue
+            guards[key] = guard.applied(d.verdict.action, emu.t_s)
+            previous[key] = {k: r[1] for k, r in d.sent.items()}
+            for s in cell.slices:
+                ded, mn, mx = d.sent[f"{s.sst}-{s.sd}"]
+                policies.append(SlicePolicy(cell.cell_id, s.sst, s.sd, ded, mn, mx))
+        emu.submit(ControlRequest(f"xapp-{t}", tuple(policies)))
+
+    def stack(name: str) -> np.ndarray:
+        return np.stack([getattr(r.out, name)[0] for r in records])[None]
+
+    k = summarise(stack("offered"), stack("drop_ran") + stack("drop_tn"), stack("delivered"), stack("delay_a_s"),
+                  stack("delay_beta"), stack("alloc_prb"), n_prb, stack("link_carried"), stack("link_cap"),
+                  steps * timing.fast_step_s, sc.slices)
+    tn = np.broadcast_to(tn_u, (timing.slow_per_horizon, *tn_u.shape))
+    j = float(control_cost(shares, tn, sc.cost, prev_prb=prb_u, prev_tn=tn_u))
+    ui = next(i for i, s in enumerate(sc.slices) if s.sla_p99_ms)
+    return Leg(float(k.scm[0]), j, k.loss[0].tolist(), k.p99_ms[0].tolist(), not bool(k.violation[0, ui]))
+
+
+def run_pair(scenario: str, regime: str, seed: int, quick: bool) -> dict[str, Any]:
+    sc = load_scenario(scenario)
+    if quick:
+        from dataclasses import replace
+
+        sc = replace(sc, timing=replace(sc.timing, slow_per_horizon=4))
+    first = Emulator(sc, ShockRegime.parse(regime), seed=seed)
+    uni = _leg(sc, first, xapp=False)
+    xa = _leg(sc, Emulator(sc, ShockRegime.parse(regime), seed=seed, nmse_table=first.nmse_table), xapp=True)
+    return {"scenario": sc.name, "regime": regime, "seed": seed, "uniform": uni.__dict__, "xapp": xa.__dict__,
+            "cost_reduction": float(cost_reduction(np.array(xa.cost), sc.cost))}
+
+
+def _synthetic(n_cells: int, rng: np.random.Generator) -> list[tuple[str, list[SliceObservation], float]]:
+    keys = ("1-000001", "2-000002", "1-000003")
+    out = []
+    for c in range(n_cells):
+        off = rng.gamma(2.0, (20.0, 3.0, 12.0))
+        thp = off * rng.uniform(0.7, 1.0, 3)
+        used = thp / rng.uniform(0.3, 0.8, 3)
+        obs = [SliceObservation(k, float(off[i]), float(thp[i]), float(used[i]), float(rng.uniform(0, 0.15)),
+                                float(rng.uniform(2, 30))) for i, k in enumerate(keys)]
+        out.append((f"cell-{c}", obs, 106.0))
+    return out
+
+
+def decision_latency(n_cells: int, periods: int, seed: int = 0) -> dict[str, float]:
+    """Wall time of one period's decisions (allocator + guardrail + state update) for ``n_cells`` cells."""
+    rng = np.random.default_rng(seed)
+    sc = load_scenario("twm_poc")
+    slas = slice_slas(sc)
+    guards: dict[str, GuardrailState] = {}  # one per cell: a check only needs its own cell's state
+    previous: dict[str, dict[str, int]] = {}
+    samples = []
+    for t in range(periods):
+        cells = _synthetic(n_cells, rng)
+        t0 = time.perf_counter_ns()
+        for key, obs, n_prb in cells:
+            guard = guards.get(key, GuardrailState())
+            d = decide_cell(key, obs, slas, n_prb, previous.get(key), guard, float(t))
+            if d.sent is not None:
+                guards[key] = guard.applied(d.verdict.action, float(t))
+                previous[key] = {k: r[1] for k, r in d.sent.items()}
+        samples.append(time.perf_counter_ns() - t0)
+    a = np.asarray(samples[min(5, periods - 1):], dtype=np.float64) / 1e6
+    return {"cells": n_cells, "periods": periods, "p50_ms": float(np.percentile(a, 50)),
+            "p99_ms": float(np.percentile(a, 99)), "per_cell_p50_us": float(np.percentile(a, 50) * 1e3 / n_cells)}
+
+
+def summarise_runs(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key in sorted({(r["scenario"], r["regime"]) for r in runs}):
+        sel = [r for r in runs if (r["scenario"], r["regime"]) == key]
+
+        def mean(leg: str, field: str, rows: list[dict[str, Any]] = sel) -> float:
+            return float(np.mean([r[leg][field] for r in rows]))
+
+        out[f"{key[0]}/{key[1]}"] = {
+            "seeds": len(sel),
+            "scm_uniform": mean("uniform", "scm"),
+            "scm_xapp": mean("xapp", "scm"),
+            "cost_uniform": mean("uniform", "cost"),
+            "cost_xapp": mean("xapp", "cost"),
+            "cost_reduction": float(np.mean([r["cost_reduction"] for r in sel])),
+            "urllc_sla_kept_uniform": mean("uniform", "urllc_ok"),
+            "urllc_sla_kept_xapp": mean("xapp", "urllc_ok"),
+            "scm_better_or_equal_share": float(np.mean([r["xapp"]["scm"] >= r["uniform"]["scm"] - 1e-9 for r in sel])),
+        }
+    return out
+
+
+def plot(summary: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(summary)
+    x = np.arange(len(names))
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4))
+    for off, leg in ((-0.2, "uniform"), (0.2, "xapp")):
+        axes[0].bar(x + off, [summary[n][f"scm_{leg}"] for n in names], 0.4, label=leg)
+        axes[1].bar(x + off, [summary[n][f"cost_{leg}"] for n in names], 0.4, label=leg)
+    for ax, title in ((axes[0], "mean SLA compliance margin"), (axes[1], "mean control cost J")):
+        ax.set_xticks(x, names, rotation=30, ha="right", fontsize=7)
+        ax.set_title(title)
+        ax.legend()
+        ax.grid(alpha=0.3, axis="y")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    ap.add_argument("--seeds", type=int, default=32)
+    ap.add_argument("--quick", action="store_true", help="4 seeds, 4 slow steps, fewer latency periods")
+    ap.add_argument("--extra-seeds", type=int, default=8, help="seeds of the RAN-limited variant city")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--out", type=Path, default=RESULTS_DIR / "slicing_xapp.json")
+    args = ap.parse_args(argv)
+    seeds = 4 if args.quick else args.seeds
+    extra = 2 if args.quick else args.extra_seeds
+    jobs = [("twm_poc", r, seed) for r in REGIMES for seed in range(seeds)]
+    jobs += [(str(RAN_LIMITED), r, seed) for r in REGIMES for seed in range(extra)]
+    console = Console()
+    t0 = time.perf_counter()
+    runs: list[dict[str, Any]] = []
+    cols = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*cols, console=console) as progress, ProcessPoolExecutor(args.workers) as pool:
+        task = progress.add_task("scenario x regime x seed (uniform + xApp)", total=len(jobs))
+        futures = [pool.submit(run_pair, s, r, seed, args.quick) for s, r, seed in jobs]
+        for f in futures:
+            runs.append(f.result())
+            progress.advance(task)
+        lat_task = progress.add_task("decision latency", total=2)
+        periods = 50 if args.quick else 200
+        latency = []
+        for n in (10, 1000):
+            latency.append(decision_latency(n, periods if n == 10 else periods // 4))
+            progress.advance(lat_task)
+    summary = summarise_runs(runs)
+    table = Table(title="slice scheduler xApp vs static uniform split (means over seeds)")
+    table.add_column("scenario/regime", no_wrap=True)
+    for col in ( "SCM uniform", "SCM xApp", "J uniform", "J xApp", "cost red.", "URLLC kept u/x"):
+        table.add_column(col, justify="right")
+    for name, row in summary.items():
+        table.add_row(name, f"{row['scm_uniform']:.3f}", f"{row['scm_xapp']:.3f}", f"{row['cost_uniform']:.3f}",
+                      f"{row['cost_xapp']:.3f}", f"{100 * row['cost_reduction']:.1f} %",
+                      f"{100 * row['urllc_sla_kept_uniform']:.0f} / {100 * row['urllc_sla_kept_xapp']:.0f} %")
+    console.print(table)
+    for lat in latency:
+        console.print(f"decision latency, {lat['cells']} cells: p50 {lat['p50_ms']:.2f} ms, p99 {lat['p99_ms']:.2f} ms "
+                      f"per period ({lat['per_cell_p50_us']:.1f} us per cell)")
+    payload = {
+        "bench": "slicing_xapp",
+        "command": "python -m bench.slicing_xapp"
+        + (" --quick" if args.quick else f" --seeds {seeds} --extra-seeds {extra}"),
+        "machine": machine(),
+        "wall_s": time.perf_counter() - t0,
+        "horizon": "slow_per_horizon x fast_per_slow sub-steps of each scenario; one decision per sub-step",
+        "cost_share_definition": "mean over the slow step of max(min ratio, PRBs used / cell PRBs); TN uniform",
+        "summary": summary,
+        "decision_latency": latency,
+        "runs": runs,
+    }
+    path = save_results(args.out.stem, payload, args.out.parent)
+    plot(summary, path.with_suffix(".png"))
+    console.print(f"saved {path} and {path.with_suffix('.png')}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,330 @@
+"""Wiring of the slice scheduler: E2 KPM in -> decide_cell (core + guardrail) -> E2 control out; SDL state,
+A1 policies from the policy service, the rApp plan from SDL, sharding, metrics. No decision logic here.
+
+Failure behaviour: a node restart is absorbed by the E2 client (resubscribe, new incarnation); an SDL outage
+keeps the loop deciding from memory (writes are retried, ``sdl`` goes not-ready); a restart of this process
+reloads every assigned cell's state from SDL before the first decision.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import socket
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from nextric.e2 import ids, measurements
+from nextric.e2.client import E2Client
+from nextric.e2.errors import E2Failure
+from nextric.e2.v1 import e2ap_pb2
+from nextric.e2sm.rc.v1 import rc_pb2
+from nextric.guardrail import Decision, GuardrailPolicy, from_a1, merge, sla_from_a1
+from nextric.guardrail import SliceSla as A1Sla
+from nextric.guardrail.policy import applies_to
+from nextric.obs.health import Health
+from nextric.sdl.api import SdlBackend
+from xapps.slice_scheduler.core import AllocatorParams, PlanBounds, Ratio, SliceObservation, SliceSla
+from xapps.slice_scheduler.decide import decide_cell, member_of
+from xapps.slice_scheduler.effect import PendingEffect, check_report, echo_matches
+from xapps.slice_scheduler.metrics import SliceMetrics
+from xapps.slice_scheduler.settings import SliceSchedulerSettings
+from xapps.slice_scheduler.sharding import HashRing
+from xapps.slice_scheduler.state import CellState, state_key
+
+log = logging.getLogger("xapp.slice_scheduler")
+SLA_TYPE = "ORAN_SliceSLATarget_1.0.0"
+GUARD_TYPE = "NEXTRIC_Guardrail_1.0.0"
+
+
+def observations(table: measurements.KpmTable, cell: e2ap_pb2.CellInfo) -> list[SliceObservation]:
+    key = ids.cell_key(cell.cgi)
+    out = []
+    for s in cell.slices:
+        row = table.get((key, ids.snssai_key(s)), {})
+        out.append(SliceObservation(
+            key=ids.snssai_key(s), offered_mbps=row.get(measurements.OFFERED_DL, 0.0),
+            throughput_mbps=row.get(measurements.THP_DL, 0.0), prb_used=row.get(measurements.PRB_USED_DL, 0.0),
+            loss=row.get(measurements.LOSS_DL, 0.0), p99_ms=row.get(measurements.DELAY_DL_P99, 0.0)))
+    return out
+
+
+def quota_cell(cell: e2ap_pb2.CellInfo, ratios: Mapping[str, Ratio]) -> rc_pb2.CellRrmPolicy:
+    pols = []
+    for s in cell.slices:
+        r = ratios.get(ids.snssai_key(s))
+        if r is None:
+            continue
+        pols.append(rc_pb2.RrmPolicyRatio(
+            members=[rc_pb2.RrmPolicyMember(plmn=cell.cgi.plmn, snssai=s)],
+            dedicated_prb_policy_ratio=r[0], min_prb_policy_ratio=r[1], max_prb_policy_ratio=r[2]))
+    return rc_pb2.CellRrmPolicy(cgi=cell.cgi, policies=pols)
+
+
+def echoed(ack: e2ap_pb2.RicControlAcknowledge) -> dict[str, Ratio]:
+    out: dict[str, Ratio] = {}
+    for cell in ack.slice_quota.cells:
+        for p in cell.policies:
+            for m in p.members:
+                out[ids.snssai_key(m.snssai)] = (
+                    p.dedicated_prb_policy_ratio, p.min_prb_policy_ratio, p.max_prb_policy_ratio)
+    return out
+
+
+def plan_from_json(obj: Mapping[str, Any], cell_key: str, now_ms: int) -> dict[str, PlanBounds]:
+    """The rApp plan (SDL JSON): ``{"validUntilMs"?, "cells": {"<cell key>"|"*": {"<slice key>": {"lowerPct",
+    "upperPct", "maxPct", "targetPct"}}}}``; an expired plan is ignored."""
+    until = obj.get("validUntilMs")
+    if until is not None and now_ms > int(until):
+        return {}
+    cells = obj.get("cells", {})
+    merged = {**cells.get("*", {}), **cells.get(cell_key, {})}
+    return {
+        k: PlanBounds(int(v.get("lowerPct", 0)), int(v.get("upperPct", 100)), int(v.get("maxPct", 100)),
+                      None if v.get("targetPct") is None else float(v["targetPct"]))
+        for k, v in merged.items()
+    }
+
+
+class SliceSchedulerApp:
+    def __init__(self, settings: SliceSchedulerSettings, sdl: SdlBackend, health: Health,
+                 metrics: SliceMetrics, client: E2Client) -> None:
+        self.s = settings
+        self.sdl = sdl
+        self.health = health
+        self.m = metrics
+        self.client = client
+        self.instance = settings.shard.instance_id or f"{socket.gethostname()}-{os.getpid()}"
+        self.params = AllocatorParams(**settings.allocator.model_dump())
+        self.cells: dict[str, CellState] = {}
+        self.pending: dict[str, PendingEffect] = {}
+        self.dirty: set[str] = set()
+        self.a1_slas: list[A1Sla] = []
+        self.a1_guards: list[dict[str, Any]] = []
+        self.plan: dict[str, Any] = {}
+        self.node_tasks: dict[str, asyncio.Task[None]] = {}
+        self.members: list[str] = [self.instance]
+        self.decisions = 0
+        self.sent = 0
+        for c in ("e2", "sdl"):
+            health.register(c)
+
+    # ------------------------------------------------------------------ policies, plan, SLAs
+    def slas_for(self, cell_key: str) -> dict[str, SliceSla]:
+        out: dict[str, SliceSla] = {}
+        for d in self.s.slices:
+            key = f"{d.sst}-{d.sd.lower()}" if d.sd else str(d.sst)
+            out[key] = SliceSla(key, d.loss_ceiling, d.p99_ceiling_ms, d.priority)
+        for a in self.a1_slas:
+            for key, base in list(out.items()):
+                if a.applies(cell_key, member_of(key)):
+                    out[key] = SliceSla(
+                        key,
+                        a.max_loss_rate if a.max_loss_rate is not None else base.loss_ceiling,
+                        a.max_delay_ms if a.max_delay_ms is not None else base.p99_ceiling_ms,
+                        a.priority if a.priority is not None else base.priority,
+                        None if a.gua_throughput_kbps is None else a.gua_throughput_kbps / 1000.0,
+                    )
+        return out
+
+    def guard_policy(self, cell_key: str) -> GuardrailPolicy:
+        return merge(from_a1(b) for b in self.a1_guards if applies_to(b, cell_key))
+
+    async def refresh_policies(self, http: httpx.AsyncClient) -> None:
+        slas: list[A1Sla] = []
+        guards: list[dict[str, Any]] = []
+        for type_id in (SLA_TYPE, GUARD_TYPE):
+            r = await http.get(f"/A1-P/v2/policytypes/{type_id}/policies")
+            r.raise_for_status()
+            for pid in r.json():
+                body = (await http.get(f"/A1-P/v2/policytypes/{type_id}/policies/{pid}")).json()
+                if type_id == SLA_TYPE:
+                    slas.append(sla_from_a1(body, pid))
+                else:
+                    guards.append(body)
+        self.a1_slas, self.a1_guards = slas, guards
+
+    async def refresh_plan(self) -> None:
+        got = await self.sdl.get(self.s.plan_namespace, [self.s.plan_key])
+        raw = got.get(self.s.plan_key)
+        self.plan = json.loads(raw) if raw else {}
+
+    # ------------------------------------------------------------------ state in SDL
+    async def load_state(self, cell_key: str) -> CellState:
+        if cell_key in self.cells:
+            return self.cells[cell_key]
+        st = CellState(cell_key)
+        try:
+            raw = (await self.sdl.get(self.s.sdl_namespace, [state_key(cell_key)])).get(state_key(cell_key))
+            if raw:
+                st = CellState.decode(raw)
+                self.m.restored_cells.inc()
+        except Exception as exc:  # SDL down: start fresh, keep deciding
+            self.m.sdl_errors.inc()
+            log.warning("state load failed", extra={"cell": cell_key, "error": str(exc)})
+        self.cells[cell_key] = st
+        return st
+
+    async def flush_state(self) -> None:
+        if not self.dirty:
+            return
+        data = {state_key(k): self.cells[k].encode() for k in self.dirty if k in self.cells}
+        try:
+            await self.sdl.set(self.s.sdl_namespace, data)
+            self.dirty.clear()
+            self.health.set("sdl", True, "ok")
+        except Exception as exc:
+            self.m.sdl_errors.inc()
+            self.health.set("sdl", False, f"write failed: {exc}")
+
+    # ------------------------------------------------------------------ the loop of one node
+    async def handle(self, node: e2ap_pb2.E2NodeInfo, ind: e2ap_pb2.RicIndication) -> None:
+        table = measurements.kpm_table(ind.kpm)
+        now_ms = ind.header.sim_time_ms
+        now_s = now_ms / 1000.0
+        for cell in node.cells:
+            ck = ids.cell_key(cell.cgi)
+            st = await self.load_state(ck)
+            obs = observations(table, cell)
+            self.check_effect(ck, now_ms, obs, float(cell.prb_count))
+            t0 = time.perf_counter()
+            plan = plan_from_json(self.plan, ck, now_ms) if self.plan else None
+            d = decide_cell(ck, obs, self.slas_for(ck), float(cell.prb_count), st.previous_min, st.guard, now_s,
+                            self.params, plan, self.guard_policy(ck))
+            self.m.decision_latency.observe(time.perf_counter() - t0)
+            self.decisions += 1
+            for k, h in d.headroom.items():
+                self.m.headroom.labels(ck, k).set(h)
+            v = d.verdict
+            if v.decision is Decision.DENY:
+                for r in v.reasons:
+                    self.m.controls_denied.labels(r.code.value).inc()
+                log.info("control denied", extra={"cell": ck, "reasons": [r.message for r in v.reasons]})
+            elif v.decision is Decision.CLAMP:
+                for r in v.reasons:
+                    self.m.controls_clamped.labels(r.code.value).inc()
+                log.info("control clamped", extra={"cell": ck, "reasons": [r.message for r in v.reasons]})
+            if d.sent is None or d.sent == st.sent:
+                if d.sent is not None:
+                    st.previous_min = {k: r[1] for k, r in d.sent.items()}
+                continue
+            req = e2ap_pb2.RicControlRequest(
+                node_id=node.node_id, slice_quota=rc_pb2.SliceQuotaControl(cells=[quota_cell(cell, d.sent)]))
+            try:
+                ack = await self.client.control(req)
+            except E2Failure as exc:
+                self.m.controls_failed.labels(exc.value).inc()
+                log.warning("control refused", extra={"cell": ck, "error": str(exc)})
+                continue
+            self.m.controls_sent.inc()
+            self.sent += 1
+            if not echo_matches(d.sent, echoed(ack)):
+                self.m.controls_not_effective.labels("echo").inc()
+                self.m.not_effective.labels(ck).set(1)
+            else:
+                self.pending[ck] = PendingEffect(d.sent, int(ack.effective_sim_time_ms))
+            st.guard = st.guard.applied(v.action, now_s)
+            st.sent, st.sent_at_s = dict(d.sent), now_s
+            st.previous_min = {k: r[1] for k, r in d.sent.items()}
+            self.dirty.add(ck)
+        await self.flush_state()
+
+    def check_effect(self, ck: str, now_ms: int, obs: list[SliceObservation], n_prb: float) -> None:
+        pend = self.pending.get(ck)
+        if pend is None:
+            return
+        res = check_report(pend, now_ms, obs, n_prb, self.s.effect_reports, self.s.effect_tolerance_pct)
+        if res.status == "effective":
+            self.pending.pop(ck)
+            self.m.not_effective.labels(ck).set(0)
+        elif res.status == "not_effective":
+            self.pending.pop(ck)
+            self.m.controls_not_effective.labels(res.check).inc()
+            self.m.not_effective.labels(ck).set(1)
+            log.warning("control did not take effect", extra={"cell": ck, "check": res.check})
+        elif res.pending is not None:
+            self.pending[ck] = res.pending
+
+    async def node_loop(self, node: e2ap_pb2.E2NodeInfo) -> None:
+        stream = self.client.subscribe(node.node_id, e2ap_pb2.REPORT_STYLE_KPM, self.s.control_period_ms)
+        try:
+            async for ind in stream:
+                await self.handle(node, ind)
+        finally:
+            with contextlib.suppress(Exception):
+                await stream.aclose()
+
+    # ------------------------------------------------------------------ membership, discovery, policies
+    async def heartbeat(self) -> None:
+        ns, now = self.s.sdl_namespace, time.time()
+        try:
+            await self.sdl.set(ns, {f"member/{self.instance}": json.dumps({"seen": now}).encode()})
+            found = await self.sdl.find_and_get(ns, "member/*")
+            self.members = sorted(
+                k.split("/", 1)[1] for k, v in found.items()
+                if now - float(json.loads(v)["seen"]) <= self.s.shard.member_ttl_s
+            ) or [self.instance]
+            if self.instance not in self.members:
+                self.members.append(self.instance)
+            await self.flush_state()
+            await self.refresh_plan()
+        except Exception as exc:  # SDL down: keep the last ring, keep deciding
+            self.m.sdl_errors.inc()
+            self.health.set("sdl", False, f"unreachable: {exc}")
+            return
+        self.health.set("sdl", True, "ok")
+        self.m.replicas.set(len(self.members))
+
+    async def rebalance(self) -> None:
+        nodes = {n.node_id: n for n in await self.client.list_nodes()}
+        mine = set(HashRing(self.members, self.s.shard.vnodes).assigned(nodes, self.instance))
+        for nid in list(self.node_tasks):
+            if nid not in mine or self.node_tasks[nid].done():
+                self.node_tasks.pop(nid).cancel()
+                for cell in nodes[nid].cells if nid in nodes else []:
+                    self.cells.pop(ids.cell_key(cell.cgi), None)  # the next owner restores it from SDL
+        for nid in sorted(mine - set(self.node_tasks)):
+            self.node_tasks[nid] = asyncio.create_task(self.node_loop(nodes[nid]))
+        self.m.assigned_nodes.set(len(self.node_tasks))
+        self.health.set("e2", True, f"{len(self.node_tasks)} of {len(nodes)} nodes")
+
+    async def run(self, stop: asyncio.Event) -> None:
+        http: httpx.AsyncClient | None = None
+        if self.s.policy.url:
+            token = self.s.policy.token
+            headers = {"Authorization": f"Bearer {token.get_secret_value()}"} if token else {}
+            http = httpx.AsyncClient(base_url=self.s.policy.url, headers=headers, timeout=self.s.policy.timeout_s)
+        last_policy = last_nodes = 0.0
+        try:
+            while not stop.is_set():
+                now = time.monotonic()
+                await self.heartbeat()
+                if http is not None and now - last_policy >= self.s.policy.refresh_s:
+                    try:
+                        await self.refresh_policies(http)
+                        last_policy = now
+                    except (httpx.HTTPError, ValueError, KeyError) as exc:
+                        log.warning("A1 policy refresh failed; keeping the last ones", extra={"error": str(exc)})
+                if now - last_nodes >= self.s.node_refresh_s or any(t.done() for t in self.node_tasks.values()):
+                    try:
+                        await self.rebalance()
+                        last_nodes = now
+                    except E2Failure as exc:
+                        self.health.set("e2", False, str(exc))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self.s.shard.heartbeat_s)
+        finally:
+            for t in self.node_tasks.values():
+                t.cancel()
+            await asyncio.gather(*self.node_tasks.values(), return_exceptions=True)
+            with contextlib.suppress(Exception):
+                await self.flush_state()
+                await self.sdl.delete(self.s.sdl_namespace, [f"member/{self.instance}"])
+            if http is not None:
+                await http.aclose()

@@ -1,0 +1,42 @@
+"""Per-cell state kept in SDL so a restarted replica (or the one that takes a cell over) carries on (pure codec).
+
+Key ``cell/<cell key>`` in the xApp's namespace: the min ratios in force (smoothing), the ratios last sent
+and when (the guardrail's current configuration and rate-limit clock), in JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from nextric.guardrail import GuardrailState
+from xapps.slice_scheduler.core import Ratio
+from xapps.slice_scheduler.decide import to_action
+
+
+@dataclass
+class CellState:
+    cell_key: str
+    previous_min: dict[str, int] | None = None
+    sent: dict[str, Ratio] = field(default_factory=dict)
+    sent_at_s: float | None = None
+    guard: GuardrailState = field(default_factory=GuardrailState)
+
+    def encode(self) -> bytes:
+        return json.dumps(
+            {"cell": self.cell_key, "previous_min": self.previous_min,
+             "sent": {k: list(v) for k, v in self.sent.items()}, "sent_at_s": self.sent_at_s}
+        ).encode()
+
+    @staticmethod
+    def decode(raw: bytes) -> CellState:
+        obj = json.loads(raw)
+        sent = {k: (int(v[0]), int(v[1]), int(v[2])) for k, v in obj.get("sent", {}).items()}
+        st = CellState(obj["cell"], obj.get("previous_min"), sent, obj.get("sent_at_s"))
+        if sent and st.sent_at_s is not None:
+            st.guard = GuardrailState().applied(to_action(st.cell_key, sent), st.sent_at_s)
+        return st
+
+
+def state_key(cell_key: str) -> str:
+    return f"cell/{cell_key}"
