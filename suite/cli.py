@@ -60,6 +60,20 @@ def run_testbed(
     asyncio.run(serve(settings))
 
 
+@app.command()
+def plots(
+    out: Annotated[Path, typer.Option(help="folder for the PNGs")] = Path("reports/plots"),
+    scenario: Annotated[str, typer.Option(help="bundled scenario name or scenario YAML path")] = "twm_poc",
+    shocks: Annotated[str, typer.Option(help="hotspot|wave|both|none, -ID or -OOD")] = "hotspot-ID",
+    seed: Annotated[int, typer.Option(help="seed of the emulator")] = 0,
+) -> None:
+    """Draw the city (cells, zones, transport graph) and a KPI time series of one run as PNGs."""
+    from testbed.plots import plot_city
+
+    for path in plot_city(out, scenario, shocks, seed):
+        typer.echo(str(path))
+
+
 @bench_app.command("e2")
 def bench_e2(
     duration: Annotated[float, typer.Option(help="seconds per measurement")] = 3.0,
@@ -69,6 +83,46 @@ def bench_e2(
     from bench import e2_loop
 
     e2_loop.print_table(e2_loop.run(duration_s=duration, repeats=repeats))
+
+
+# name -> (module with main(argv), what it measures); each module saves JSON under bench/results/
+ARGPARSE_BENCHES = {
+    "testbed": ("bench.testbed_speed", "testbed speed (x real time), scaling to 1000 cells, twin rollouts/s"),
+    "guardrail": ("bench.guardrail", "guardrail check latency in-process and over HTTP"),
+    "slicing": ("bench.slicing_xapp", "slice scheduler xApp vs uniform on the PoC scenarios"),
+    "calibration": ("bench.calibration", "uniform vs hand-tuned SCM per PoC scenario"),
+}
+
+
+def _run_argparse_bench(module_name: str, argv: list[str]) -> None:
+    import importlib
+
+    module = importlib.import_module(module_name)
+    module.main(argv)
+
+
+def _register_argparse_bench(name: str, module_name: str, summary: str) -> None:
+    @bench_app.command(
+        name,
+        help=f"{summary}. Options are passed on (see --help of python -m {module_name}).",
+        context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    )
+    def command(ctx: typer.Context) -> None:
+        _run_argparse_bench(module_name, list(ctx.args))
+
+
+for _name, (_module, _summary) in ARGPARSE_BENCHES.items():
+    _register_argparse_bench(_name, _module, _summary)
+
+
+@bench_app.command("all")
+def bench_all() -> None:
+    """Every benchmark with its defaults (several minutes on a 2-core machine)."""
+    from bench import e2_loop
+
+    e2_loop.print_table(e2_loop.run())
+    for module_name, _summary in ARGPARSE_BENCHES.values():
+        _run_argparse_bench(module_name, [])
 
 
 def main() -> None:
