@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from importlib import metadata
+from typing import Any
 
 from nextric.datacard import DataCard, validate_card
 from testbed.core.params import ScenarioParams
@@ -18,12 +20,18 @@ def simulator_version() -> str:
 
 
 def trajectory_card(sc: ScenarioParams, regime: ShockRegime, seeds: list[int], logging_policy: str,
-                    task: str = "cross-domain slicing trajectories") -> DataCard:
-    """Card for a batch of emulator trajectories of scenario ``sc`` under ``regime``."""
+                    task: str = "cross-domain slicing trajectories",
+                    description: str = "slow-step KPIs under PRB and transport share allocations",
+                    timescale_s: float | None = None, extra: Mapping[str, Any] | None = None) -> DataCard:
+    """Card for a batch of emulator trajectories of scenario ``sc`` under ``regime``.
+
+    ``timescale_s`` is the record period (default: the slow step); ``extra`` adds sections (e.g. ``dataset``:
+    files, checksums, array shapes and units) to the validated document.
+    """
     c0 = sc.cells[0]
-    doc = {
+    doc: dict[str, Any] = {
         "kind": "dataset", "schema_version": "1.0", "name": f"{sc.name}-{regime.label}-trajectories",
-        "task": {"name": task, "description": "slow-step KPIs under PRB and transport share allocations",
+        "task": {"name": task, "description": description,
                  "action_space": (f"prb [0,1]^({sc.n_cells}x{sc.n_slices}), "
                                   f"transport [0,1]^({sc.n_links}x{sc.n_slices})"),
                  "prediction_target": "per-slice loss, URLLC p99 latency, SCM",
@@ -41,10 +49,12 @@ def trajectory_card(sc: ScenarioParams, regime: ShockRegime, seeds: list[int], l
         "environment": {"setting": "outdoor urban", "topology": f"{sc.n_cells} cells, hub-and-spoke transport "
                         f"({len(sc.transport.nodes)} nodes, {sc.n_links} links)",
                         "area_m": [sc.width_m, sc.height_m], "zones": [z.name for z in sc.zones]},
-        "protocol": {"layer": "CROSS-DOMAIN", "timescale_s": sc.timing.slow_step_s,
+        "protocol": {"layer": "CROSS-DOMAIN",
+                     "timescale_s": sc.timing.slow_step_s if timescale_s is None else timescale_s,
                      "fast_timescale_s": sc.timing.fast_step_s},
         "policy": {"objectives": ["SLA compliance (SCM)", "control cost"], "logging_policy": logging_policy},
         "evaluation": {"baselines": ["uniform 1/3"], "distribution_shifts": ["hotspot/wave ID -> OOD"],
                        "failure_criteria": ["SCM = 0"]},
     }
+    doc.update(extra or {})
     return validate_card(doc, f"{sc.name} trajectory card")

@@ -41,9 +41,32 @@ def gain_table(n_ant: int) -> FloatArray:
     return array_gain(np.linspace(-2.0, 2.0, GAIN_TABLE_POINTS), np.zeros(1), n_ant)
 
 
+_LUT_SCALE = (GAIN_TABLE_POINTS - 1) / 4.0
+
+
 def _lookup(table: FloatArray, du: FloatArray) -> FloatArray:
-    idx = ((du + 2.0) * ((GAIN_TABLE_POINTS - 1) / 4.0) + 0.5).astype(np.int64)
+    idx = ((du + 2.0) * _LUT_SCALE + 0.5).astype(np.int64)
     return table[idx]
+
+
+def path_gains(u_paths: FloatArray, u_beams: FloatArray, table: FloatArray) -> FloatArray:
+    """Per-path gains (U, B, P) float64 linear of beams (B,) towards paths (U, P), by nearest table look-up.
+
+    The table index ``round((u_p - u_b + 2) s)`` is formed as ``(u_p s + 2 s + 1/2) - u_b s`` (one broadcast
+    subtraction instead of four passes over (U, B, P)); it can differ from :func:`beam_gains`'s by one entry
+    only when the exact value is within rounding error of a half-integer."""
+    a = u_paths * _LUT_SCALE
+    a += 2.0 * _LUT_SCALE + 0.5
+    idx = (a[:, None, :] - (u_beams * _LUT_SCALE)[None, :, None]).astype(np.int64)
+    return np.asarray(table.take(idx), dtype=np.float64)
+
+
+def path_gains_t(u_paths: FloatArray, u_beams: FloatArray, table: FloatArray) -> FloatArray:
+    """:func:`path_gains` in the UE-last layout: paths (P, U) -> gains (B, P, U) float64 linear."""
+    a = u_paths * _LUT_SCALE
+    a += 2.0 * _LUT_SCALE + 0.5
+    idx = (a[None, :, :] - (u_beams * _LUT_SCALE)[:, None, None]).astype(np.int64)
+    return np.asarray(table.take(idx), dtype=np.float64)
 
 
 def beam_gains(u_paths: FloatArray, w_paths: FloatArray, u_beams: FloatArray, n_ant: int,
@@ -64,9 +87,24 @@ def serving_gain(u_paths: FloatArray, w_paths: FloatArray, beam: IntArray, u_cod
     return np.asarray((g * w_paths).sum(axis=1), dtype=np.float64)
 
 
+def path_geometry_t(az_ue_rad: FloatArray, cluster_off_rad: FloatArray, cluster_pow: FloatArray,
+                    los: np.ndarray, k_factor_lin: float) -> tuple[FloatArray, FloatArray]:
+    """:func:`path_geometry` in the UE-last layout: cluster offsets and powers (P, U) -> (u, w) each (P+1, U)."""
+    n_p, u = cluster_off_rad.shape
+    ang = np.empty((n_p + 1, u))
+    ang[0] = az_ue_rad
+    np.add(az_ue_rad, cluster_off_rad, out=ang[1:])
+    w_los = np.where(los, k_factor_lin / (k_factor_lin + 1.0), 0.0)
+    w = np.empty((n_p + 1, u))
+    w[0] = w_los
+    np.multiply(1.0 - w_los, cluster_pow, out=w[1:])
+    return np.sin(ang, out=ang), w
+
+
 def quantise_rsrp(rsrp_dbm: FloatArray) -> FloatArray:
     """L1-RSRP reporting: round to 1 dB, clip to [-140, -44] dBm (TS 38.133 range)."""
-    return np.clip(np.round(rsrp_dbm), RSRP_MIN_DBM, RSRP_MAX_DBM)
+    q = np.rint(rsrp_dbm)
+    return np.minimum(np.maximum(q, RSRP_MIN_DBM, out=q), RSRP_MAX_DBM, out=q)
 
 
 def path_geometry(az_ue_rad: FloatArray, cluster_off_rad: FloatArray, cluster_pow: FloatArray,
@@ -77,7 +115,12 @@ def path_geometry(az_ue_rad: FloatArray, cluster_off_rad: FloatArray, cluster_po
     cluster_pow (U, P) (rows sum to 1); los: (U,) bool. Returns (u (U, P+1), w (U, P+1)), weights sum to 1:
     the LOS path gets K/(K+1) when LOS, else 0.
     """
-    ang = np.concatenate([az_ue_rad[:, None], az_ue_rad[:, None] + cluster_off_rad], axis=1)
+    u, n_p = cluster_off_rad.shape
+    ang = np.empty((u, n_p + 1))
+    ang[:, 0] = az_ue_rad
+    np.add(az_ue_rad[:, None], cluster_off_rad, out=ang[:, 1:])
     w_los = np.where(los, k_factor_lin / (k_factor_lin + 1.0), 0.0)
-    w = np.concatenate([w_los[:, None], (1.0 - w_los)[:, None] * cluster_pow], axis=1)
-    return np.sin(ang), w
+    w = np.empty((u, n_p + 1))
+    w[:, 0] = w_los
+    np.multiply((1.0 - w_los)[:, None], cluster_pow, out=w[:, 1:])
+    return np.sin(ang, out=ang), w

@@ -44,6 +44,7 @@ from testbed.core.radio import (
     radio_step,
     rsrp_set,
 )
+from testbed.core.records import evolve
 from testbed.core.reports import (
     BeamGenie,
     BeamReport,
@@ -59,9 +60,8 @@ from testbed.core.scenario import city_arrays
 from testbed.core.scheduler import validate_ratios
 from testbed.core.shocks import (
     ShockRegime,
-    demand_multiplier,
     initial_shocks,
-    point_geometry,
+    point_multiplier,
     shock_model,
     shock_step,
 )
@@ -71,12 +71,25 @@ from testbed.core.types import FloatArray, IntArray
 PLMN = "00101"
 
 
+CELL_FIELDS = ("offered", "served", "drop_ran", "delivered", "drop_tn", "alloc_prb", "delay_a_s", "delay_beta",
+               "ran_delay_s")  #: (C, S) fields of :class:`StepOut` packed in :attr:`StepRecord.cell`
+LINK_FIELDS = ("link_load", "link_carried", "link_cap")  #: (L, S) fields packed in :attr:`StepRecord.link`
+
+
 @dataclass(frozen=True, eq=False)
 class StepRecord:
     """Compact per-sub-step arrays kept for KPM/KPI windows (batch axis dropped)."""
 
     out: StepOut
     ratio_pct: FloatArray  #: (C, S, 3)
+    cell: FloatArray  #: (len(CELL_FIELDS), C, S) the same values as ``out``, packed (one stack per window)
+    link: FloatArray  #: (len(LINK_FIELDS), L, S)
+
+    @staticmethod
+    def of(out: StepOut, ratio_pct: FloatArray) -> StepRecord:
+        """Record of batch row 0 of ``out``."""
+        return StepRecord(out, ratio_pct, np.concatenate([getattr(out, n) for n in CELL_FIELDS]),
+                          np.concatenate([getattr(out, n) for n in LINK_FIELDS]))
 
 
 class Emulator:
@@ -218,9 +231,7 @@ class Emulator:
         sc, dt = self.sc, self.sc.timing.fast_step_s
         self.shocks = shock_step(self.shock_m, self.shocks, self._rng_shock)
         self.ues = move_ues(sc, self.cr, self.ues, dt, self._rng_radio)
-        pg = point_geometry(self.shock_m, self.ues.xy)
-        mult_all = demand_multiplier(self.shock_m, self.shocks, pg)[0]  # (U, S)
-        mult = mult_all[np.arange(len(self.ue_ids)), self.ues.slice_idx]
+        mult = point_multiplier(self.shock_m, self.shocks, self.ues.xy, self.ues.slice_idx)[0]  # (U,)
         self.ues, _lb, ro = radio_step(sc, self.cr, self.ues, self.flow.prb_util[0], self._nmse, mult,
                                        self._rng_radio)
         self._last_radio = (ro.snr_db, ro.doppler_hz, ro.sinr_eff_db)
@@ -232,9 +243,9 @@ class Emulator:
                                    self.tn_share[None], self.shocks.link_up, paths, reach,
                                    8.0 * sc.transport.packet_bytes)
         # UEs in radio outage: offered and lost at the RAN (keeps the KPIs honest)
-        out = replace(out, offered=out.offered + outage[None], drop_ran=out.drop_ran + outage[None])
+        out = evolve(out, offered=out.offered + outage[None], drop_ran=out.drop_ran + outage[None])
         self.step_index += 1
-        record = StepRecord(out, self.ratio_pct.copy())
+        record = StepRecord.of(out, self.ratio_pct.copy())
         self._kpm_buf.append(record)
         self._kpi_hist.append(record)
         return acks
@@ -248,10 +259,13 @@ class Emulator:
 
     # ------------------------------------------------------------------ reports
     def _stack(self, records: Sequence[StepRecord] | None = None) -> dict[str, FloatArray]:
+        """Window arrays by :class:`StepOut` field name: (T, C, S) cell fields, (T, L, S) link fields."""
         b = self._kpm_buf if records is None else records
-        names = ("offered", "served", "drop_ran", "delivered", "drop_tn", "alloc_prb", "delay_a_s", "delay_beta",
-                 "ran_delay_s", "link_carried", "link_cap")
-        return {n: np.stack([getattr(r.out, n)[0] for r in b]) for n in names}
+        cell = np.stack([r.cell for r in b])
+        link = np.stack([r.link for r in b])
+        out = {n: cell[:, i] for i, n in enumerate(CELL_FIELDS)}
+        out.update({n: link[:, i] for i, n in enumerate(LINK_FIELDS)})
+        return out
 
     def kpis_since(self, step: int) -> KpiSummary:
         """KPIs over the sub-steps ``step .. step_index - 1`` (batch of 1), independent of :meth:`read_kpm`.
@@ -272,8 +286,9 @@ class Emulator:
         if not recs:
             raise ValidationError("step the emulator before reading link loads")
         dur = len(recs) * self.sc.timing.fast_step_s
-        offered = np.sum([r.out.link_load[0] for r in recs], axis=0) / dur
-        carried = np.sum([r.out.link_carried[0] for r in recs], axis=0) / dur
+        a = self._stack(recs)
+        offered = a["link_load"].sum(0) / dur
+        carried = a["link_carried"].sum(0) / dur
         return offered, carried
 
     def link_utilisation(self) -> FloatArray:
@@ -313,14 +328,16 @@ class Emulator:
         p99 = mixture_quantile(aa, be, np.moveaxis(a["offered"], 0, -1) + 1e-12) * 1e3
         used = a["alloc_prb"].mean(0)
         thp = a["served"].sum(0) / dur
-        ratio = self._kpm_buf[-1].ratio_pct
+        # python floats once per array (faster than per-element float() of numpy scalars; same values)
+        ratio_l = self._kpm_buf[-1].ratio_pct.tolist()
+        thp_l, used_l, rlc_l, loss_l, p99_l = thp.tolist(), used.tolist(), rlc.tolist(), loss.tolist(), p99.tolist()
+        off_l, used_tot = (off / dur).tolist(), used.sum(1).tolist()
         cells = []
         for ci, c in enumerate(self.sc.cells):
-            sl = tuple(SliceKpm(s.sst, s.sd, s.name, float(thp[ci, si]), float(used[ci, si]), float(rlc[ci, si]),
-                                float(loss[ci, si]), float(p99[ci, si]), float(off[ci, si] / dur),
-                                (float(ratio[ci, si, 0]), float(ratio[ci, si, 1]), float(ratio[ci, si, 2])))
+            sl = tuple(SliceKpm(s.sst, s.sd, s.name, thp_l[ci][si], used_l[ci][si], rlc_l[ci][si], loss_l[ci][si],
+                                p99_l[ci][si], off_l[ci][si], tuple(ratio_l[ci][si]))
                        for si, s in enumerate(self.sc.slices))
-            cells.append(CellKpm(c.cell_id, float(c.n_prb), float(used[ci].sum()), sl))
+            cells.append(CellKpm(c.cell_id, float(c.n_prb), used_tot[ci], sl))
         rep = KpmReport(self._kpm_t0, self.t_s, t, tuple(cells))
         if reset:
             self._kpm_buf = []

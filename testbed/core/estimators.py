@@ -207,15 +207,18 @@ def build_nmse_table(profiles: list[tuple[str, float, int]], profile_of_cell: In
 def lookup_nmse(table: NmseTable, mode_idx: IntArray, serving: IntArray, snr_db: FloatArray,
                 doppler_hz: FloatArray) -> FloatArray:
     """Bilinear look-up of NMSE (U,) linear for each UE's mode, serving cell profile, SNR and Doppler."""
-    s = np.clip(snr_db, SNR_GRID_DB[0], SNR_GRID_DB[-1])
+    n_s, n_d = len(SNR_GRID_DB), len(DOPPLER_GRID_HZ)
+    s = np.minimum(np.maximum(snr_db, SNR_GRID_DB[0]), SNR_GRID_DB[-1])
     fs = (s - SNR_GRID_DB[0]) / (SNR_GRID_DB[1] - SNR_GRID_DB[0])
-    i0 = np.minimum(fs.astype(np.int64), len(SNR_GRID_DB) - 2)
+    i0 = np.minimum(fs.astype(np.int64), n_s - 2)
     ws = fs - i0
-    dop = np.clip(doppler_hz, 0.0, DOPPLER_GRID_HZ[-1])
-    j0 = np.clip(np.searchsorted(DOPPLER_GRID_HZ, dop, side="right") - 1, 0, len(DOPPLER_GRID_HZ) - 2)
+    dop = np.minimum(np.maximum(doppler_hz, 0.0), DOPPLER_GRID_HZ[-1])
+    j0 = np.minimum(np.maximum(np.searchsorted(DOPPLER_GRID_HZ, dop, side="right") - 1, 0), n_d - 2)
     wd = (dop - DOPPLER_GRID_HZ[j0]) / (DOPPLER_GRID_HZ[j0 + 1] - DOPPLER_GRID_HZ[j0])
-    t = table.nmse_db[mode_idx, table.profile_of_cell[serving]]  # (U, n_snr, n_dop)
-    r = np.arange(len(s))
-    v = ((1 - ws) * (1 - wd) * t[r, i0, j0] + ws * (1 - wd) * t[r, i0 + 1, j0]
-         + (1 - ws) * wd * t[r, i0, j0 + 1] + ws * wd * t[r, i0 + 1, j0 + 1])
-    return np.asarray(10 ** (v / 10))
+    # flat indices into (mode, profile, snr, doppler): four gathers of (U,) instead of a (U, n_snr, n_dop) copy
+    n_p = table.nmse_db.shape[1]
+    flat = table.nmse_db.reshape(-1)
+    k00 = ((mode_idx * n_p + table.profile_of_cell[serving]) * n_s + i0) * n_d + j0
+    v = ((1 - ws) * (1 - wd) * flat[k00] + ws * (1 - wd) * flat[k00 + n_d]
+         + (1 - ws) * wd * flat[k00 + 1] + ws * wd * flat[k00 + n_d + 1])
+    return np.asarray(np.exp(v * (np.log(10.0) / 10.0)))  # 10^(v/10)

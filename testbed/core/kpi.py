@@ -42,18 +42,25 @@ def mixture_quantile(a: FloatArray, beta: FloatArray, w: FloatArray, tail: float
     a (..., N) s shifts, beta (..., N) 1/s rates, w (..., N) >= 0 weights. Returns (...) float64 s
     (0 where all weights are 0). Bisection on ``x``.
     """
+    a, beta, w = np.broadcast_arrays(*(np.ascontiguousarray(x, dtype=np.float64) for x in (a, beta, w)))
     wsum = w.sum(-1)
     wn = w / np.where(wsum > 0, wsum, 1.0)[..., None]
     lo = np.where(w > 0, a, np.inf).min(-1)
     lo = np.where(np.isfinite(lo), lo, 0.0)
     hi = np.where(w > 0, a + np.log(1.0 / tail) / np.maximum(beta, 1e-12), -np.inf).max(-1)
     hi = np.where(np.isfinite(hi), hi, 0.0)
+    neg_beta = -beta
+    t = np.empty(a.shape)  # scratch for the tail mass terms (one allocation for all iterations)
     for _ in range(iters):
         mid = 0.5 * (lo + hi)
-        p = (wn * np.exp(-beta * np.maximum(mid[..., None] - a, 0.0))).sum(-1)
-        above = p > tail
-        lo = np.where(above, mid, lo)
-        hi = np.where(above, hi, mid)
+        np.subtract(mid[..., None], a, out=t)
+        np.maximum(t, 0.0, out=t)
+        np.multiply(neg_beta, t, out=t)
+        np.exp(t, out=t)
+        np.multiply(wn, t, out=t)
+        above = t.sum(-1) > tail
+        np.copyto(lo, mid, where=above)
+        np.copyto(hi, mid, where=~above)
     return np.where(wsum > 0, hi, 0.0)
 
 

@@ -88,7 +88,7 @@ def select_mcs(sinr_est_db: FloatArray, backoff_db: float = 0.0) -> IntArray:
     sinr_est_db: any shape, float64, dB. Returns int64 of the same shape (MCS 0 when below all).
     """
     idx = np.searchsorted(MCS_SINR_THRESHOLD_DB, sinr_est_db - backoff_db, side="right") - 1
-    return np.clip(idx, 0, len(MCS_TABLE_1) - 1).astype(np.int64)
+    return np.minimum(np.maximum(idx, 0), len(MCS_TABLE_1) - 1).astype(np.int64)
 
 
 def bler(mcs: IntArray, sinr_db: FloatArray) -> FloatArray:
@@ -96,7 +96,7 @@ def bler(mcs: IntArray, sinr_db: FloatArray) -> FloatArray:
 
     BLER = 1 / (1 + 9 exp(a (SINR - thr_mcs))), a = :data:`BLER_SLOPE_PER_DB`. Shapes broadcast; float64.
     """
-    x = np.clip(BLER_SLOPE_PER_DB * (sinr_db - MCS_SINR_THRESHOLD_DB[mcs]), -50.0, 50.0)
+    x = np.minimum(np.maximum(BLER_SLOPE_PER_DB * (sinr_db - MCS_SINR_THRESHOLD_DB[mcs]), -50.0), 50.0)
     return 1.0 / (1.0 + 9.0 * np.exp(x))
 
 

@@ -81,13 +81,14 @@ def pathloss_uma(d2d: FloatArray, fc_ghz: float | FloatArray, h_bs: float | Floa
 def los_probability(model: PathLossModel, d2d: FloatArray, h_ut: float | FloatArray = 1.5) -> FloatArray:
     """TR 38.901 Table 7.4.2-1 LOS probability for UMi / UMa (outdoor UE), shape of ``d2d``."""
     d = np.maximum(d2d, 1e-3)
+    r = 18.0 / d
     if model.name == "UMi":
-        p = 18.0 / d + np.exp(-d / 36.0) * (1.0 - 18.0 / d)
+        p = r + np.exp(-d / 36.0) * (1.0 - r)
     else:
         c_h = np.where(np.asarray(h_ut) <= 13.0, 0.0, (np.clip(np.asarray(h_ut), 13.0, 23.0) - 13.0) / 10.0) ** 1.5
-        p = (18.0 / d + np.exp(-d / 63.0) * (1.0 - 18.0 / d)) * (
+        p = (r + np.exp(-d / 63.0) * (1.0 - r)) * (
             1.0 + c_h * 1.25 * (d / 100.0) ** 3 * np.exp(-d / 150.0))
-    return np.where(d <= 18.0, 1.0, np.clip(p, 0.0, 1.0))
+    return np.where(d <= 18.0, 1.0, np.minimum(np.maximum(p, 0.0), 1.0))
 
 
 def pathloss(model: PathLossModel, d2d: FloatArray, los: BoolArray, fc_ghz: float | FloatArray,
@@ -96,3 +97,62 @@ def pathloss(model: PathLossModel, d2d: FloatArray, los: BoolArray, fc_ghz: floa
     fn = pathloss_umi if model.name == "UMi" else pathloss_uma
     pl_los, pl_nlos = fn(d2d, fc_ghz, h_bs, h_ut)
     return np.where(los, pl_los, pl_nlos)
+
+
+@dataclass(frozen=True)
+class PathLossCoef:
+    """Coefficients of the Table 7.4.1-1 formulas in the shared form (dB; ``L = log10 d3D``)::
+
+        PL1 = a + m1 L + f_los log10 fc ;  PL2 = a + 40 L + f_los log10 fc - bp log10(d_BP^2 + (h_BS - h_UT)^2)
+        PL_NLOS' = c_n + m_n L + f_n log10 fc - h_n (h_UT - 1.5)
+    """
+
+    a: float
+    m1: float
+    bp: float
+    m_n: float
+    c_n: float
+    f_n: float
+    h_n: float
+
+
+COEF = {"UMi": PathLossCoef(32.4, 21.0, 9.5, 35.3, 22.4, 21.3, 0.3),
+        "UMa": PathLossCoef(28.0, 22.0, 9.0, 39.08, 13.54, 20.0, 0.6)}
+
+
+@dataclass(frozen=True, eq=False)
+class PathLossTerms:
+    """Distance-independent terms of :func:`pathloss` for fixed (fc, h_BS, h_UT), each of one broadcast shape."""
+
+    coef: PathLossCoef
+    dh2: FloatArray  #: (h_BS - h_UT)^2 m^2
+    d_bp: FloatArray  #: breakpoint distance d'_BP (m)
+    c1: FloatArray  #: dB a + 20 log10 fc  (PL1 = c1 + m1 L)
+    c2: FloatArray  #: dB a + 20 log10 fc - bp log10(d_BP^2 + (h_BS - h_UT)^2)  (PL2 = c2 + 40 L)
+    cn: FloatArray  #: dB c_n + f_n log10 fc - h_n (h_UT - 1.5)  (PL_NLOS' = cn + m_n L)
+
+
+def pathloss_terms(model: PathLossModel, fc_ghz: FloatArray, h_bs: FloatArray, h_ut: FloatArray) -> PathLossTerms:
+    """Pre-compute the terms of :func:`pathloss` that do not depend on distance (cache them while fc, heights hold)."""
+    k = COEF[model.name]
+    fc, hb, hu = np.broadcast_arrays(*(np.asarray(x, dtype=np.float64) for x in (fc_ghz, h_bs, h_ut)))
+    lf = np.log10(fc)
+    d_bp = 4.0 * (hb - 1.0) * (hu - 1.0) * fc * 1e9 / C_LIGHT
+    dh2 = (hb - hu) ** 2
+    c1 = k.a + 20.0 * lf
+    return PathLossTerms(coef=k, dh2=dh2, d_bp=d_bp, c1=c1, c2=c1 - k.bp * np.log10(d_bp**2 + dh2),
+                         cn=k.c_n + k.f_n * lf - k.h_n * (hu - 1.5))
+
+
+def pathloss_cached(t: PathLossTerms, d2d: FloatArray, los: BoolArray) -> FloatArray:
+    """:func:`pathloss` (dB) with the distance-independent terms from :func:`pathloss_terms` (equal up to
+    floating-point rounding: ``log10 d3D`` is formed as ``0.5 log10(d2D^2 + dh^2)``)."""
+    k = t.coef
+    d2 = np.maximum(d2d, 10.0)
+    lg = np.log10(d2 * d2 + t.dh2)
+    lg *= 0.5
+    pl_los = np.where(d2 <= t.d_bp, k.m1 * lg + t.c1, 40.0 * lg + t.c2)
+    nlos = k.m_n * lg
+    nlos += t.cn
+    np.maximum(nlos, pl_los, out=nlos)
+    return np.asarray(np.where(los, pl_los, nlos), dtype=np.float64)

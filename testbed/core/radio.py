@@ -17,7 +17,7 @@ distances); the LOS state thresholds a correlated Gaussian against the 38.901 LO
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -26,13 +26,22 @@ from testbed.core import beams as bm
 from testbed.core.geometry import polyline_length, polyline_point, sample_in_zone
 from testbed.core.nrtables import goodput_efficiency
 from testbed.core.params import CityArrays, ScenarioParams
-from testbed.core.pathloss import los_probability, model_by_name, pathloss
+from testbed.core.pathloss import (
+    PathLossModel,
+    PathLossTerms,
+    los_probability,
+    model_by_name,
+    pathloss_cached,
+    pathloss_terms,
+)
+from testbed.core.records import evolve
 from testbed.core.types import BoolArray, FloatArray, IntArray
 
 C_LIGHT = 299_792_458.0
 MOB_CODE = {"pedestrian": 0, "vehicle": 1, "static": 2}
 OLLA_BACKOFF_DB = 1.0  #: link-adaptation back-off (outer-loop steady state)
 RATE_AR = 0.7  #: per-sub-step AR(1) coefficient of each UE's log-rate fluctuation
+DB_TO_NEPER = float(np.log(10.0) / 10.0)  #: 10^(x/10) = exp(x DB_TO_NEPER)
 
 
 class NmseFn(Protocol):
@@ -43,7 +52,7 @@ class NmseFn(Protocol):
 
 @dataclass(frozen=True, eq=False)
 class CellRadio:
-    """Per-cell radio constants (C,) plus the candidate-cell lookup grid."""
+    """Per-cell radio constants (C,) plus the candidate-cell lookup grid and the mobility geometry."""
 
     xy: FloatArray  #: (C, 2) m
     fc_ghz: FloatArray
@@ -60,6 +69,12 @@ class CellRadio:
     u_codebook: FloatArray  #: (B_A,) spatial frequencies
     set_b: IntArray  #: (B_B,) Set-A indices
     gain_lut: FloatArray  #: Fejér-kernel look-up table (see beams.gain_table)
+    noise_prb_lin: FloatArray  #: (C,) mW noise power per PRB
+    single_arfcn: bool  #: every cell on one carrier (all candidates interfere)
+    pl_model: PathLossModel
+    corridor_pts: FloatArray  #: (V, 2) m polyline vehicles drive (the scenario's corridor or the diagonal)
+    corridor_cum: FloatArray  #: (V,) m arc length at each vertex
+    corridor_len_m: float
 
 
 def cell_radio(sc: ScenarioParams, arr: CityArrays) -> CellRadio:
@@ -83,20 +98,53 @@ def cell_radio(sc: ScenarioParams, arr: CityArrays) -> CellRadio:
     nprb = arr.n_prb
     scs = np.array([x.scs_khz for x in c], dtype=np.float64)
     p = np.array([x.tx_power_dbm for x in c])
+    noise = -174.0 + 10 * np.log10(12 * scs * 1e3) + sc.radio.noise_figure_db
+    arfcn = np.array([x.dl_arfcn for x in c], dtype=np.int64)
+    corridor = next((z for z in sc.zones if z.kind == "corridor"), None)
+    pts = (np.asarray(corridor.points, dtype=np.float64) if corridor is not None
+           else np.array([[0.0, 0.0], [sc.width_m, sc.height_m]]))
     return CellRadio(
         xy=xy, fc_ghz=np.array([x.fc_ghz for x in c]), h_bs=np.array([x.height_m for x in c]),
         az_rad=np.deg2rad([x.azimuth_deg for x in c]), p_prb_dbm=p - 10 * np.log10(nprb),
         p_re_dbm=p - 10 * np.log10(12 * nprb),
-        noise_prb_dbm=-174.0 + 10 * np.log10(12 * scs * 1e3) + sc.radio.noise_figure_db,
-        arfcn=np.array([x.dl_arfcn for x in c], dtype=np.int64), re_scale=arr.bits_per_re_scale,
+        noise_prb_dbm=noise, arfcn=arfcn, re_scale=arr.bits_per_re_scale,
         bin_m=bin_m, grid_nx=nx, grid_cand=cand.astype(np.int64),
         u_codebook=bm.codebook_u(sc.radio.n_beams_set_a), set_b=np.array(sc.radio.set_b, dtype=np.int64),
-        gain_lut=bm.gain_table(sc.radio.n_antennas))
+        gain_lut=bm.gain_table(sc.radio.n_antennas), noise_prb_lin=10 ** (noise / 10),
+        single_arfcn=bool((arfcn == arfcn[0]).all()), pl_model=model_by_name(sc.radio.pathloss_model),
+        corridor_pts=pts, corridor_cum=np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(pts, axis=0), axis=1))]),
+        corridor_len_m=polyline_length(pts))
+
+
+@dataclass(frozen=True, eq=False)
+class CandGeometry:
+    """Per-(candidate, UE) link-budget constants (K, U), a pure function of ``cand`` and the UE heights:
+    rebuilt by :func:`cand_geometry` only when a UE's candidate set changes."""
+
+    cx: FloatArray  #: (K, U) m candidate site x
+    cy: FloatArray  #: (K, U) m candidate site y
+    p0_dbm: FloatArray  #: (K, U) transmit power per PRB + element gain
+    pl: PathLossTerms  #: distance-independent path-loss terms, (K, U)
+
+
+def cand_geometry(sc: ScenarioParams, cr: CellRadio, cand: IntArray, height: FloatArray) -> CandGeometry:
+    """Constants of candidate cells ``cand`` (K, U) for UEs at heights ``height`` (U,) m."""
+    return CandGeometry(cx=cr.xy[cand, 0], cy=cr.xy[cand, 1], p0_dbm=cr.p_prb_dbm[cand] + sc.radio.element_gain_dbi,
+                        pl=pathloss_terms(cr.pl_model, cr.fc_ghz[cand], cr.h_bs[cand], height[None, :]))
+
+
+def _t(a: np.ndarray) -> np.ndarray:
+    """C-contiguous transpose of a 2-D array: (U, X) draws/tables -> the (X, U) layout of the state."""
+    return np.ascontiguousarray(a.T)
 
 
 @dataclass(frozen=True, eq=False)
 class UeState:
-    """Per-UE state (U UEs, K candidate cells, P clusters)."""
+    """Per-UE state (U UEs, K candidate cells, P clusters).
+
+    Per-candidate and per-cluster arrays are stored UE-last, (K, U) and (P, U): broadcasts of per-UE vectors and
+    reductions over candidates then run along rows of U elements (numpy's fast path for a few hundred UEs).
+    """
 
     xy: FloatArray  #: (U, 2) m
     heading: FloatArray  #: (U,) rad (pedestrians)
@@ -112,15 +160,16 @@ class UeState:
     rate_mbps: FloatArray  #: (U,) mean offered rate
     burst: FloatArray  #: (U,) log-normal sigma
     rate_g: FloatArray  #: (U,) AR(1) Gaussian state of the rate fluctuation
-    cand: IntArray  #: (U, K)
-    shadow_z: FloatArray  #: (U, K) N(0,1) shadowing state
-    los_g: FloatArray  #: (U, K) N(0,1) LOS state
+    cand: IntArray  #: (K, U) candidate cell indices
+    shadow_z: FloatArray  #: (K, U) N(0,1) shadowing state
+    los_g: FloatArray  #: (K, U) N(0,1) LOS state
     serving: IntArray  #: (U,) cell index
-    cl_off: FloatArray  #: (U, P) rad cluster azimuth offsets
-    cl_pow: FloatArray  #: (U, P) cluster powers (rows sum to 1)
+    cl_off: FloatArray  #: (P, U) rad cluster azimuth offsets
+    cl_pow: FloatArray  #: (P, U) cluster powers (columns sum to 1)
     beam: IntArray  #: (U,) serving Set-A beam
     beam_ttl: IntArray  #: (U,) >0: beam forced by control for this many more sub-steps
     sinr_report_db: FloatArray  #: (U,) last reported SINR (link adaptation input)
+    geo: CandGeometry  #: cached constants of ``cand`` (derived state)
 
 
 def _bins(cr: CellRadio, xy: FloatArray) -> IntArray:
@@ -186,72 +235,104 @@ def init_ues(sc: ScenarioParams, cr: CellRadio, rng: np.random.Generator) -> UeS
         speed=np.concatenate(spd) if spd else np.zeros(0), height=np.concatenate(hgt) if hgt else np.zeros(0),
         rate_mbps=np.concatenate(rate) if rate else np.zeros(0),
         burst=np.concatenate(burst) if burst else np.zeros(0), rate_g=rng.standard_normal(u),
-        cand=cand, shadow_z=rng.standard_normal((u, k)), los_g=rng.standard_normal((u, k)),
-        serving=np.zeros(u, dtype=np.int64), cl_off=cl_off, cl_pow=cl_pow,
-        beam=np.zeros(u, dtype=np.int64), beam_ttl=np.zeros(u, dtype=np.int64), sinr_report_db=np.full(u, 10.0))
+        cand=_t(cand), shadow_z=_t(rng.standard_normal((u, k))), los_g=_t(rng.standard_normal((u, k))),
+        serving=np.zeros(u, dtype=np.int64), cl_off=_t(cl_off), cl_pow=_t(cl_pow),
+        beam=np.zeros(u, dtype=np.int64), beam_ttl=np.zeros(u, dtype=np.int64), sinr_report_db=np.full(u, 10.0),
+        geo=cand_geometry(sc, cr, _t(cand), np.concatenate(hgt) if hgt else np.zeros(0)))
     return st
 
 
 def move_ues(sc: ScenarioParams, cr: CellRadio, st: UeState, dt: float, rng: np.random.Generator) -> UeState:
-    """Mobility: pedestrians random-walk (tethered to their zone), vehicles run the corridor, FWA static."""
+    """Mobility: pedestrians random-walk (tethered to their zone), vehicles run the corridor, FWA static.
+
+    Draws from ``rng``, in this order: heading noise (U,); where candidate sets change (only when C > K), two
+    (U, K) blocks; then one block holding shadowing (U, K), LOS (U, K), cluster (U, P) and rate (U,) innovations
+    (each block in UE-major order, transposed into the state's UE-last layout).
+    """
     u = len(st.xy)
-    heading = st.heading + rng.normal(0.0, 0.5 * np.sqrt(dt), u)
+    heading = st.heading + (0.5 * np.sqrt(dt)) * rng.standard_normal(u)
     ped = st.mobility == 0
-    step = (st.speed * dt)[:, None] * np.stack([np.cos(heading), np.sin(heading)], -1)
+    step = np.empty((u, 2))
+    np.cos(heading, out=step[:, 0])
+    np.sin(heading, out=step[:, 1])
+    step *= (st.speed * dt)[:, None]
     xy = np.where(ped[:, None], st.xy + step, st.xy)
-    # tether: turn back towards home when outside the zone
-    out = ped & (np.linalg.norm(xy - np.nan_to_num(st.home), axis=1) > st.tether_m)
-    back = np.arctan2(np.nan_to_num(st.home)[:, 1] - xy[:, 1], np.nan_to_num(st.home)[:, 0] - xy[:, 0])
-    heading = np.where(out, back, heading)
+    # tether: turn back towards home when outside the zone (free pedestrians: home NaN, tether inf -> never)
+    hx = st.home[:, 0] - xy[:, 0]
+    hy = st.home[:, 1] - xy[:, 1]
+    out = ped & (np.sqrt(hx * hx + hy * hy) > st.tether_m)
+    if out.any():
+        heading = np.where(out, np.arctan2(hy, hx), heading)
+    x, y = xy[:, 0], xy[:, 1]
+    bounce = ped & ((x < 0.0) | (x > sc.width_m) | (y < 0.0) | (y > sc.height_m))
+    if bounce.any():
+        heading = np.where(bounce, heading + np.pi, heading)
     lo = np.array([0.0, 0.0])
     hi = np.array([sc.width_m, sc.height_m])
-    bounce = ped & ((xy < lo) | (xy > hi)).any(axis=1)
-    heading = np.where(bounce, heading + np.pi, heading)
-    xy = np.clip(xy, lo, hi)
+    xy = np.minimum(np.maximum(xy, lo), hi)
     veh = st.mobility == 1
     arc, direction = st.arc_m, st.direction
-    if veh.any():
-        corridor = next((z for z in sc.zones if z.kind == "corridor"), None)
-        pts = (np.asarray(corridor.points, dtype=np.float64) if corridor is not None
-               else np.array([[0.0, 0.0], [sc.width_m, sc.height_m]]))
-        length = polyline_length(pts)
+    vi = np.flatnonzero(veh)
+    if len(vi):
+        length = cr.corridor_len_m
         arc = st.arc_m + st.direction * st.speed * dt * veh
         direction = np.where((arc < 0) | (arc > length), -st.direction, st.direction)
-        arc = np.clip(arc, 0.0, length)
-        p = polyline_point(pts, arc)
-        seg = polyline_point(pts, np.minimum(arc + 1.0, length)) - polyline_point(pts, np.maximum(arc - 1.0, 0.0))
-        nrm = np.stack([-seg[:, 1], seg[:, 0]], -1) / np.maximum(np.linalg.norm(seg, axis=1, keepdims=True), 1e-9)
-        xy = np.where(veh[:, None], np.clip(p + nrm * st.lateral_m[:, None], lo, hi), xy)
-    moved = np.linalg.norm(xy - st.xy, axis=1)
+        arc = np.minimum(np.maximum(arc, 0.0), length)
+        # positions at arc, arc + 1 m and arc - 1 m in one interpolation (finite-difference normal)
+        a = arc[vi]
+        q = np.concatenate([a, np.minimum(a + 1.0, length), np.maximum(a - 1.0, 0.0)])
+        q = np.minimum(np.maximum(q, 0.0), cr.corridor_cum[-1])
+        px = np.interp(q, cr.corridor_cum, cr.corridor_pts[:, 0])
+        py = np.interp(q, cr.corridor_cum, cr.corridor_pts[:, 1])
+        n = len(vi)
+        sx = px[n:2 * n] - px[2 * n:]
+        sy = py[n:2 * n] - py[2 * n:]
+        nn = np.maximum(np.sqrt(sx * sx + sy * sy), 1e-9)
+        lat = st.lateral_m[vi]
+        xy[vi, 0] = np.minimum(np.maximum(px[:n] + (-sy / nn) * lat, 0.0), sc.width_m)
+        xy[vi, 1] = np.minimum(np.maximum(py[:n] + (sx / nn) * lat, 0.0), sc.height_m)
+    mx = xy[:, 0] - st.xy[:, 0]
+    my = xy[:, 1] - st.xy[:, 1]
+    moved = np.sqrt(mx * mx + my * my)
     # candidate cells (only changes with position when C > K)
     cand = st.cand
     shadow_z, los_g = st.shadow_z, st.los_g
+    geo = st.geo
     if cr.grid_cand.shape[1] < len(cr.xy):
-        cand = cr.grid_cand[_bins(cr, xy)]
+        cand = _t(cr.grid_cand[_bins(cr, xy)])
         changed = cand != st.cand
         if changed.any():
-            shadow_z = np.where(changed, rng.standard_normal(changed.shape), shadow_z)
-            los_g = np.where(changed, rng.standard_normal(changed.shape), los_g)
-    mdl = model_by_name(sc.radio.pathloss_model)
-    rho_sf = np.exp(-moved / mdl.sf_decorr_nlos_m)[:, None]
-    rho_los = np.exp(-moved / mdl.los_decorr_m)[:, None]
-    k = cand.shape[1]
-    shadow_z = rho_sf * shadow_z + np.sqrt(1 - rho_sf**2) * rng.standard_normal((u, k))
-    los_g = rho_los * los_g + np.sqrt(1 - rho_los**2) * rng.standard_normal((u, k))
-    rho_cl = np.exp(-moved / 20.0)[:, None]
+            k0 = cand.shape[0]
+            shadow_z = np.where(changed, _t(rng.standard_normal((u, k0))), shadow_z)
+            los_g = np.where(changed, _t(rng.standard_normal((u, k0))), los_g)
+            geo = cand_geometry(sc, cr, cand, st.height)
+    mdl = cr.pl_model
+    k = cand.shape[0]
+    n_p = st.cl_off.shape[0]
+    z = rng.standard_normal(u * (2 * k + n_p + 1))
+    uk = u * k
+    z_sf = _t(z[:uk].reshape(u, k))
+    z_los = _t(z[uk:2 * uk].reshape(u, k))
+    z_cl = _t(z[2 * uk:2 * uk + u * n_p].reshape(u, n_p))
+    z_rate = z[2 * uk + u * n_p:]
+    rho_sf = np.exp(-moved / mdl.sf_decorr_nlos_m)
+    rho_los = np.exp(-moved / mdl.los_decorr_m)
+    shadow_z = rho_sf * shadow_z + np.sqrt(1 - rho_sf**2) * z_sf
+    los_g = rho_los * los_g + np.sqrt(1 - rho_los**2) * z_los
+    rho_cl = np.exp(-moved / 20.0)
     spread = np.deg2rad(sc.radio.cluster_spread_deg)
-    cl_off = rho_cl * st.cl_off + np.sqrt(1 - rho_cl**2) * rng.normal(0.0, spread, st.cl_off.shape)
-    rate_g = RATE_AR * st.rate_g + np.sqrt(1 - RATE_AR**2) * rng.standard_normal(u)
-    return replace(st, xy=xy, heading=heading, arc_m=arc, direction=direction, cand=cand, shadow_z=shadow_z,
-                   los_g=los_g, cl_off=cl_off, rate_g=rate_g)
+    cl_off = rho_cl * st.cl_off + np.sqrt(1 - rho_cl**2) * (spread * z_cl)
+    rate_g = RATE_AR * st.rate_g + np.sqrt(1 - RATE_AR**2) * z_rate
+    return evolve(st, xy=xy, heading=heading, arc_m=arc, direction=direction, cand=cand, shadow_z=shadow_z,
+                  los_g=los_g, cl_off=cl_off, rate_g=rate_g, geo=geo)
 
 
 @dataclass(frozen=True, eq=False)
 class LinkBudget:
     """Per-UE radio quantities of one sub-step."""
 
-    rx_prb_dbm: FloatArray  #: (U, K) received power per PRB before beamforming
-    los: BoolArray  #: (U, K)
+    rx_prb_dbm: FloatArray  #: (K, U) received power per PRB before beamforming
+    los: BoolArray  #: (K, U)
     serving: IntArray  #: (U,) cell index
     srv_slot: IntArray  #: (U,) index into the K candidates
     az_rel: FloatArray  #: (U,) rad UE azimuth relative to the serving array broadside
@@ -259,42 +340,43 @@ class LinkBudget:
 
 def link_budget(sc: ScenarioParams, cr: CellRadio, st: UeState) -> LinkBudget:
     """Path loss, LOS, shadowing and association (strongest candidate with hysteresis)."""
-    mdl = model_by_name(sc.radio.pathloss_model)
-    cxy = cr.xy[st.cand]  # (U, K, 2)
-    dvec = st.xy[:, None, :] - cxy
-    d2d = np.linalg.norm(dvec, axis=-1)
-    h_ut = st.height[:, None]
-    p_los = np.clip(los_probability(mdl, d2d, h_ut), 1e-6, 1 - 1e-6)
+    mdl = cr.pl_model
+    g = st.geo
+    dx = st.xy[:, 0] - g.cx  # (K, U)
+    dy = st.xy[:, 1] - g.cy
+    d2d = np.sqrt(dx * dx + dy * dy)
+    p_los = np.minimum(np.maximum(los_probability(mdl, d2d, st.height), 1e-6), 1 - 1e-6)
     los = st.los_g < np.log(p_los / (1 - p_los)) / 1.702  # logistic approximation of the probit
-    pl = pathloss(mdl, d2d, los, cr.fc_ghz[st.cand], cr.h_bs[st.cand], h_ut)
+    pl = pathloss_cached(g.pl, d2d, los)
     sf = st.shadow_z * np.where(los, mdl.sigma_sf_los_db, mdl.sigma_sf_nlos_db)
-    rx = cr.p_prb_dbm[st.cand] + sc.radio.element_gain_dbi - pl - sf
-    best = np.argmax(rx, axis=1)
-    cur = st.cand == st.serving[:, None]
-    has_cur = cur.any(axis=1)
-    cur_slot = np.argmax(cur, axis=1)
-    rows = np.arange(len(rx))
-    keep = has_cur & (rx[rows, cur_slot] + sc.radio.handover_hysteresis_db >= rx[rows, best])
+    rx = g.p0_dbm - pl - sf
+    best = np.argmax(rx, axis=0)
+    cur = st.cand == st.serving
+    has_cur = cur.any(axis=0)
+    cur_slot = np.argmax(cur, axis=0)
+    cols = np.arange(rx.shape[1])
+    keep = has_cur & (rx[cur_slot, cols] + sc.radio.handover_hysteresis_db >= rx[best, cols])
     slot = np.where(keep, cur_slot, best)
-    serving = st.cand[rows, slot]
-    d = dvec[rows, slot]
-    az = np.arctan2(d[:, 1], d[:, 0]) - cr.az_rad[serving]
+    serving = st.cand[slot, cols]
+    az = np.arctan2(dy[slot, cols], dx[slot, cols]) - cr.az_rad[serving]
     return LinkBudget(rx_prb_dbm=rx, los=los, serving=serving, srv_slot=slot, az_rel=az)
 
 
 def channel_paths(sc: ScenarioParams, st: UeState, lb: LinkBudget) -> tuple[FloatArray, FloatArray]:
-    """Geometric channel of each UE towards its serving array: path u (U, P+1) and weights (U, P+1)."""
-    rows = np.arange(len(st.xy))
-    return bm.path_geometry(lb.az_rel, st.cl_off, st.cl_pow, lb.los[rows, lb.srv_slot],
-                            10 ** (sc.radio.los_k_factor_db / 10))
+    """Geometric channel of each UE towards its serving array: path u (P+1, U) and weights (P+1, U)."""
+    cols = np.arange(len(st.xy))
+    return bm.path_geometry_t(lb.az_rel, st.cl_off, st.cl_pow, lb.los[lb.srv_slot, cols],
+                              10 ** (sc.radio.los_k_factor_db / 10))
 
 
 def rsrp_set(cr: CellRadio, st: UeState, lb: LinkBudget, u_p: FloatArray, w_p: FloatArray, beams: IntArray,
              n_ant: int) -> FloatArray:
-    """Noise-free L1-RSRP (U, len(beams)) dBm of the serving cell per beam (EPRE + gains - losses)."""
-    rows = np.arange(len(st.xy))
-    g = bm.beam_gains(u_p, w_p, cr.u_codebook[beams], n_ant, cr.gain_lut)
-    base = lb.rx_prb_dbm[rows, lb.srv_slot] - cr.p_prb_dbm[lb.serving] + cr.p_re_dbm[lb.serving]
+    """Noise-free L1-RSRP (U, len(beams)) dBm of the serving cell per beam (EPRE + gains - losses);
+    paths ``u_p``, ``w_p`` (P+1, U) from :func:`channel_paths`."""
+    del n_ant  # the look-up table of ``cr`` fixes the array size
+    cols = np.arange(len(st.xy))
+    g = np.einsum("bpu,pu->ub", bm.path_gains_t(u_p, cr.u_codebook[beams], cr.gain_lut), w_p)
+    base = lb.rx_prb_dbm[lb.srv_slot, cols] - cr.p_prb_dbm[lb.serving] + cr.p_re_dbm[lb.serving]
     return np.asarray(base[:, None] + 10 * np.log10(np.maximum(g, 1e-12)), dtype=np.float64)
 
 
@@ -318,25 +400,42 @@ def radio_step(sc: ScenarioParams, cr: CellRadio, st: UeState, util: FloatArray,
 
     util (C,) PRB utilisation of each cell (interference load); shock_mult (U,) demand multipliers.
     ``nmse_fn(serving, snr_db, doppler_hz) -> (U,)`` gives each UE's channel-estimation NMSE (linear).
+    Draws one block from ``rng``: Set-B measurement noise (U, B_B), then the CQI reporting error (U,).
     """
     lb = link_budget(sc, cr, st)
     u = len(st.xy)
-    rows = np.arange(u)
-    u_p, w_p = channel_paths(sc, st, lb)
-    # Set-B measurement (noisy, 1 dB quantised) drives the default beam choice
-    rsrp_b = bm.quantise_rsrp(rsrp_set(cr, st, lb, u_p, w_p, cr.set_b, sc.radio.n_antennas)
-                              + rng.normal(0.0, sc.radio.rsrp_noise_db, (u, len(cr.set_b))))
-    best_b = cr.set_b[np.argmax(rsrp_b, axis=1)]
+    cols = np.arange(u)
+    u_p, w_p = channel_paths(sc, st, lb)  # (P+1, U)
+    n_b = len(cr.set_b)
+    z = rng.standard_normal(u * (n_b + 1))
+    # Set-B measurement (noisy, 1 dB quantised) drives the default beam choice; the per-path Set-B gains are
+    # kept to give the serving beam's gain without a second look-up
+    g_path = bm.path_gains_t(u_p, cr.u_codebook[cr.set_b], cr.gain_lut)  # (B_B, P+1, U)
+    g_set = np.einsum("bpu,pu->bu", g_path, w_p)
+    base = lb.rx_prb_dbm[lb.srv_slot, cols] - cr.p_prb_dbm[lb.serving] + cr.p_re_dbm[lb.serving]
+    rsrp = base + 10 * np.log10(np.maximum(g_set, 1e-12))  # (B_B, U)
+    rsrp += sc.radio.rsrp_noise_db * z[:u * n_b].reshape(u, n_b).T
+    rsrp_b = bm.quantise_rsrp(rsrp)
+    ib = np.argmax(rsrp_b, axis=0)
     handover = lb.serving != st.serving
     forced = (st.beam_ttl > 0) & ~handover
-    beam = np.where(forced, st.beam, best_b)
-    ttl = np.where(forced, st.beam_ttl - 1, 0)
-    g_beam = bm.serving_gain(u_p, w_p, beam, cr.u_codebook, sc.radio.n_antennas, cr.gain_lut)
-    rx_lin = 10 ** (lb.rx_prb_dbm / 10)
-    s = rx_lin[rows, lb.srv_slot] * g_beam
-    same = cr.arfcn[st.cand] == cr.arfcn[lb.serving][:, None]
-    interf = (rx_lin * util[st.cand] * same).sum(1) - rx_lin[rows, lb.srv_slot] * util[lb.serving]
-    noise = 10 ** (cr.noise_prb_dbm[lb.serving] / 10)
+    g_beam = np.einsum("up,pu->u", g_path[ib, :, cols], w_p)
+    if forced.any():
+        beam = np.where(forced, st.beam, cr.set_b[ib])
+        f = np.flatnonzero(forced)
+        g_f = bm.path_gains_t(u_p[:, f], cr.u_codebook, cr.gain_lut)[beam[f], :, np.arange(len(f))]  # (F, P+1)
+        g_beam[f] = np.einsum("fp,pf->f", g_f, w_p[:, f])
+        ttl = np.where(forced, st.beam_ttl - 1, 0)
+    else:
+        beam, ttl = cr.set_b[ib], np.zeros(u, dtype=np.int64)
+    rx_lin = np.exp(lb.rx_prb_dbm * DB_TO_NEPER)  # 10^(x/10), (K, U)
+    p_srv = rx_lin[lb.srv_slot, cols]
+    s = p_srv * g_beam
+    load = util[st.cand]
+    if not cr.single_arfcn:
+        load = load * (cr.arfcn[st.cand] == cr.arfcn[lb.serving])
+    interf = (rx_lin * load).sum(0) - p_srv * util[lb.serving]
+    noise = cr.noise_prb_lin[lb.serving]
     sinr = s / (np.maximum(interf, 0.0) + noise)
     snr_db = 10 * np.log10(s / noise)
     doppler = st.speed * cr.fc_ghz[lb.serving] * 1e9 / C_LIGHT
@@ -345,14 +444,14 @@ def radio_step(sc: ScenarioParams, cr: CellRadio, st: UeState, util: FloatArray,
     sinr_db = 10 * np.log10(sinr)
     sinr_eff_db = 10 * np.log10(sinr_eff)
     # CQI report with measurement error; OLLA-style 1 dB back-off keeps BLER near its 10 % target
-    report = sinr_eff_db + rng.normal(0.0, sc.radio.sinr_est_noise_db, u)
+    report = sinr_eff_db + sc.radio.sinr_est_noise_db * z[u * n_b:]
     eff = goodput_efficiency(report - OLLA_BACKOFF_DB, sinr_eff_db)
     r = eff * cr.re_scale[lb.serving]
     demand = st.rate_mbps * shock_mult * np.exp(st.burst * st.rate_g - 0.5 * st.burst**2)
-    new = replace(st, serving=lb.serving, beam=beam.astype(np.int64), beam_ttl=ttl.astype(np.int64),
-                  sinr_report_db=report)
+    new = evolve(st, serving=lb.serving, beam=beam.astype(np.int64), beam_ttl=ttl.astype(np.int64),
+                 sinr_report_db=report)
     return new, lb, RadioOut(sinr_db=sinr_db, sinr_eff_db=sinr_eff_db, snr_db=snr_db, doppler_hz=doppler,
-                             bits_per_prb_s=r, bits_per_re=eff, rsrp_b_dbm=rsrp_b, demand_mbps=demand)
+                             bits_per_prb_s=r, bits_per_re=eff, rsrp_b_dbm=_t(rsrp_b), demand_mbps=demand)
 
 
 OUTAGE_BITS_PER_RE = 0.05  #: below this goodput a UE is in radio outage (no MCS decodes)

@@ -16,13 +16,14 @@ exponential time with mean MTTR.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
 from nextric.errors import ConfigError
 from testbed.core.geometry import polyline_length, polyline_projection
 from testbed.core.params import CityArrays, ScenarioParams
+from testbed.core.records import evolve
 from testbed.core.types import BoolArray, FloatArray
 
 MAX_HOTSPOTS = 4
@@ -152,10 +153,12 @@ def initial_shocks(m: ShockModel, batch: int, n_slices: int, n_links: int) -> Sh
 
 def _spawn(active: BoolArray, new: BoolArray) -> BoolArray:
     """Mask (B, K) of the first free slot in rows where ``new`` (B,) is set."""
+    mask: BoolArray = np.zeros(active.shape, dtype=bool)
+    if not new.any():
+        return mask
     free = ~active
     first = np.argmax(free, axis=1)
     ok = new & free.any(axis=1)
-    mask: BoolArray = np.zeros(active.shape, dtype=bool)
     mask[np.arange(active.shape[0])[ok], first[ok]] = True
     return mask
 
@@ -178,20 +181,25 @@ def shock_step(m: ShockModel, st: ShockState, rng: np.random.Generator) -> Shock
     xy = m.hs_center + m.hs_sigma * rng.standard_normal((b, 2))
     dur = rng.exponential(1.0, (b, 2))
     scale = rng.uniform(0.7, 1.3, (b, 2))
-    hs_xy = np.where(new_h[..., None], xy[:, None, :], st.hs_xy)
-    hs_left = np.where(new_h, (dur[:, 0] * m.hs_dur)[:, None], hs_left)
-    hs_int = np.where(new_h[..., None], 1.0 + (m.hs_int - 1.0) * scale[:, 0, None, None], st.hs_int)
-    wv_pos = np.where(new_w, -m.wv_width, wv_pos)
-    wv_left = np.where(new_w, (dur[:, 1] * m.wv_dur)[:, None], wv_left)
-    wv_int = np.where(new_w[..., None], 1.0 + (m.wv_int - 1.0) * scale[:, 1, None, None], st.wv_int)
-    hs_active = hs_active | new_h
-    wv_active = wv_active | new_w
+    hs_xy, hs_int, wv_int = st.hs_xy, st.hs_int, st.wv_int  # state arrays are never written in place
+    if new_h.any():
+        hs_xy = np.where(new_h[..., None], xy[:, None, :], st.hs_xy)
+        hs_left = np.where(new_h, (dur[:, 0] * m.hs_dur)[:, None], hs_left)
+        hs_int = np.where(new_h[..., None], 1.0 + (m.hs_int - 1.0) * scale[:, 0, None, None], st.hs_int)
+        hs_active = hs_active | new_h
+    if new_w.any():
+        wv_pos = np.where(new_w, -m.wv_width, wv_pos)
+        wv_left = np.where(new_w, (dur[:, 1] * m.wv_dur)[:, None], wv_left)
+        wv_int = np.where(new_w[..., None], 1.0 + (m.wv_int - 1.0) * scale[:, 1, None, None], st.wv_int)
+        wv_active = wv_active | new_w
     # link failures and repairs
     hz = np.full(st.link_up.shape, m.fail_hazard)
-    wv_any = np.asarray(wv_active.any(axis=1), dtype=bool)[:, None]
-    hs_any = np.asarray(hs_active.any(axis=1), dtype=bool)[:, None]
-    hz = hz * np.where(m.link_corridor[None, :] & wv_any, m.wv_fail_mult, 1.0)
-    hz = hz * np.where(m.hs_link[None, :] & hs_any, m.hs_fail_mult, 1.0)
+    if wv_active.any():
+        wv_any = np.asarray(wv_active.any(axis=1), dtype=bool)[:, None]
+        hz = hz * np.where(m.link_corridor[None, :] & wv_any, m.wv_fail_mult, 1.0)
+    if hs_active.any():
+        hs_any = np.asarray(hs_active.any(axis=1), dtype=bool)[:, None]
+        hz = hz * np.where(m.hs_link[None, :] & hs_any, m.hs_fail_mult, 1.0)
     r = rng.random(st.link_up.shape)
     rep = rng.exponential(m.mttr_s, st.link_up.shape)
     down_left = st.link_down_left_s - dt
@@ -200,9 +208,9 @@ def shock_step(m: ShockModel, st: ShockState, rng: np.random.Generator) -> Shock
     link_up = ~(fail | still_down)
     down_left = np.where(fail, rep, np.where(still_down, down_left, 0.0))
     del n_s
-    return replace(st, hs_active=hs_active, hs_xy=hs_xy, hs_left_s=np.maximum(hs_left, 0.0), hs_int=hs_int,
-                   wv_active=wv_active, wv_pos_m=wv_pos, wv_left_s=np.maximum(wv_left, 0.0), wv_int=wv_int,
-                   link_up=link_up, link_down_left_s=down_left)
+    return evolve(st, hs_active=hs_active, hs_xy=hs_xy, hs_left_s=np.maximum(hs_left, 0.0), hs_int=hs_int,
+                  wv_active=wv_active, wv_pos_m=wv_pos, wv_left_s=np.maximum(wv_left, 0.0), wv_int=wv_int,
+                  link_up=link_up, link_down_left_s=down_left)
 
 
 @dataclass(frozen=True, eq=False)
@@ -230,3 +238,34 @@ def demand_multiplier(m: ShockModel, st: ShockState, pg: PointGeometry) -> Float
         ww = np.exp(-(da**2) / (2 * m.wv_width**2)) * st.wv_active[..., None] * pg.in_corridor[None, None, :]
         mult = mult + np.einsum("bkp,bks->bps", ww, st.wv_int - 1.0)
     return np.asarray(mult, dtype=np.float64)
+
+
+def point_multiplier(m: ShockModel, st: ShockState, xy: FloatArray, slice_idx: np.ndarray) -> FloatArray:
+    """Demand multiplier (B, P) float64 of each point ``xy`` (P, 2) m for its own slice ``slice_idx`` (P,) int.
+
+    Same values as :func:`demand_multiplier` gathered at ``slice_idx``; skips the work (exactly 1) while no shock
+    is active and projects the points on the corridor only while a wave is.
+    """
+    b = st.hs_active.shape[0]
+    if not (st.hs_active.any() or st.wv_active.any()):
+        return np.ones((b, len(xy)))
+    if st.wv_active.any() and b > 1:
+        pg = point_geometry(m, xy)
+    else:  # corridor coordinates are only read for waves
+        pg = PointGeometry(xy=xy, arc_m=np.zeros(len(xy)), in_corridor=np.zeros(len(xy), dtype=bool))
+    if b == 1:  # the emulator: only the active slots, each point's own slice
+        n = len(xy)
+        out = np.ones(n)
+        for k in np.flatnonzero(st.hs_active[0]):
+            dx = xy[:, 0] - st.hs_xy[0, k, 0]
+            dy = xy[:, 1] - st.hs_xy[0, k, 1]
+            out += np.exp((dx * dx + dy * dy) * (-0.5 / m.hs_radius**2)) * (st.hs_int[0, k] - 1.0)[slice_idx]
+        if st.wv_active[0].any():
+            pg = point_geometry(m, xy)
+            for k in np.flatnonzero(st.wv_active[0]):
+                da = pg.arc_m - st.wv_pos_m[0, k]
+                ww = np.exp((da * da) * (-0.5 / m.wv_width**2)) * pg.in_corridor
+                out += ww * (st.wv_int[0, k] - 1.0)[slice_idx]
+        return out[None]
+    mult = demand_multiplier(m, st, pg)  # (B, P, S)
+    return np.asarray(mult[:, np.arange(len(xy)), slice_idx], dtype=np.float64)

@@ -68,6 +68,8 @@ class Router:
         if link_up.shape[0] == 1 or (link_up == link_up[:1]).all():
             p, r = self._get(link_up[0])
             b = link_up.shape[0]
+            if b == 1:
+                return p[None], r[None]
             return np.broadcast_to(p, (b, *p.shape)), np.broadcast_to(r, (b, *r.shape))
         uniq, inv = np.unique(link_up, axis=0, return_inverse=True)
         got = [self._get(row) for row in uniq]

@@ -25,8 +25,9 @@ from nextric.e2.client import E2Client
 from nextric.e2.errors import E2Failure
 from nextric.e2.v1 import e2ap_pb2
 from nextric.e2sm.rc.v1 import rc_pb2
-from nextric.guardrail import Decision, GuardrailPolicy, from_a1, merge, sla_from_a1
+from nextric.guardrail import Action, Decision, GuardrailPolicy, from_a1, merge, sla_from_a1
 from nextric.guardrail import SliceSla as A1Sla
+from nextric.guardrail.codec import action_to_json
 from nextric.guardrail.policy import applies_to
 from nextric.obs.health import Health
 from nextric.sdl.api import SdlBackend
@@ -41,6 +42,7 @@ from xapps.slice_scheduler.state import CellState, state_key
 log = logging.getLogger("xapp.slice_scheduler")
 SLA_TYPE = "ORAN_SliceSLATarget_1.0.0"
 GUARD_TYPE = "NEXTRIC_Guardrail_1.0.0"
+MAX_PENDING_REPORTS = 256  #: applied reports in flight to the policy service; more are dropped (counted)
 
 
 def observations(table: measurements.KpmTable, cell: e2ap_pb2.CellInfo) -> list[SliceObservation]:
@@ -105,10 +107,13 @@ class SliceSchedulerApp:
         self.cells: dict[str, CellState] = {}
         self.pending: dict[str, PendingEffect] = {}
         self.dirty: set[str] = set()
+        self.sdl_ok = False  #: last SDL operation succeeded (False until the first heartbeat)
         self.a1_slas: list[A1Sla] = []
         self.a1_guards: list[dict[str, Any]] = []
         self.plan: dict[str, Any] = {}
         self.node_tasks: dict[str, asyncio.Task[None]] = {}
+        self.http: httpx.AsyncClient | None = None  #: the policy service (A1 policies, applied-action audit)
+        self.reports: set[asyncio.Task[None]] = set()
         self.members: list[str] = [self.instance]
         self.decisions = 0
         self.sent = 0
@@ -166,22 +171,30 @@ class SliceSchedulerApp:
                 st = CellState.decode(raw)
                 self.m.restored_cells.inc()
         except Exception as exc:  # SDL down: start fresh, keep deciding
-            self.m.sdl_errors.inc()
+            self.sdl_down(f"read failed: {exc}")
             log.warning("state load failed", extra={"cell": cell_key, "error": str(exc)})
         self.cells[cell_key] = st
         return st
 
     async def flush_state(self) -> None:
-        if not self.dirty:
-            return
-        data = {state_key(k): self.cells[k].encode() for k in self.dirty if k in self.cells}
+        """Write the dirty cells; on failure they stay dirty and ``sdl`` goes not ready (the heartbeat retries)."""
+        batch = set(self.dirty)
+        self.dirty -= batch  # a cell changed during the write is dirty again
         try:
-            await self.sdl.set(self.s.sdl_namespace, data)
-            self.dirty.clear()
-            self.health.set("sdl", True, "ok")
+            if batch:
+                await self.sdl.set(self.s.sdl_namespace,
+                                   {state_key(k): self.cells[k].encode() for k in batch if k in self.cells})
         except Exception as exc:
-            self.m.sdl_errors.inc()
-            self.health.set("sdl", False, f"write failed: {exc}")
+            self.dirty |= batch
+            self.sdl_down(f"write failed: {exc}")
+            return
+        self.sdl_ok = True
+        self.health.set("sdl", True, "ok")
+
+    def sdl_down(self, detail: str) -> None:
+        self.m.sdl_errors.inc()
+        self.sdl_ok = False
+        self.health.set("sdl", False, detail)
 
     # ------------------------------------------------------------------ the loop of one node
     async def handle(self, node: e2ap_pb2.E2NodeInfo, ind: e2ap_pb2.RicIndication) -> None:
@@ -191,6 +204,13 @@ class SliceSchedulerApp:
         for cell in node.cells:
             ck = ids.cell_key(cell.cgi)
             st = await self.load_state(ck)
+            if st.incarnation != ind.header.incarnation:
+                if st.incarnation:  # the node restarted (seen live, or while this process was down)
+                    log.info("E2 node restarted: its ratios are sent again", extra={"cell": ck})
+                    self.pending.pop(ck, None)
+                    st.node_restarted(ind.header.incarnation)
+                st.incarnation = ind.header.incarnation
+                self.dirty.add(ck)
             obs = observations(table, cell)
             self.check_effect(ck, now_ms, obs, float(cell.prb_count))
             t0 = time.perf_counter()
@@ -230,10 +250,34 @@ class SliceSchedulerApp:
             else:
                 self.pending[ck] = PendingEffect(d.sent, int(ack.effective_sim_time_ms))
             st.guard = st.guard.applied(v.action, now_s)
+            self.report_applied(v.action, now_s)
             st.sent, st.sent_at_s = dict(d.sent), now_s
             st.previous_min = {k: r[1] for k, r in d.sent.items()}
             self.dirty.add(ck)
-        await self.flush_state()
+        if self.sdl_ok:  # while SDL is down only the heartbeat retries: a hung Redis must not stall decisions
+            await self.flush_state()
+
+    def report_applied(self, action: Action, now_s: float) -> None:
+        """Tell the policy service's audit that ``action`` reached the network (after the E2 ack), in the
+        background: the decision loop never waits on the policy service."""
+        if self.http is None or len(self.reports) >= MAX_PENDING_REPORTS:
+            if self.http is not None:
+                self.m.applied_reports.labels("dropped").inc()
+            return
+        task = asyncio.create_task(self._post_applied(self.http, action, now_s))
+        self.reports.add(task)
+        task.add_done_callback(self.reports.discard)
+
+    async def _post_applied(self, http: httpx.AsyncClient, action: Action, now_s: float) -> None:
+        body = {"action": action_to_json(action), "at": now_s, "reason": f"{self.instance}: E2 control acknowledged"}
+        try:
+            r = await http.post("/guardrail/v1/applied", json=body)
+            r.raise_for_status()
+        except httpx.HTTPError as exc:
+            self.m.applied_reports.labels("failed").inc()
+            log.warning("applied report failed", extra={"cell": action.cell_id, "error": str(exc)})
+            return
+        self.m.applied_reports.labels("ok").inc()
 
     def check_effect(self, ck: str, now_ms: int, obs: list[SliceObservation], n_prb: float) -> None:
         pend = self.pending.get(ck)
@@ -265,6 +309,8 @@ class SliceSchedulerApp:
         ns, now = self.s.sdl_namespace, time.time()
         try:
             await self.sdl.set(ns, {f"member/{self.instance}": json.dumps({"seen": now}).encode()})
+            if not self.sdl_ok:  # back after an outage, maybe empty (no persistence): write every cell again
+                self.dirty |= set(self.cells)
             found = await self.sdl.find_and_get(ns, "member/*")
             self.members = sorted(
                 k.split("/", 1)[1] for k, v in found.items()
@@ -272,13 +318,11 @@ class SliceSchedulerApp:
             ) or [self.instance]
             if self.instance not in self.members:
                 self.members.append(self.instance)
-            await self.flush_state()
             await self.refresh_plan()
         except Exception as exc:  # SDL down: keep the last ring, keep deciding
-            self.m.sdl_errors.inc()
-            self.health.set("sdl", False, f"unreachable: {exc}")
+            self.sdl_down(f"unreachable: {exc}")
             return
-        self.health.set("sdl", True, "ok")
+        await self.flush_state()
         self.m.replicas.set(len(self.members))
 
     async def rebalance(self) -> None:
@@ -300,6 +344,7 @@ class SliceSchedulerApp:
             token = self.s.policy.token
             headers = {"Authorization": f"Bearer {token.get_secret_value()}"} if token else {}
             http = httpx.AsyncClient(base_url=self.s.policy.url, headers=headers, timeout=self.s.policy.timeout_s)
+        self.http = http
         last_policy = last_nodes = 0.0
         try:
             while not stop.is_set():
@@ -326,5 +371,8 @@ class SliceSchedulerApp:
             with contextlib.suppress(Exception):
                 await self.flush_state()
                 await self.sdl.delete(self.s.sdl_namespace, [f"member/{self.instance}"])
+            if self.reports:
+                await asyncio.wait(set(self.reports), timeout=self.s.policy.timeout_s)
+            self.http = None
             if http is not None:
                 await http.aclose()

@@ -21,6 +21,7 @@ class SliceMetrics:
     replicas: Gauge
     sdl_errors: Counter
     restored_cells: Counter
+    applied_reports: Counter
 
     @classmethod
     def create(cls, registry: CollectorRegistry) -> SliceMetrics:
@@ -48,4 +49,6 @@ class SliceMetrics:
             sdl_errors=Counter(p + "sdl_errors", "failed SDL operations (state kept in memory)", registry=registry),
             restored_cells=Counter(p + "restored_cells", "cells whose state was restored from SDL",
                                    registry=registry),
+            applied_reports=Counter(p + "applied_reports", "applied controls reported to the policy audit",
+                                    ["result"], registry=registry),
         )

@@ -1,7 +1,8 @@
 """Per-cell state kept in SDL so a restarted replica (or the one that takes a cell over) carries on (pure codec).
 
 Key ``cell/<cell key>`` in the xApp's namespace: the min ratios in force (smoothing), the ratios last sent
-and when (the guardrail's current configuration and rate-limit clock), in JSON.
+and when (the guardrail's current configuration and rate-limit clock) and the E2 node incarnation they were
+sent to (a node that restarted since forgot them and restarted its simulated clock), in JSON.
 """
 
 from __future__ import annotations
@@ -21,18 +22,26 @@ class CellState:
     sent: dict[str, Ratio] = field(default_factory=dict)
     sent_at_s: float | None = None
     guard: GuardrailState = field(default_factory=GuardrailState)
+    incarnation: int = 0  #: E2 node incarnation that ``sent`` and ``sent_at_s`` refer to (0: unknown)
+
+    def node_restarted(self, incarnation: int) -> None:
+        """The node came back as ``incarnation``: it runs its defaults again and its clock restarted, so
+        nothing sent before is in force and the rate-limit clock is void (the smoothing baseline stays)."""
+        self.sent, self.sent_at_s, self.guard, self.incarnation = {}, None, GuardrailState(), incarnation
 
     def encode(self) -> bytes:
         return json.dumps(
             {"cell": self.cell_key, "previous_min": self.previous_min,
-             "sent": {k: list(v) for k, v in self.sent.items()}, "sent_at_s": self.sent_at_s}
+             "sent": {k: list(v) for k, v in self.sent.items()}, "sent_at_s": self.sent_at_s,
+             "incarnation": self.incarnation}
         ).encode()
 
     @staticmethod
     def decode(raw: bytes) -> CellState:
         obj = json.loads(raw)
         sent = {k: (int(v[0]), int(v[1]), int(v[2])) for k, v in obj.get("sent", {}).items()}
-        st = CellState(obj["cell"], obj.get("previous_min"), sent, obj.get("sent_at_s"))
+        st = CellState(obj["cell"], obj.get("previous_min"), sent, obj.get("sent_at_s"),
+                       incarnation=int(obj.get("incarnation", 0)))
         if sent and st.sent_at_s is not None:
             st.guard = GuardrailState().applied(to_action(st.cell_key, sent), st.sent_at_s)
         return st
