@@ -15,6 +15,10 @@ app = typer.Typer(
 )
 bench_app = typer.Typer(help="Benchmarks: print a table and save JSON under bench/results/.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
+train_app = typer.Typer(
+    help="Train a model (needs the train extra: torch, onnx), export it to ONNX and write its data card.", no_args_is_help=True
+)
+app.add_typer(train_app, name="train")
 
 
 @app.command()
@@ -94,6 +98,10 @@ ARGPARSE_BENCHES = {
 }
 
 
+# name -> (module with main(argv), what it trains); each writes its ONNX artefact and model card next to the app
+TRAINERS: dict[str, tuple[str, str]] = {}
+
+
 def _run_argparse_bench(module_name: str, argv: list[str]) -> None:
     import importlib
 
@@ -113,6 +121,20 @@ def _register_argparse_bench(name: str, module_name: str, summary: str) -> None:
 
 for _name, (_module, _summary) in ARGPARSE_BENCHES.items():
     _register_argparse_bench(_name, _module, _summary)
+
+
+def _register_trainer(name: str, module_name: str, summary: str) -> None:
+    @train_app.command(
+        name,
+        help=f"{summary}. Options are passed on (see --help of python -m {module_name}).",
+        context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    )
+    def command(ctx: typer.Context) -> None:
+        _run_argparse_bench(module_name, list(ctx.args))
+
+
+for _name, (_module, _summary) in TRAINERS.items():
+    _register_trainer(_name, _module, _summary)
 
 
 @bench_app.command("all")
