@@ -17,8 +17,11 @@ Algorithm (SLA-aware, demand- and headroom-driven), per cell and control period:
 4. **Arbitration.** Requests become min ratios ``m_s = 100 r_s / N`` (at least the floor: ``floor_pct`` or the
    plan's lower bound). If they sum to more than 100, slices are served in order of least headroom (ties: the
    SLA priority, higher first), each getting what it asks while every later slice keeps its floor.
-5. **Smoothing.** Each min ratio moves at most ``max_step_pct`` from the one in force, so the controller does
-   not oscillate with the measurement noise; the sum stays <= 100 (increases are scaled down if needed).
+5. **Smoothing, fast attack and slow release.** Each min ratio rises at most ``max_step_pct`` and falls at most
+   ``max_release_pct`` per period from the one in force, so the controller does not oscillate with the
+   measurement noise and a latency slice keeps its burst reserve through a lull (a wave of bursts arriving after
+   a quiet spell finds its PRBs still guaranteed: releasing as fast as attacking let URLLC p99 reach 30-120 ms
+   in the RAN-limited wave regimes); the sum stays <= 100 (increases are scaled down if needed).
 6. **Output.** ``dedicated = 0`` (nothing idles), ``min = m_s`` (guaranteed, lent when unused), ``max`` = the
    plan's cap or 100 (work-conserving). All integers, valid TS 28.541 by construction.
 
@@ -75,8 +78,9 @@ class AllocatorParams:
     latency_margin: float = 3.0  #: the same for slices with a delay ceiling (bursts must not queue)
     gain: float = 2.0  #: extra request at zero headroom (x bare demand)
     floor_pct: int = 5  #: smallest min ratio of any slice
-    latency_floor_pct: int = 15  #: smallest min ratio of a slice with a delay ceiling (burst reserve)
+    latency_floor_pct: int = 20  #: smallest min ratio of a slice with a delay ceiling (burst reserve)
     max_step_pct: int = 25  #: largest change of a min ratio per period
+    max_release_pct: int | None = 5  #: largest fall per period (None: max_step_pct); fast attack, slow release
     plan_weight: float = 0.5  #: weight of the rApp target against the xApp's own request
     dedicate_latency: bool = True  #: delay-ceiling slices get dedicated = min (never lent: no queue builds)
 
@@ -142,11 +146,15 @@ def arbitrate(
     return out
 
 
-def smooth(target: Mapping[str, int], previous: Mapping[str, int] | None, max_step: int) -> dict[str, int]:
-    """Step 5: limit each change to ``max_step``; scale increases down if the sum would pass 100."""
+def smooth(
+    target: Mapping[str, int], previous: Mapping[str, int] | None, max_step: int, max_release: int | None = None
+) -> dict[str, int]:
+    """Step 5: limit each rise to ``max_step`` and each fall to ``max_release`` (default: the same); scale
+    increases down if the sum would pass 100."""
     if previous is None:
         return dict(target)
-    out = {k: previous.get(k, v) + max(-max_step, min(max_step, v - previous.get(k, v))) for k, v in target.items()}
+    down = max_step if max_release is None else min(max_release, max_step)
+    out = {k: previous.get(k, v) + max(-down, min(max_step, v - previous.get(k, v))) for k, v in target.items()}
     excess = sum(out.values()) - 100
     if excess > 0:
         ups = {k: out[k] - previous.get(k, out[k]) for k in out if out[k] > previous.get(k, out[k])}
@@ -180,7 +188,7 @@ def allocate(
     floors = {
         k: max(pl.get(k, NO_PLAN).lower_pct, p.latency_floor_pct if slas[k].p99_ceiling_ms else 0) for k in order
     }
-    mins = smooth(arbitrate(req, order, p.floor_pct, floors), previous_min, p.max_step_pct)
+    mins = smooth(arbitrate(req, order, p.floor_pct, floors), previous_min, p.max_step_pct, p.max_release_pct)
     out: dict[str, Ratio] = {}
     for k, m in mins.items():
         b = pl.get(k, NO_PLAN)

@@ -33,8 +33,9 @@ class AllocatorSettings(BaseModel):
     latency_margin: float = Field(3.0, ge=1.0)
     gain: float = Field(2.0, ge=0.0)
     floor_pct: int = Field(5, ge=0, le=33)
-    latency_floor_pct: int = Field(15, ge=0, le=100)
+    latency_floor_pct: int = Field(20, ge=0, le=100)
     max_step_pct: int = Field(25, ge=1, le=100)
+    max_release_pct: int = Field(5, ge=1, le=100)  # fast attack, slow release
     plan_weight: float = Field(0.5, ge=0.0, le=1.0)
     dedicate_latency: bool = True
 
