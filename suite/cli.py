@@ -16,7 +16,8 @@ app = typer.Typer(
 bench_app = typer.Typer(help="Benchmarks: print a table and save JSON under bench/results/.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
 train_app = typer.Typer(
-    help="Train a model (needs the train extra: torch, onnx), export it to ONNX and write its data card.", no_args_is_help=True
+    help="Train a model (needs the train extra: torch, onnx), export it to ONNX and write its data card.",
+    no_args_is_help=True,
 )
 app.add_typer(train_app, name="train")
 
