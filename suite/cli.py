@@ -96,11 +96,14 @@ ARGPARSE_BENCHES = {
     "guardrail": ("bench.guardrail", "guardrail check latency in-process and over HTTP"),
     "slicing": ("bench.slicing_xapp", "slice scheduler xApp vs uniform on the PoC scenarios"),
     "calibration": ("bench.calibration", "uniform vs hand-tuned SCM per PoC scenario"),
+    "beam": ("bench.beam", "beam predictor (Set B 8 -> Set A 32) vs best-in-Set-B and last serving beam"),
 }
 
 
 # name -> (module with main(argv), what it trains); each writes its ONNX artefact and model card next to the app
-TRAINERS: dict[str, tuple[str, str]] = {}
+TRAINERS: dict[str, tuple[str, str]] = {
+    "beam": ("suite.trainers.beam", "beam predictor MLP (BM-Case1) -> xapps/beam_predictor/model"),
+}
 
 
 def _run_argparse_bench(module_name: str, argv: list[str]) -> None:

@@ -1,4 +1,5 @@
-"""The testbed process: emulator + E2 node server (every cell) + transport controller + health/metrics.
+"""The testbed process: emulator + E2 node server (every cell) + transport controller + digital twin + evaluation
+channel (ground truth for benchmarks and tests, never for xApps) + health/metrics.
 
 Started by ``nextric testbed`` (or ``python -m testbed.serve``). Prints one JSON line with the bound ports
 (``{"e2_port": ..., "http_port": ...}``) so a supervisor or a test can connect without fixed ports.
@@ -23,6 +24,8 @@ from testbed.core.engine import Emulator
 from testbed.core.scenario import load_scenario
 from testbed.core.shocks import ShockRegime
 from testbed.e2node import EmulatedGnbs, StepDriver
+from testbed.evaluation_service import EvaluationService
+from testbed.evaluation_service import registrar as evaluation_registrar
 from testbed.settings import TestbedSettings
 from testbed.transport_service import TransportController
 from testbed.transport_service import registrar as transport_registrar
@@ -46,7 +49,8 @@ async def serve(settings: TestbedSettings, stop: asyncio.Event | None = None) ->
         node,
         settings.e2,
         registry,
-        extra_services=[transport_registrar(TransportController(emu)), twin_registrar(twin)],
+        extra_services=[transport_registrar(TransportController(emu)), twin_registrar(twin),
+                        evaluation_registrar(EvaluationService(emu, {b.cell_id: b.cgi for b in node.bindings}))],
     )
     http = await start_http(
         observability_app(health, registry, "nextric-testbed"), settings.http.host, settings.http.port

@@ -279,6 +279,23 @@ class Emulator:
             raise ValidationError(f"only the last {len(self._kpi_hist)} sub-steps are kept, asked for {n}")
         return self._summarise(list(self._kpi_hist)[-n:])
 
+    def cell_throughput(self, start_step: int, end_step: int | None = None) -> tuple[FloatArray, FloatArray]:
+        """Evaluation: per-cell served (over the air) and offered downlink rates, each (C,) float64 Mbit/s, over
+        the sub-steps that ended at step indices ``start_step + 1 .. end_step`` (default: now). Like
+        :meth:`kpis_since`, only the last ``kpi_history_steps`` sub-steps are kept."""
+        end = self.step_index if end_step is None else end_step
+        if not 0 <= start_step < end <= self.step_index:
+            raise ValidationError(f"window ({start_step}, {end}] must lie within (0, {self.step_index}]")
+        back = self.step_index - start_step
+        if back > len(self._kpi_hist):
+            raise ValidationError(f"only the last {len(self._kpi_hist)} sub-steps are kept, asked for {back}")
+        hist = list(self._kpi_hist)
+        recs = hist[len(hist) - back:len(hist) - (self.step_index - end)]
+        a = self._stack(recs)
+        dur = len(recs) * self.sc.timing.fast_step_s
+        return (np.asarray(a["served"].sum((0, 2)) / dur, dtype=np.float64),
+                np.asarray(a["offered"].sum((0, 2)) / dur, dtype=np.float64))
+
     def link_loads(self, n_steps: int = 1) -> tuple[FloatArray, FloatArray]:
         """Per-link, per-slice transport telemetry over the last ``n_steps`` sub-steps (what an SDN controller
         reads from its queue counters): offered and carried, each (L, S) float64 Mbit/s."""

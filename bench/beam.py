@@ -1,0 +1,256 @@
+"""Beam predictor (BM-Case1, Set A = 32, Set B = 8) on held-out testbed data vs best-in-Set-B and last serving beam.
+
+Accuracy: samples from :func:`testbed.beam_data.draw_samples` on seeds the trainer never saw, scored against the
+genie (noise-free Set-A sweep): top-1, top-3, P(RSRP loss <= 1 dB), mean RSRP loss, per SNR and speed bin. The
+model runs through the serving path (onnxruntime, the committed artefact). Baselines in the same run: the best
+measured Set-B beam (its top-K: the K strongest Set-B beams) and the beam that served the UE at the previous
+sub-step (one candidate: top-K = top-1). An extra row emulates a targeted sweep of the model's top-3 beams
+(measured like Set B: 1 dB noise, 1 dB steps), which the E2 contract does not offer yet.
+Latency: p99 of one onnxruntime call on a batch of 64 (1 thread) vs the baseline's numpy argmax.
+Closed loop: the testbed stepping with the xApp's decision path in-process (switches applied at the next
+sub-step, as over E2) vs its default Set-B selection, same seed: served cell throughput; the genie's best beam
+with the same one-step delay bounds what beam choice can give.
+
+    python -m bench.beam [--quick] [--out bench/results/beam.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from bench.common import RESULTS_DIR, machine, save_results
+from testbed.beam_data import beam_config, draw_samples
+from testbed.core.engine import Emulator
+from testbed.core.reports import BeamSwitch, ControlRequest
+from testbed.core.scenario import load_scenario
+from testbed.core.shocks import ShockRegime
+from xapps.beam_predictor.core import CellBeamConfig, best_set_b, decide, features, rank
+from xapps.beam_predictor.model import BeamModel, load_model
+from xapps.beam_predictor.settings import MODEL_DIR
+
+TEST_SEEDS = (1000, 1001, 1002, 1003)
+SNR_BINS = (-np.inf, 0.0, 10.0, 20.0, 30.0, np.inf)
+
+
+def scores(top: np.ndarray, d: dict[str, np.ndarray]) -> dict[str, float]:
+    """top (N, K) candidate beams, best first -> top-1, top-K, P(loss <= 1 dB), mean loss (dB) of candidate 0."""
+    y = d["best_beam"].astype(np.int64)
+    a = d["set_a_rsrp_dbm"].astype(np.float64)
+    loss = a.max(1) - a[np.arange(len(y)), top[:, 0]]
+    return {"top1": float((top[:, 0] == y).mean()), "top3": float((top[:, :3] == y[:, None]).any(1).mean()),
+            "p_within_1db": float((loss <= 1.0).mean()), "mean_rsrp_loss_db": float(loss.mean()), "n": len(y)}
+
+
+def candidates(model: BeamModel, d: dict[str, np.ndarray], set_b: list[int], rng: np.random.Generator,
+               noise_db: float) -> dict[str, np.ndarray]:
+    probs = model.predict(features(d["rsrp_b_dbm"]))
+    top = rank(probs, 3).top
+    sb = np.asarray(set_b)[np.argsort(-d["rsrp_b_dbm"], axis=1, kind="stable")[:, :3]]
+    last = d["prev_serving_beam"].astype(np.int64)[:, None]
+    a = d["set_a_rsrp_dbm"].astype(np.float64)
+    meas = np.clip(np.rint(a[np.arange(len(a))[:, None], top] + noise_db * rng.standard_normal(top.shape)), -140, -44)
+    swept = top[np.arange(len(top)), np.argmax(meas, axis=1)][:, None]
+    return {"model": top, "best_in_set_b": sb, "last_serving_beam": last, "model_top3_sweep": swept}
+
+
+def by_bin(cands: dict[str, np.ndarray], d: dict[str, np.ndarray], key: str,
+           edges: tuple[float, ...] | None) -> list[dict[str, Any]]:
+    v = d[key]
+    bins = (list(itertools.pairwise(edges)) if edges is not None
+            else [(s, s) for s in sorted({round(float(x), 2) for x in np.unique(v)})])
+    out = []
+    for lo, hi in bins:
+        sel = (v >= lo) & (v < hi) if edges is not None else np.isclose(v, lo)
+        if sel.sum() < 50:
+            continue
+        sub = {k: x[sel] for k, x in d.items()}
+        out.append({"lo": float(lo) if np.isfinite(lo) else None, "hi": float(hi) if np.isfinite(hi) else None,
+                    "n": int(sel.sum()),
+                    **{name: scores(c[sel], sub) for name, c in cands.items()}})
+    return out
+
+
+def latency(model: BeamModel, d: dict[str, np.ndarray], set_b: list[int], runs: int) -> dict[str, float]:
+    x = features(d["rsrp_b_dbm"][:64])
+    r = d["rsrp_b_dbm"][:64]
+    for _ in range(200):
+        model.predict(x)
+    ts_m, ts_b = np.empty(runs), np.empty(runs)
+    for i in range(runs):
+        t0 = time.perf_counter_ns()
+        model.predict(features(r))
+        t1 = time.perf_counter_ns()
+        best_set_b(r, set_b)
+        ts_m[i], ts_b[i] = t1 - t0, time.perf_counter_ns() - t1
+    return {"model_p50_ms": float(np.percentile(ts_m, 50) / 1e6), "model_p99_ms": float(np.percentile(ts_m, 99) / 1e6),
+            "baseline_p99_ms": float(np.percentile(ts_b, 99) / 1e6), "runs": runs}
+
+
+def closed_loop(model: BeamModel | None, scenario: str, seed: int, steps: int, warmup: int, mode: str) -> float:
+    """Mean served Mbit/s over all cells after ``warmup`` sub-steps: ``default`` (Set-B selection), ``xapp``
+    (model decisions, switches at the next sub-step) or ``genie`` (best Set-A beam, same delay)."""
+    sc = load_scenario(scenario)
+    emu = Emulator(sc, ShockRegime.parse("hotspot-ID"), seed=seed)
+    bc = beam_config(sc)
+    cfg = CellBeamConfig(bc["set_a_size"], tuple(bc["set_b"]), bc["n_antennas"], bc["carrier_mhz"])
+    for t in range(steps):
+        emu.step_fast()
+        if mode == "default":
+            continue
+        rep = emu.beam_report()
+        if mode == "genie":
+            beams = emu.beam_genie().best_beam
+        else:
+            assert model is not None
+            ok = not model.violations(cfg)
+            ranking = rank(model.predict(features(rep.rsrp_dbm)), 3) if ok else None
+            dec = decide(rep.ue_ids.tolist(), rep.rsrp_dbm, rep.set_b.tolist(), ranking,
+                         model.violations(cfg), model.min_margin)
+            beams = np.array([x.beam for x in dec])
+        sw = tuple(BeamSwitch(int(u), int(b)) for u, b, s in zip(rep.ue_ids, beams, rep.serving_beam, strict=True)
+                   if b != s)
+        if sw:
+            emu.submit(ControlRequest(f"beam-{t}", beams=sw))
+    served, _ = emu.cell_throughput(warmup)
+    return float(served.sum())
+
+
+def run(quick: bool = False, console: Console | None = None) -> dict[str, Any]:
+    console = console or Console()
+    sc = load_scenario("twm_poc")
+    bc = beam_config(sc)
+    model = load_model(MODEL_DIR)
+    seeds = TEST_SEEDS[:2] if quick else TEST_SEEDS
+    n_steps = 100 if quick else 300
+    with Progress(console=console, transient=True) as prog:
+        task = prog.add_task("held-out testbed samples", total=len(seeds) * n_steps)
+        d = draw_samples(sc, seeds, n_steps, 5, on_step=lambda: prog.advance(task))
+    cands = candidates(model, d, bc["set_b"], np.random.default_rng(0), sc.radio.rsrp_noise_db)
+    res: dict[str, Any] = {name: scores(c, d) for name, c in cands.items()}
+    lat = latency(model, d, bc["set_b"], 2000 if quick else 20000)
+    res["model"]["infer_p99_ms_batch64"] = lat["model_p99_ms"]
+    res["best_in_set_b"]["infer_p99_ms_batch64"] = lat["baseline_p99_ms"]
+    res["last_serving_beam"]["infer_p99_ms_batch64"] = 0.0
+    ranking = rank(model.predict(features(d["rsrp_b_dbm"])), 2)
+    out_cfg = CellBeamConfig(16, (2, 6, 10, 14), 8, 3450.0)  # harbour_city's codebook: outside the card
+    ood_dec = decide([0], d["rsrp_b_dbm"][:1, :4], [2, 6, 10, 14], None, model.violations(out_cfg), model.min_margin)
+    closed: dict[str, Any] = {"scenario": "ran_limited", "seed": 11, "sub_steps": 120 if quick else 300,
+                              "warmup": 30}
+    with Progress(console=console, transient=True) as prog:
+        task = prog.add_task("closed loop (default / xApp / genie)", total=3)
+        for mode in ("default", "xapp", "genie"):
+            closed[f"{mode}_served_mbps"] = closed_loop(model, "ran_limited", 11, closed["sub_steps"], 30, mode)
+            prog.advance(task)
+    closed["xapp_gain"] = closed["xapp_served_mbps"] / closed["default_served_mbps"]
+    closed["genie_gain"] = closed["genie_served_mbps"] / closed["default_served_mbps"]
+    payload = {
+        "bench": "beam", "machine": machine(), "model": model.version,
+        "model_size_bytes": model.card.raw["model"]["size_bytes"],
+        "set_a": bc["set_a_size"], "set_b": bc["set_b"], "overhead_reduction": 1 - len(bc["set_b"]) / bc["set_a_size"],
+        "data": {"scenario": sc.name, "seeds": list(seeds), "sub_steps": n_steps, "every": 5,
+                 "samples": len(d["best_beam"])},
+        **res,
+        "ratios": {"top1_model_over_best_in_set_b": res["model"]["top1"] / res["best_in_set_b"]["top1"],
+                   "loss_model_over_best_in_set_b": res["model"]["mean_rsrp_loss_db"]
+                   / res["best_in_set_b"]["mean_rsrp_loss_db"]},
+        "latency": lat,
+        "fallback": {"min_margin": model.min_margin,
+                     "rate_in_validity": float((ranking.margin < model.min_margin).mean()),
+                     "rate_margin_below_0.1": float((ranking.margin < 0.1).mean()),
+                     "out_of_validity_example": {"config": out_cfg.as_mapping(), "source": ood_dec[0].source,
+                                                 "reason": ood_dec[0].reason, "violations": model.violations(out_cfg)}},
+        "targets": {"top1": 0.85, "top3": 0.98, "p_within_1db": 0.95, "infer_p99_ms_batch64": 0.1},
+        "by_snr_db": by_bin(cands, d, "snr_db", SNR_BINS),
+        "by_speed_mps": by_bin(cands, d, "speed_mps", None),
+        "closed_loop": closed,
+    }
+    return payload
+
+
+def _bin_label(r: dict[str, Any]) -> str:
+    lo, hi = r["lo"], r["hi"]  # None: an open end (JSON has no infinity)
+    if lo is None:
+        return f"<{hi:g}"
+    return f">{lo:g}" if hi is None else f"{lo:g}-{hi:g}"
+
+
+def plot(payload: dict[str, Any], path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = {"model": "model (ONNX)", "model_top3_sweep": "model top-3 + sweep", "best_in_set_b": "best in Set B",
+             "last_serving_beam": "last serving beam"}
+    fig, axes = plt.subplots(2, 2, figsize=(11, 7.5))
+    for col, (key, label) in enumerate((("by_snr_db", "SNR of the best beam per RE (dB)"),
+                                        ("by_speed_mps", "UE speed (m/s)"))):
+        rows = payload[key]
+        ticks = [_bin_label(r) if key == "by_snr_db" else f"{r['lo']:g}" for r in rows]
+        x = np.arange(len(rows))
+        for name, lab in names.items():
+            axes[0, col].plot(x, [r[name]["top1"] for r in rows], marker="o", label=lab)
+            axes[1, col].plot(x, [r[name]["mean_rsrp_loss_db"] for r in rows], marker="o", label=lab)
+        for row, ylab in ((0, "top-1 accuracy"), (1, "mean RSRP loss (dB)")):
+            axes[row, col].set_xticks(x, ticks)
+            axes[row, col].set_ylabel(ylab)
+            axes[row, col].grid(alpha=0.3)
+        axes[1, col].set_xlabel(label)
+    axes[0, 0].legend(fontsize=8)
+    fig.suptitle(f"Beam prediction, Set A = {payload['set_a']}, Set B = {len(payload['set_b'])}: held-out testbed "
+                 f"seeds ({payload['data']['samples']} UE reports)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def print_table(payload: dict[str, Any], console: Console) -> None:
+    t = Table(title=f"Beam prediction, Set A {payload['set_a']} / Set B {len(payload['set_b'])} "
+                    f"({payload['overhead_reduction']:.0%} fewer beams measured), {payload['data']['samples']} reports")
+    for c in ("method", "top-1", "top-3", "P(loss<=1 dB)", "mean loss dB", "p99 ms / 64"):
+        t.add_column(c, justify="right" if c != "method" else "left")
+    for name in ("model", "best_in_set_b", "last_serving_beam", "model_top3_sweep"):
+        r = payload[name]
+        lat = r.get("infer_p99_ms_batch64")
+        t.add_row(name, f"{r['top1']:.3f}", f"{r['top3']:.3f}", f"{r['p_within_1db']:.3f}",
+                  f"{r['mean_rsrp_loss_db']:.2f}", "-" if lat is None else f"{lat:.4f}")
+    tg = payload["targets"]
+    t.add_row("target", f">= {tg['top1']}", f">= {tg['top3']}", f">= {tg['p_within_1db']}", "",
+              f"<= {tg['infer_p99_ms_batch64']}")
+    console.print(t)
+    cl = payload["closed_loop"]
+    console.print(f"closed loop ({cl['scenario']}, seed {cl['seed']}): served {cl['default_served_mbps']:.1f} Mbit/s "
+                  f"default, {cl['xapp_served_mbps']:.1f} with the xApp (x{cl['xapp_gain']:.3f}), "
+                  f"{cl['genie_served_mbps']:.1f} genie (x{cl['genie_gain']:.3f})")
+    console.print(f"fallback: in validity {payload['fallback']['rate_in_validity']:.3f} at margin "
+                  f"{payload['fallback']['min_margin']}; out of validity -> "
+                  f"{payload['fallback']['out_of_validity_example']['source']} "
+                  f"({payload['fallback']['out_of_validity_example']['reason']})")
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="nextric bench beam", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="2 seeds, 100 sub-steps, short closed loop")
+    ap.add_argument("--out", type=Path, default=RESULTS_DIR / "beam.json")
+    args = ap.parse_args(argv)
+    console = Console()
+    payload = run(args.quick, console)
+    print_table(payload, console)
+    path = save_results(args.out.stem, payload, args.out.parent)
+    png = plot(payload, path.with_suffix(".png"))
+    console.print(f"saved {path} and {png}")
+
+
+if __name__ == "__main__":
+    main()

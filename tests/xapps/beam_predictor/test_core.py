@@ -1,0 +1,105 @@
+"""Pure parts: features, Set-B alignment, ranking, decisions and fallbacks, outcomes, validity, descriptor."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nextric.descriptor import validate
+from nextric.errors import ValidationError
+from nextric.nr_arfcn import carrier_mhz
+from xapps.beam_predictor.core import (
+    FALLBACK,
+    LOW_CONFIDENCE,
+    MODEL,
+    NO_MODEL,
+    VALIDITY,
+    CellBeamConfig,
+    PendingSwitch,
+    decide,
+    features,
+    input_order,
+    outcome,
+    rank,
+    switches_needed,
+)
+from xapps.beam_predictor.descriptor import DEFAULT
+from xapps.beam_predictor.model import load_model
+from xapps.beam_predictor.settings import MODEL_DIR
+
+SET_B = [2, 6, 10, 14, 18, 22, 26, 30]
+IN_CARD = CellBeamConfig(32, tuple(SET_B), 16, 3450.0)
+
+
+def test_features_are_relative_to_the_strongest_beam() -> None:
+    x = features([[-80, -90, -100, -80, -85, -120, -140, -95]])
+    assert x.dtype == np.float32
+    assert x.max() == 0.0
+    np.testing.assert_allclose(x[0, :3], [0.0, -1.0, -2.0])
+    np.testing.assert_array_equal(features([[-60, -70, -80, -60, -65, -100, -120, -75]]), x)  # level-free
+
+
+def test_input_order_permutes_or_refuses() -> None:
+    order = input_order(list(reversed(SET_B)), SET_B)
+    assert order is not None
+    assert [list(reversed(SET_B))[i] for i in order] == SET_B
+    assert input_order([0, 4, 8, 12, 16, 20, 24, 28], SET_B) is None
+    assert input_order(SET_B[:4], SET_B) is None
+
+
+def test_rank_and_margin() -> None:
+    r = rank(np.array([[0.1, 0.6, 0.3], [0.5, 0.25, 0.25]]), 2)
+    assert r.top.tolist() == [[1, 2], [0, 1]]
+    np.testing.assert_allclose(r.margin, [0.3, 0.25], atol=1e-6)
+
+
+def test_decisions_and_every_fallback_reason() -> None:
+    rsrp = np.array([[-80, -90, -100, -81, -85, -120, -140, -95]] * 2, dtype=np.float32)
+    probs = np.zeros((2, 32), dtype=np.float32)
+    probs[0, [4, 3]] = (0.8, 0.2)  # confident: beam 4
+    probs[1, [5, 7]] = (0.45, 0.4)  # low margin
+    d = decide([7, 8], rsrp, SET_B, rank(probs, 3), [], min_margin=0.1)
+    assert (d[0].source, d[0].beam, d[0].reason) == (MODEL, 4, None)
+    assert (d[1].source, d[1].beam, d[1].reason) == (FALLBACK, 2, LOW_CONFIDENCE)  # best Set-B: index 0 -> beam 2
+    assert d[1].top_k[:2] == (5, 7)
+    none = decide([7], rsrp[:1], SET_B, None, [], 0.1)[0]
+    assert (none.source, none.reason, none.beam) == (FALLBACK, NO_MODEL, 2)
+    ood = decide([7], rsrp[:1], SET_B, None, ["set_a_size=64 not in [32]"], 0.1)[0]
+    assert (ood.source, ood.reason, ood.beam) == (FALLBACK, VALIDITY, 2)
+    assert [x.ue_id for x in switches_needed(d, {7: 4, 8: 9})] == [8]
+
+
+def test_outcome_waits_for_a_report_after_the_switch() -> None:
+    p = PendingSwitch(beam=5, effective_ms=3000)
+    assert outcome(p, 3000, 2) is None
+    assert outcome(p, 4000, 5) == "confirmed"
+    assert outcome(p, 4000, 6) == "not_applied"
+
+
+@pytest.mark.parametrize(("config", "param"), [
+    (CellBeamConfig(64, tuple(range(2, 64, 8)), 16, 3450.0), "set_a_size"),
+    (CellBeamConfig(32, (0, 4, 8, 12, 16, 20, 24, 28), 16, 3450.0), "set_b"),
+    (CellBeamConfig(32, tuple(SET_B), 8, 3450.0), "n_antennas"),
+    (CellBeamConfig(32, tuple(SET_B), 16, 3700.0), "carrier_mhz"),
+])
+def test_out_of_validity_configuration_falls_back(config: CellBeamConfig, param: str) -> None:
+    model = load_model(MODEL_DIR)
+    assert model.violations(IN_CARD) == []
+    why = model.violations(config)
+    assert why
+    assert why[0].startswith(param)
+    d = decide([1], np.array([[-80.0] * len(config.set_b)]), list(config.set_b), None, why, model.min_margin)[0]
+    assert d.source == FALLBACK
+    assert d.reason == VALIDITY
+    assert d.beam == config.set_b[0]
+
+
+def test_nr_arfcn() -> None:
+    assert carrier_mhz(630000) == 3450.0
+    assert carrier_mhz(650000) == 3750.0
+    with pytest.raises(ValidationError):
+        carrier_mhz(-1)
+
+
+def test_descriptor_is_valid() -> None:
+    assert validate(DEFAULT) == []

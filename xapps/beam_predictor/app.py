@@ -1,0 +1,292 @@
+"""Wiring of the beam predictor: E2 BEAM indications in -> one ONNX batch per report period -> decisions (core) ->
+guardrail -> E2 serving-beam switches out; outcomes checked in the next reports; hot model reload. No decision
+logic here.
+
+Batching: each node's subscription stream feeds one queue; a single worker drains whatever indications are
+waiting (all cells of one report period arrive together) into one inference batch. A model reload swaps the
+model reference between batches, so no report is dropped or waits for the load.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from nextric.e2 import ids
+from nextric.e2.client import E2Client
+from nextric.e2.errors import E2Failure
+from nextric.e2.v1 import e2ap_pb2
+from nextric.e2sm.rc.v1 import rc_pb2
+from nextric.guardrail import BeamSwitchAction, GuardrailPolicy, GuardrailState, check
+from nextric.nr_arfcn import carrier_mhz
+from nextric.obs.health import Health
+from xapps.beam_predictor.core import (
+    MODEL,
+    CellBeamConfig,
+    PendingSwitch,
+    UeDecision,
+    decide,
+    features,
+    input_order,
+    outcome,
+    rank,
+    switches_needed,
+)
+from xapps.beam_predictor.metrics import BeamMetrics
+from xapps.beam_predictor.model import BeamModel, ModelStore
+from xapps.beam_predictor.settings import BeamPredictorSettings
+
+log = logging.getLogger("xapp.beam_predictor")
+
+
+@dataclass
+class CellGroup:
+    """The UE reports of one cell in one indication (one Set-B configuration)."""
+
+    node: e2ap_pb2.E2NodeInfo
+    cell: e2ap_pb2.CellInfo
+    cell_key: str
+    config: CellBeamConfig
+    beam_ids: list[int]
+    ue_ids: list[int]
+    serving: list[int]
+    rsrp: np.ndarray  #: (U, B_B) dBm in report order
+    now_ms: int
+    violations: list[str] = field(default_factory=list)
+    order: np.ndarray | None = None
+    decisions: list[UeDecision] = field(default_factory=list)
+
+
+class BeamPredictorApp:
+    def __init__(self, settings: BeamPredictorSettings, health: Health, metrics: BeamMetrics, client: E2Client,
+                 store: ModelStore) -> None:
+        self.s = settings
+        self.health = health
+        self.m = metrics
+        self.client = client
+        self.store = store
+        self.policy = GuardrailPolicy(kind_intervals={"beam_switch": settings.guard.min_interval_ms / 1000.0})
+        self.queue: asyncio.Queue[tuple[e2ap_pb2.E2NodeInfo, e2ap_pb2.RicIndication]] = asyncio.Queue()
+        self.node_tasks: dict[str, asyncio.Task[None]] = {}
+        self.guards: dict[str, GuardrailState] = defaultdict(GuardrailState)
+        self.pending: dict[tuple[str, int], PendingSwitch] = {}
+        self.logged_violations: dict[str, tuple[str, ...]] = {}
+        self.indications = 0  #: indications received (all are processed: the queue is unbounded)
+        self.processed = 0
+        self.sent = 0
+        self._shown_version: str | None = None
+        for c in ("e2", "model"):
+            health.register(c)
+        self._model_health()
+
+    # ------------------------------------------------------------------ model
+    def _model_health(self) -> None:
+        model = self.store.current
+        version = model.version if model else None
+        if version != self._shown_version:
+            if self._shown_version is not None:
+                self.m.model_loaded.labels(self._shown_version).set(0)
+            if version is not None:
+                self.m.model_loaded.labels(version).set(1)
+            self._shown_version = version
+        # no model is not an outage: the xApp serves the classical choice and says so
+        self.health.set("model", True, version or f"classical fallback only: {self.store.last_error}")
+
+    def min_margin(self, model: BeamModel) -> float:
+        return self.s.min_margin if self.s.min_margin is not None else model.min_margin
+
+    # ------------------------------------------------------------------ one batch
+    def groups_of(self, node: e2ap_pb2.E2NodeInfo, ind: e2ap_pb2.RicIndication) -> list[CellGroup]:
+        msg = ind.beam
+        cells = {ids.cell_key(c.cgi): c for c in node.cells}
+        by: dict[tuple[str, tuple[int, ...]], list[int]] = defaultdict(list)
+        for i, r in enumerate(msg.reports):
+            by[(ids.cell_key(r.cgi), tuple(r.beam_ids))].append(i)
+        out = []
+        for (ck, beam_ids), rows in by.items():
+            cell = cells.get(ck)
+            if cell is None or not beam_ids:
+                log.warning("BEAM report for an unknown cell or without beams", extra={"cell": ck})
+                continue
+            reps = [msg.reports[i] for i in rows]
+            rsrp = np.array([list(r.l1_rsrp_dbm) for r in reps], dtype=np.float32)
+            if rsrp.shape != (len(reps), len(beam_ids)):
+                log.warning("BEAM report with mismatched RSRP and beam lists", extra={"cell": ck})
+                continue
+            cfg = CellBeamConfig(int(msg.set_a_size), tuple(sorted(beam_ids)), self.s.n_antennas,
+                                 carrier_mhz(cell.dl_arfcn))
+            out.append(CellGroup(node, cell, ck, cfg, list(beam_ids), [int(r.ue_id) for r in reps],
+                                 [int(r.serving_beam) for r in reps], rsrp, int(ind.header.sim_time_ms)))
+        return out
+
+    def predict(self, groups: list[CellGroup]) -> None:
+        """Fill every group's decisions: one inference over all groups the model may serve."""
+        model = self.store.current
+        runnable: list[CellGroup] = []
+        for g in groups:
+            if model is None:
+                continue
+            g.violations = model.violations(g.config)
+            g.order = input_order(g.beam_ids, model.set_b) if not g.violations else None
+            if g.violations or g.order is None:
+                g.violations = g.violations or [f"set_b={g.beam_ids} is not the model's {list(model.set_b)}"]
+                key = tuple(g.violations)
+                if self.logged_violations.get(g.cell_key) != key:
+                    self.logged_violations[g.cell_key] = key
+                    log.warning("cell outside the model's validity range: classical fallback",
+                                extra={"cell": g.cell_key, "model": model.version, "violations": list(key)})
+                continue
+            runnable.append(g)
+        probs = None
+        if runnable and model is not None:
+            x = np.concatenate([features(g.rsrp[:, g.order]) for g in runnable])
+            t0 = time.perf_counter()
+            probs = model.predict(x)
+            self.m.inference_latency.observe(time.perf_counter() - t0)
+            self.m.batches.inc()
+            self.m.batch_ues.observe(len(x))
+        start = 0
+        served = {id(g) for g in runnable}
+        for g in groups:
+            ranking = None
+            if probs is not None and model is not None and id(g) in served:
+                ranking = rank(probs[start:start + len(g.ue_ids)], self.s.top_k)
+                start += len(g.ue_ids)
+            margin = self.min_margin(model) if model is not None else 0.0
+            g.decisions = decide(g.ue_ids, g.rsrp, g.beam_ids, ranking, g.violations, margin)
+            for d in g.decisions:
+                self.m.decisions.labels(d.source).inc()
+                if d.source == MODEL:
+                    self.m.confidence.observe(d.confidence)
+                else:
+                    self.m.fallbacks.labels(d.reason or "unknown").inc()
+                    if d.reason == "low_confidence":
+                        log.debug("low confidence: best Set-B beam", extra={"cell": g.cell_key, "ue": d.ue_id,
+                                                                            "margin": d.confidence})
+            self.m.reports.inc(len(g.ue_ids))
+
+    def check_outcomes(self, g: CellGroup) -> None:
+        for ue, beam in zip(g.ue_ids, g.serving, strict=True):
+            pend = self.pending.get((g.cell_key, ue))
+            if pend is None:
+                continue
+            res = outcome(pend, g.now_ms, beam)
+            if res is not None:
+                del self.pending[(g.cell_key, ue)]
+                self.m.switch_outcome.labels(res).inc()
+
+    async def control(self, node: e2ap_pb2.E2NodeInfo, groups: list[CellGroup]) -> None:
+        """Guardrail every wanted switch of one node, send the allowed ones in one control, record the ack."""
+        allowed: list[tuple[CellGroup, BeamSwitchAction]] = []
+        for g in groups:
+            now_s = g.now_ms / 1000.0
+            guard = self.guards[g.cell_key]
+            for d in switches_needed(g.decisions, dict(zip(g.ue_ids, g.serving, strict=True))):
+                action = BeamSwitchAction(g.cell_key, str(d.ue_id), d.beam)
+                verdict = check(action, guard.context(now_s, self.policy))
+                if not verdict.allowed:
+                    for r in verdict.reasons:
+                        self.m.switches_denied.labels(r.code.value).inc()
+                    continue
+                allowed.append((g, action))
+        if not allowed or not self.s.switch:
+            return
+        req = e2ap_pb2.RicControlRequest(node_id=node.node_id, beam_switch=rc_pb2.BeamSwitchControl(switches=[
+            rc_pb2.BeamSwitch(cgi=g.cell.cgi, ue_id=int(a.ue_id), beam_id=a.beam_id) for g, a in allowed]))
+        try:
+            ack = await self.client.control(req)
+        except E2Failure as exc:
+            self.m.switches_failed.labels(exc.value).inc()
+            log.warning("beam switch refused", extra={"node": node.node_id, "error": str(exc)})
+            return
+        echoed = {(int(s.ue_id), int(s.beam_id)) for s in ack.beam_switch.switches}
+        for g, a in allowed:
+            if (int(a.ue_id), a.beam_id) not in echoed:
+                self.m.switches_failed.labels("not-echoed").inc()
+                continue
+            self.guards[g.cell_key] = self.guards[g.cell_key].applied(a, g.now_ms / 1000.0)
+            self.pending[(g.cell_key, int(a.ue_id))] = PendingSwitch(a.beam_id, int(ack.effective_sim_time_ms))
+            self.m.switches_sent.inc()
+            self.sent += 1
+
+    async def process(self, batch: list[tuple[e2ap_pb2.E2NodeInfo, e2ap_pb2.RicIndication]]) -> None:
+        groups: list[CellGroup] = []
+        for node, ind in batch:
+            groups.extend(self.groups_of(node, ind))
+        for g in groups:
+            self.check_outcomes(g)
+        self.predict(groups)
+        by_node: dict[str, list[CellGroup]] = defaultdict(list)
+        for g in groups:
+            by_node[g.node.node_id].append(g)
+        await asyncio.gather(*(self.control(gs[0].node, gs) for gs in by_node.values()))
+        self.processed += len(batch)
+
+    async def worker(self) -> None:
+        while True:
+            batch = [await self.queue.get()]
+            while len(batch) < self.s.max_batch_reports and not self.queue.empty():
+                batch.append(self.queue.get_nowait())
+            try:
+                await self.process(batch)
+            except Exception:  # one bad batch must not stop the xApp
+                log.exception("beam batch failed")
+                self.processed += len(batch)
+
+    # ------------------------------------------------------------------ E2 plumbing
+    async def node_loop(self, node: e2ap_pb2.E2NodeInfo) -> None:
+        stream = self.client.subscribe(node.node_id, e2ap_pb2.REPORT_STYLE_BEAM, self.s.report_period_ms)
+        try:
+            async for ind in stream:
+                if ind.WhichOneof("message") == "beam":
+                    self.indications += 1
+                    self.queue.put_nowait((node, ind))
+        finally:
+            with contextlib.suppress(Exception):
+                await stream.aclose()
+
+    async def refresh_nodes(self) -> None:
+        nodes = {n.node_id: n for n in await self.client.list_nodes()}
+        for nid in list(self.node_tasks):
+            if nid not in nodes or self.node_tasks[nid].done():
+                self.node_tasks.pop(nid).cancel()
+        for nid in sorted(set(nodes) - set(self.node_tasks)):
+            self.node_tasks[nid] = asyncio.create_task(self.node_loop(nodes[nid]))
+        self.health.set("e2", True, f"{len(self.node_tasks)} nodes")
+
+    async def reload(self) -> None:
+        res = await self.store.poll()
+        if res is not None:
+            self.m.model_reloads.labels(res).inc()
+            self.logged_violations.clear()
+            self._model_health()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        worker = asyncio.create_task(self.worker())
+        last_nodes = last_reload = 0.0
+        try:
+            while not stop.is_set():
+                now = time.monotonic()
+                if now - last_nodes >= self.s.node_refresh_s or any(t.done() for t in self.node_tasks.values()):
+                    try:
+                        await self.refresh_nodes()
+                        last_nodes = now
+                    except E2Failure as exc:
+                        self.health.set("e2", False, str(exc))
+                if now - last_reload >= self.s.reload_check_s:
+                    await self.reload()
+                    last_reload = now
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), min(self.s.node_refresh_s, self.s.reload_check_s))
+        finally:
+            for t in self.node_tasks.values():
+                t.cancel()
+            await asyncio.gather(*self.node_tasks.values(), return_exceptions=True)
+            worker.cancel()
+            await asyncio.gather(worker, return_exceptions=True)

@@ -1,0 +1,154 @@
+"""Pure beam-prediction logic (3GPP BM-Case1): Set-B L1-RSRP in, per-UE serving-beam choice out. No I/O.
+
+Per UE: the model's probabilities over the Set-A beams give the top-K beams and a confidence, the softmax
+margin ``p1 - p2`` between the two most likely beams. The choice falls back to the classical one, the best
+measured Set-B beam, when there is no model, when the cell's configuration lies outside the model card's
+validity range (another codebook size, Set-B pattern, array or carrier), or when the margin is below the
+configured threshold; each decision says which and why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float32]
+IntArray = npt.NDArray[np.int64]
+
+RSRP_SCALE_DB = 10.0  #: feature scale: 10 dB below the strongest Set-B beam -> -1
+
+MODEL = "model"
+FALLBACK = "fallback"
+NO_MODEL = "no_model"
+VALIDITY = "validity"
+LOW_CONFIDENCE = "low_confidence"
+REASONS = (NO_MODEL, VALIDITY, LOW_CONFIDENCE)
+
+
+@dataclass(frozen=True)
+class CellBeamConfig:
+    """What the model's validity range is checked against, for one cell.
+
+    ``set_a_size`` and ``set_b`` come from the BEAM indication, ``carrier_mhz`` from E2 setup (NR-ARFCN),
+    ``n_antennas`` from the xApp's configuration (E2 setup does not carry the array geometry).
+    """
+
+    set_a_size: int
+    set_b: tuple[int, ...]
+    n_antennas: int
+    carrier_mhz: float
+
+    def as_mapping(self) -> dict[str, Any]:
+        """Keys of the model card's ``validity_range``."""
+        return {"set_a_size": self.set_a_size, "set_b": list(self.set_b), "n_antennas": self.n_antennas,
+                "carrier_mhz": self.carrier_mhz}
+
+
+def features(rsrp_dbm: npt.ArrayLike) -> FloatArray:
+    """Model input (U, B_B) float32 from Set-B L1-RSRP (U, B_B) dBm: each beam relative to the UE's strongest
+    Set-B beam, in units of :data:`RSRP_SCALE_DB` (0 for the strongest, negative below). Scale-free: the
+    absolute level (path loss, transmit power) does not enter."""
+    r = np.asarray(rsrp_dbm, dtype=np.float32)
+    if r.ndim != 2:
+        raise ValueError(f"rsrp_dbm must be (U, B_B), got shape {r.shape}")
+    return np.asarray((r - r.max(axis=1, keepdims=True)) / np.float32(RSRP_SCALE_DB), dtype=np.float32)
+
+
+def input_order(reported: Sequence[int], model_set_b: Sequence[int]) -> IntArray | None:
+    """Column permutation that puts a report's beams (``reported``, Set-A indices in report order) in the
+    model's Set-B order; None when the two are not the same set (the Set-B pattern differs)."""
+    pos = {int(b): i for i, b in enumerate(reported)}
+    if len(pos) != len(reported) or len(reported) != len(model_set_b) or set(pos) != {int(b) for b in model_set_b}:
+        return None
+    return np.array([pos[int(b)] for b in model_set_b], dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """Top-K beams (U, K) Set-A indices, their probabilities (U, K), and the margin p1 - p2 (U,)."""
+
+    top: IntArray
+    prob: FloatArray
+    margin: FloatArray
+
+
+def rank(probs: npt.ArrayLike, k: int) -> Ranking:
+    """Top-``k`` of per-UE beam probabilities (U, B_A), most likely first (ties: lower index first)."""
+    p = np.asarray(probs, dtype=np.float32)
+    if p.ndim != 2 or p.shape[1] < 2:
+        raise ValueError(f"probs must be (U, B_A) with B_A >= 2, got shape {p.shape}")
+    k = max(1, min(k, p.shape[1]))
+    order = np.argsort(-p, axis=1, kind="stable")
+    top = order[:, :k].astype(np.int64)
+    rows = np.arange(len(p))[:, None]
+    two = p[rows, order[:, :2]]
+    return Ranking(top, p[rows, top], np.asarray(two[:, 0] - two[:, 1], dtype=np.float32))
+
+
+@dataclass(frozen=True)
+class UeDecision:
+    """The serving beam chosen for one UE and why."""
+
+    ue_id: int
+    beam: int  #: Set-A index to serve the UE with
+    source: str  #: MODEL or FALLBACK
+    reason: str | None  #: for a fallback: NO_MODEL, VALIDITY or LOW_CONFIDENCE
+    confidence: float  #: softmax margin p1 - p2 (0 without a model prediction)
+    top_k: tuple[int, ...]  #: the model's top-K beams (empty without a model prediction)
+    best_set_b: int  #: the classical choice: best measured Set-B beam (Set-A index)
+
+
+def best_set_b(rsrp_dbm: npt.ArrayLike, beam_ids: Sequence[int]) -> IntArray:
+    """Classical choice (U,): the Set-A index of each UE's strongest measured beam (first on ties)."""
+    r = np.asarray(rsrp_dbm)
+    return np.asarray(np.asarray(beam_ids, dtype=np.int64)[np.argmax(r, axis=1)], dtype=np.int64)
+
+
+def decide(ue_ids: Sequence[int], rsrp_dbm: npt.ArrayLike, beam_ids: Sequence[int], ranking: Ranking | None,
+           violations: Sequence[str], min_margin: float) -> list[UeDecision]:
+    """Per-UE decisions for one report batch.
+
+    ``ranking`` is None when no model could run (no model loaded, or the configuration is out of validity:
+    ``violations`` non-empty). A model decision serves the top-1 beam; a fallback the best Set-B beam.
+    """
+    classical = best_set_b(rsrp_dbm, beam_ids)
+    out: list[UeDecision] = []
+    for i, ue in enumerate(ue_ids):
+        cb = int(classical[i])
+        if ranking is None:
+            reason = VALIDITY if violations else NO_MODEL
+            out.append(UeDecision(int(ue), cb, FALLBACK, reason, 0.0, (), cb))
+            continue
+        top = tuple(int(b) for b in ranking.top[i])
+        conf = float(ranking.margin[i])
+        if conf < min_margin:
+            out.append(UeDecision(int(ue), cb, FALLBACK, LOW_CONFIDENCE, conf, top, cb))
+        else:
+            out.append(UeDecision(int(ue), top[0], MODEL, None, conf, top, cb))
+    return out
+
+
+def switches_needed(decisions: Sequence[UeDecision], serving: Mapping[int, int]) -> list[UeDecision]:
+    """Decisions whose beam differs from the UE's current serving beam (only those become controls)."""
+    return [d for d in decisions if serving.get(d.ue_id) != d.beam]
+
+
+@dataclass(frozen=True)
+class PendingSwitch:
+    """A switch acknowledged by the node, to be confirmed by the UE's next report."""
+
+    beam: int
+    effective_ms: int
+
+
+def outcome(pending: PendingSwitch, report_ms: int, serving_beam: int) -> str | None:
+    """``confirmed`` when a report after the switch took effect shows the beam serving, ``not_applied`` when it
+    shows another beam (handover, node reset, or a later override), None while too early. The node applies a
+    control at the start of its next sub-step, so only reports stamped after ``effective_ms`` can show it."""
+    if report_ms <= pending.effective_ms:
+        return None
+    return "confirmed" if serving_beam == pending.beam else "not_applied"

@@ -1,0 +1,153 @@
+"""The served beam model: an ONNX artefact run by onnxruntime, with its model card (validity range, Set-B order,
+confidence threshold). :class:`ModelStore` reloads a new artefact + card pair without stopping the app.
+
+Serving never imports torch. A model is loaded, checked (card valid, inputs and outputs of the expected shape,
+one smoke inference) and only then swapped in; a broken pair leaves the running model in place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+
+from nextric.datacard import DataCard, load_card, validity_violations
+from nextric.errors import ValidationError
+from xapps.beam_predictor.core import CellBeamConfig, FloatArray
+
+log = logging.getLogger("xapp.beam_predictor.model")
+
+ARTEFACT = "beam.onnx"
+CARD = "beam.card.json"
+
+
+@dataclass(frozen=True)
+class BeamModel:
+    """A loaded model: ``predict`` maps features (U, B_B) to probabilities (U, B_A)."""
+
+    session: ort.InferenceSession
+    card: DataCard
+    set_b: tuple[int, ...]  #: Set-A indices of the model's inputs, in input order
+    set_a_size: int
+    sha256: str
+    min_margin: float  #: the card's recommended confidence threshold
+
+    @property
+    def version(self) -> str:
+        return f"{self.card.name}@{self.sha256[:12]}"
+
+    def predict(self, x: FloatArray) -> FloatArray:
+        if len(x) == 0:
+            return np.zeros((0, self.set_a_size), dtype=np.float32)
+        out = self.session.run(["probs"], {"rsrp_rel": np.ascontiguousarray(x, dtype=np.float32)})[0]
+        return np.asarray(out, dtype=np.float32)
+
+    def violations(self, config: CellBeamConfig) -> list[str]:
+        """Why ``config`` lies outside the card's validity range (empty = inside)."""
+        return validity_violations(self.card, config.as_mapping())
+
+
+def _session(data: bytes, threads: int) -> ort.InferenceSession:
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = 1
+    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    so.log_severity_level = 3
+    return ort.InferenceSession(data, so, providers=["CPUExecutionProvider"])
+
+
+def load_model(folder: Path, threads: int = 1) -> BeamModel:
+    """Load ``beam.onnx`` + ``beam.card.json`` from ``folder``; :class:`ValidationError` says what is wrong."""
+    onnx_path, card_path = folder / ARTEFACT, folder / CARD
+    if not onnx_path.is_file():
+        raise ValidationError(f"model artefact {onnx_path} does not exist")
+    card = load_card(card_path)
+    if card.kind != "model":
+        raise ValidationError(f"{card_path}: kind must be 'model', got {card.kind!r}")
+    data = onnx_path.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    m: Mapping[str, Any] = card.raw["model"]
+    want = m.get("sha256")
+    if want is not None and want != digest:
+        raise ValidationError(f"{card_path}: model.sha256 {want[:12]}... does not match {onnx_path.name} "
+                              f"({digest[:12]}...): artefact and card are not a pair")
+    cfg = card.raw.get("configuration", {})
+    try:
+        set_b = tuple(int(b) for b in cfg["set_b"])
+        set_a = int(cfg["set_a_size"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValidationError(f"{card_path}: configuration.set_b and configuration.set_a_size are required") from exc
+    try:
+        session = _session(data, threads)
+    except Exception as exc:  # onnxruntime raises its own exception types
+        raise ValidationError(f"{onnx_path}: onnxruntime cannot load it: {exc}") from exc
+    ins = {i.name: i.shape for i in session.get_inputs()}
+    outs = {o.name: o.shape for o in session.get_outputs()}
+    if "rsrp_rel" not in ins or ins["rsrp_rel"][-1] != len(set_b):
+        raise ValidationError(f"{onnx_path}: needs input 'rsrp_rel' (N, {len(set_b)}), has {ins}")
+    if "probs" not in outs or outs["probs"][-1] != set_a:
+        raise ValidationError(f"{onnx_path}: needs output 'probs' (N, {set_a}), has {outs}")
+    conf = card.raw.get("confidence", {})
+    model = BeamModel(session, card, set_b, set_a, digest, float(conf.get("min_margin", 0.0)))
+    probe = model.predict(np.zeros((2, len(set_b)), dtype=np.float32))
+    if probe.shape != (2, set_a) or not np.isfinite(probe).all():
+        raise ValidationError(f"{onnx_path}: smoke inference gave {probe.shape}, finite={np.isfinite(probe).all()}")
+    return model
+
+
+def _stamp(folder: Path) -> tuple[tuple[int, int], ...] | None:
+    try:
+        return tuple((p.stat().st_mtime_ns, p.stat().st_size) for p in (folder / ARTEFACT, folder / CARD))
+    except OSError:
+        return None
+
+
+class ModelStore:
+    """The current model of a folder, swapped atomically when the artefact or card changes on disk.
+
+    ``current`` is read by the decision path without locks (one attribute read); :meth:`poll` loads a changed
+    pair in a worker thread, so reports keep flowing through the old model until the new one is ready.
+    """
+
+    def __init__(self, folder: Path, threads: int = 1) -> None:
+        self.folder = folder
+        self.threads = threads
+        self.current: BeamModel | None = None
+        self.last_error: str | None = None
+        self._stamp: tuple[tuple[int, int], ...] | None = None
+
+    def load_now(self) -> BeamModel | None:
+        """Synchronous first load (at start-up); a failure is kept in ``last_error`` (the app runs classical)."""
+        self._stamp = _stamp(self.folder)
+        try:
+            self.current = load_model(self.folder, self.threads)
+            self.last_error = None
+        except ValidationError as exc:
+            self.last_error = str(exc)
+            log.error("no usable beam model: classical fallback only", extra={"error": str(exc)})
+        return self.current
+
+    async def poll(self) -> str | None:
+        """Reload when the files changed: ``"loaded"``, ``"rejected"`` (old model kept), or None (no change)."""
+        stamp = _stamp(self.folder)
+        if stamp is None or stamp == self._stamp:
+            return None
+        self._stamp = stamp
+        try:
+            model = await asyncio.to_thread(load_model, self.folder, self.threads)
+        except ValidationError as exc:
+            self.last_error = str(exc)
+            log.error("model reload rejected; the running model stays", extra={"error": str(exc)})
+            return "rejected"
+        old = self.current.version if self.current else None
+        self.current = model
+        self.last_error = None
+        log.info("model reloaded", extra={"old": old, "new": model.version})
+        return "loaded"

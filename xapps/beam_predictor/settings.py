@@ -1,0 +1,40 @@
+"""Settings of the beam predictor (environment prefix ``NEXTRIC_XAPP_BEAM_``, nested with ``__``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from nextric.e2.settings import E2ClientSettings
+from nextric.settings import HttpSettings, LogSettings
+
+MODEL_DIR = Path(__file__).resolve().parent / "model"
+
+
+class GuardSettings(BaseModel):
+    """The in-process guardrail for beam switches (nextric.guardrail, action kind ``beam_switch``)."""
+
+    min_interval_ms: int = Field(1000, ge=0, description="at most one beam change per UE in this much simulated time")
+
+
+class BeamPredictorSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NEXTRIC_XAPP_BEAM_", env_nested_delimiter="__", extra="forbid")
+
+    e2: E2ClientSettings = Field(..., description="E2 node server (NEXTRIC_XAPP_BEAM_E2__TARGET=host:port)")
+    report_period_ms: int = Field(1000, ge=1, le=60_000, description="BEAM report period, simulated ms")
+    model_dir: Path = Field(MODEL_DIR, description="folder holding beam.onnx and beam.card.json")
+    reload_check_s: float = Field(2.0, gt=0, description="wall-clock period of the check for a new artefact + card")
+    top_k: int = Field(3, ge=1, le=64, description="beams kept per prediction (logged, metrics)")
+    min_margin: float | None = Field(None, ge=0, le=1,
+                                     description="softmax-margin threshold of the low-confidence fallback "
+                                                 "(None = the model card's confidence.min_margin)")
+    n_antennas: int = Field(16, ge=1, description="ULA elements of every cell's array (not carried by E2 setup)")
+    max_batch_reports: int = Field(64, ge=1, description="indications merged into one inference batch at most")
+    switch: bool = Field(True, description="send serving-beam switches (false: predict and measure only)")
+    inference_threads: int = Field(1, ge=1, le=16)
+    node_refresh_s: float = Field(2.0, gt=0, description="wall-clock period of E2 node discovery")
+    guard: GuardSettings = GuardSettings()
+    http: HttpSettings = HttpSettings()
+    log: LogSettings = LogSettings()
