@@ -19,6 +19,7 @@ from typing import Any
 
 import grpc
 
+from nextric.aio import raise_if_cancelling
 from nextric.e2 import ids
 from nextric.e2.errors import E2Failure, failure_from_rpc_error
 from nextric.e2.metrics import E2ClientMetrics
@@ -53,6 +54,14 @@ def backoff_delay(attempt: int, settings: E2ClientSettings, rng: random.Random) 
     """Exponential backoff with 'equal jitter': half fixed, half uniform; attempt counts from 1."""
     base = min(settings.backoff_max_s, settings.backoff_initial_s * settings.backoff_multiplier ** (attempt - 1))
     return base / 2 + rng.uniform(0.0, base / 2)
+
+
+def _failure(err: grpc.aio.AioRpcError) -> E2Failure:
+    """The E2 failure an RPC error stands for, unless it stands for a cancel of the calling task: grpc.aio's
+    unary calls can turn a cancel that races the call's completion into an ``AioRpcError`` (even with status
+    OK); then ``CancelledError`` is raised instead, so the cancel is not swallowed as an E2 failure."""
+    raise_if_cancelling()
+    return failure_from_rpc_error(err)
 
 
 class IndicationStream:
@@ -120,8 +129,9 @@ class IndicationStream:
             except grpc.aio.AioRpcError as err:
                 if self._closed:
                     return
+                failure = _failure(err)
                 if err.code() in _PERMANENT:
-                    raise failure_from_rpc_error(err) from err
+                    raise failure from err
             if self._closed:
                 return
             attempt += 1
@@ -199,7 +209,7 @@ class E2Client:
                 e2ap_pb2.ListNodesRequest(), timeout=self.settings.rpc_timeout_s, wait_for_ready=True
             )
         except grpc.aio.AioRpcError as err:
-            raise failure_from_rpc_error(err) from err
+            raise _failure(err) from err
         return list(resp.nodes)
 
     async def get_node(self, node_id: str) -> e2ap_pb2.E2NodeInfo:
@@ -208,7 +218,7 @@ class E2Client:
                 e2ap_pb2.GetNodeRequest(node_id=node_id), timeout=self.settings.rpc_timeout_s
             )
         except grpc.aio.AioRpcError as err:
-            raise failure_from_rpc_error(err) from err
+            raise _failure(err) from err
 
     def next_request_id(self) -> e2ap_pb2.RicRequestId:
         return e2ap_pb2.RicRequestId(
@@ -253,7 +263,7 @@ class E2Client:
                 timeout=self.settings.rpc_timeout_s,
             )
         except grpc.aio.AioRpcError as err:
-            raise failure_from_rpc_error(err) from err
+            raise _failure(err) from err
 
     async def control(
         self, request: e2ap_pb2.RicControlRequest, timeout_s: float | None = None
@@ -267,7 +277,7 @@ class E2Client:
         try:
             ack = await self.stub.Control(request, timeout=timeout_s or self.settings.rpc_timeout_s)
         except grpc.aio.AioRpcError as err:
-            raise failure_from_rpc_error(err) from err
+            raise _failure(err) from err
         if self.metrics is not None:
             self.metrics.control_latency.observe(time.perf_counter() - start)
         return ack

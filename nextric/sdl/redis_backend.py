@@ -11,6 +11,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.exceptions import WatchError
 
+from nextric.aio import raise_if_cancelling
 from nextric.errors import UnavailableError
 from nextric.sdl.api import check_keys, check_namespace
 
@@ -36,7 +37,9 @@ class _RedisSubscription:
             try:
                 msg = await self._pubsub.get_message(ignore_subscribe_messages=True, timeout=None)
             except (RedisConnectionError, RedisTimeoutError) as exc:
+                raise_if_cancelling()
                 raise UnavailableError(f"Redis pub/sub connection lost: {exc}") from exc
+            raise_if_cancelling()
             if msg is None:
                 continue
             if msg["type"] == "message":
@@ -58,10 +61,15 @@ class RedisSdl:
         return f"{{{ns}}},{key}"
 
     async def _call(self, coro: Any) -> Any:
+        """Await one redis-py call: its connection errors become UnavailableError, and a cancel of the calling
+        task that redis-py swallowed is raised again (see :mod:`nextric.aio`)."""
         try:
-            return await coro
+            result = await coro
         except (RedisConnectionError, RedisTimeoutError) as exc:
+            raise_if_cancelling()
             raise UnavailableError(f"Redis unavailable: {exc}") from exc
+        raise_if_cancelling()
+        return result
 
     async def set(self, ns: str, data: Mapping[str, bytes]) -> None:
         check_namespace(ns)
@@ -106,7 +114,9 @@ class RedisSdl:
             async for raw in self._client.scan_iter(match=match, count=1000):
                 keys.append(raw.decode()[len(prefix) :])
         except (RedisConnectionError, RedisTimeoutError) as exc:
+            raise_if_cancelling()
             raise UnavailableError(f"Redis unavailable: {exc}") from exc
+        raise_if_cancelling()
         return sorted(keys)
 
     async def find_and_get(self, ns: str, pattern: str = "*") -> dict[str, bytes]:

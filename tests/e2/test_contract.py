@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import grpc
 import pytest
@@ -362,3 +363,23 @@ async def test_server_metrics_count_rejections(nodes: ScriptedNodes) -> None:
         "nextric_e2_requests_rejected_total", {"rpc": "GetNode", "cause": "e2-node-unknown"}
     )
     assert value == 1.0
+
+
+async def test_cancelling_a_control_loop_always_stops_it(client: E2Client, nodes: ScriptedNodes) -> None:
+    """An app loop that treats E2 failures as retryable must still end when its task is cancelled, whenever the
+    cancel lands: also when it races the control's completion, which grpc.aio can report as an RPC error."""
+    node = (await client.list_nodes())[0]
+    request = quota(nodes, node, [(30, 100, 10), (40, 100, 20), (20, 60, 0)])
+
+    async def loop() -> None:
+        while True:
+            with contextlib.suppress(E2Failure):
+                await client.control(request)
+
+    for i in range(300):
+        task = asyncio.create_task(loop())
+        await asyncio.sleep(i % 60 * 0.00005)  # cancel at many points of the calls' lives
+        task.cancel()
+        done, _ = await asyncio.wait({task}, timeout=2.0)
+        assert done, f"control loop {i} ignored its cancel"
+        assert task.cancelled()

@@ -117,3 +117,23 @@ async def test_redis_down_is_unavailable_and_recovers(tmp_path: object) -> None:
     finally:
         await sdl.close()
         server.stop()
+
+
+async def test_cancel_of_a_task_using_the_sdl_is_never_lost(sdl: SdlBackend, ns: str) -> None:
+    """A task cancelled while it reads or writes ends cancelled, whenever the cancel lands (redis-py alone
+    swallows some that race a command's completion: redis/redis-py#2028)."""
+    await sdl.set(ns, {"a": b"1"})
+
+    async def loop() -> None:
+        while True:
+            await sdl.get(ns, ["a", "b"])
+            await sdl.set(ns, {"b": b"2"})
+            await asyncio.sleep(0)  # the embedded backend never suspends: this is the app's own I/O
+
+    for i in range(300):
+        task = asyncio.create_task(loop())
+        await asyncio.sleep(i % 20 * 0.00005)  # cancel at many points of a command's life
+        task.cancel()
+        done, _ = await asyncio.wait({task}, timeout=2.0)
+        assert done, f"loop {i} ignored its cancel"
+        assert task.cancelled()
