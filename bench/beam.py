@@ -1,5 +1,9 @@
 """Beam predictor (BM-Case1, Set A = 32, Set B = 8) on held-out testbed data vs best-in-Set-B and last serving beam.
 
+Two Set-B kinds in the same run, each with its own committed model: wide beams (``twm_poc_wide_b``, the served
+model ``xapps/beam_predictor/model``; best-in-Set-B = the Set-A beam at the strongest wide beam's centre) and the
+Set-B subset of Set A (``twm_poc``, ``xapps/beam_predictor/model_subset``). Same city, seeds and trajectories.
+
 Accuracy: samples from :func:`testbed.beam_data.draw_samples` on seeds the trainer never saw, scored against the
 genie (noise-free Set-A sweep): top-1, top-3, P(RSRP loss <= 1 dB), mean RSRP loss, per SNR and speed bin. The
 model runs through the serving path (onnxruntime, the committed artefact). Baselines in the same run: the best
@@ -35,7 +39,7 @@ from testbed.core.scenario import load_scenario
 from testbed.core.shocks import ShockRegime
 from xapps.beam_predictor.core import CellBeamConfig, best_set_b, decide, features, rank
 from xapps.beam_predictor.model import BeamModel, load_model
-from xapps.beam_predictor.settings import MODEL_DIR
+from xapps.beam_predictor.settings import MODEL_DIR, SUBSET_MODEL_DIR
 
 TEST_SEEDS = (1000, 1001, 1002, 1003)
 SNR_BINS = (-np.inf, 0.0, 10.0, 20.0, 30.0, np.inf)
@@ -101,7 +105,8 @@ def closed_loop(model: BeamModel | None, scenario: str, seed: int, steps: int, w
     sc = load_scenario(scenario)
     emu = Emulator(sc, ShockRegime.parse("hotspot-ID"), seed=seed)
     bc = beam_config(sc)
-    cfg = CellBeamConfig(bc["set_a_size"], tuple(bc["set_b"]), bc["n_antennas"], bc["carrier_mhz"])
+    cfg = CellBeamConfig(bc["set_a_size"], tuple(bc["set_b"]), bc["n_antennas"], bc["carrier_mhz"], bc["set_b_kind"],
+                         bc["set_b_elements"])
     for t in range(steps):
         emu.step_fast()
         if mode == "default":
@@ -124,18 +129,36 @@ def closed_loop(model: BeamModel | None, scenario: str, seed: int, steps: int, w
     return float(served.sum())
 
 
+WIDE_SCENARIO, SUBSET_SCENARIO = "twm_poc_wide_b", "twm_poc"  #: the same city, Set B wide / Set B within Set A
+CLOSED_LOOP = {"wide": "ran_limited_wide_b", "subset": "ran_limited"}
+
+
+def accuracy(scenario: str, model: BeamModel, seeds: tuple[int, ...], n_steps: int,
+             prog: Progress) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Held-out samples of ``scenario`` scored for the model and the baselines (rows + per-SNR/speed bins)."""
+    sc = load_scenario(scenario)
+    bc = beam_config(sc)
+    task = prog.add_task(f"held-out testbed samples ({scenario})", total=len(seeds) * n_steps)
+    d = draw_samples(sc, seeds, n_steps, 5, on_step=lambda: prog.advance(task))
+    cands = candidates(model, d, bc["set_b"], np.random.default_rng(0), sc.radio.rsrp_noise_db)
+    rows: dict[str, Any] = {name: scores(c, d) for name, c in cands.items()}
+    return {"scenario": scenario, "set_b": bc["set_b"], "set_b_kind": bc["set_b_kind"],
+            "set_b_elements": bc["set_b_elements"], "model_version": model.version, **rows,
+            "by_snr_db": by_bin(cands, d, "snr_db", SNR_BINS), "by_speed_mps": by_bin(cands, d, "speed_mps", None)}, d
+
+
 def run(quick: bool = False, console: Console | None = None) -> dict[str, Any]:
     console = console or Console()
-    sc = load_scenario("twm_poc")
+    sc = load_scenario(WIDE_SCENARIO)
     bc = beam_config(sc)
     model = load_model(MODEL_DIR)
+    subset_model = load_model(SUBSET_MODEL_DIR)
     seeds = TEST_SEEDS[:2] if quick else TEST_SEEDS
     n_steps = 100 if quick else 300
     with Progress(console=console, transient=True) as prog:
-        task = prog.add_task("held-out testbed samples", total=len(seeds) * n_steps)
-        d = draw_samples(sc, seeds, n_steps, 5, on_step=lambda: prog.advance(task))
-    cands = candidates(model, d, bc["set_b"], np.random.default_rng(0), sc.radio.rsrp_noise_db)
-    res: dict[str, Any] = {name: scores(c, d) for name, c in cands.items()}
+        wide, d = accuracy(WIDE_SCENARIO, model, seeds, n_steps, prog)
+        subset, _ = accuracy(SUBSET_SCENARIO, subset_model, seeds, n_steps, prog)
+    res = {k: wide[k] for k in ("model", "best_in_set_b", "last_serving_beam", "model_top3_sweep")}
     lat = latency(model, d, bc["set_b"], 2000 if quick else 20000)
     res["model"]["infer_p99_ms_batch64"] = lat["model_p99_ms"]
     res["best_in_set_b"]["infer_p99_ms_batch64"] = lat["baseline_p99_ms"]
@@ -143,35 +166,49 @@ def run(quick: bool = False, console: Console | None = None) -> dict[str, Any]:
     ranking = rank(model.predict(features(d["rsrp_b_dbm"])), 2)
     out_cfg = CellBeamConfig(16, (2, 6, 10, 14), 8, 3450.0)  # harbour_city's codebook: outside the card
     ood_dec = decide([0], d["rsrp_b_dbm"][:1, :4], [2, 6, 10, 14], None, model.violations(out_cfg), model.min_margin)
-    closed: dict[str, Any] = {"scenario": "ran_limited", "seed": 11, "sub_steps": 120 if quick else 300,
-                              "warmup": 30}
+    # the same codebook and directions as a Set-B subset: only the kind differs, and the wide model must not serve it
+    kind_cfg = CellBeamConfig(bc["set_a_size"], tuple(bc["set_b"]), bc["n_antennas"], bc["carrier_mhz"], "subset",
+                              bc["n_antennas"])
+    steps = 120 if quick else 300
+    closed: dict[str, Any] = {}
     with Progress(console=console, transient=True) as prog:
-        task = prog.add_task("closed loop (default / xApp / genie)", total=3)
-        for mode in ("default", "xapp", "genie"):
-            closed[f"{mode}_served_mbps"] = closed_loop(model, "ran_limited", 11, closed["sub_steps"], 30, mode)
-            prog.advance(task)
-    closed["xapp_gain"] = closed["xapp_served_mbps"] / closed["default_served_mbps"]
-    closed["genie_gain"] = closed["genie_served_mbps"] / closed["default_served_mbps"]
+        task = prog.add_task("closed loop (default / xApp / genie, wide and subset Set B)", total=6)
+        for kind, m in (("wide", model), ("subset", subset_model)):
+            cl: dict[str, Any] = {"scenario": CLOSED_LOOP[kind], "seed": 11, "sub_steps": steps, "warmup": 30}
+            for mode in ("default", "xapp", "genie"):
+                cl[f"{mode}_served_mbps"] = closed_loop(m, CLOSED_LOOP[kind], 11, steps, 30, mode)
+                prog.advance(task)
+            cl["xapp_gain"] = cl["xapp_served_mbps"] / cl["default_served_mbps"]
+            cl["genie_gain"] = cl["genie_served_mbps"] / cl["default_served_mbps"]
+            closed[kind] = cl
     payload = {
         "bench": "beam", "machine": machine(), "model": model.version,
         "model_size_bytes": model.card.raw["model"]["size_bytes"],
-        "set_a": bc["set_a_size"], "set_b": bc["set_b"], "overhead_reduction": 1 - len(bc["set_b"]) / bc["set_a_size"],
+        "set_a": bc["set_a_size"], "set_b": bc["set_b"], "set_b_kind": bc["set_b_kind"],
+        "set_b_elements": bc["set_b_elements"], "overhead_reduction": 1 - len(bc["set_b"]) / bc["set_a_size"],
         "data": {"scenario": sc.name, "seeds": list(seeds), "sub_steps": n_steps, "every": 5,
                  "samples": len(d["best_beam"])},
         **res,
         "ratios": {"top1_model_over_best_in_set_b": res["model"]["top1"] / res["best_in_set_b"]["top1"],
                    "loss_model_over_best_in_set_b": res["model"]["mean_rsrp_loss_db"]
-                   / res["best_in_set_b"]["mean_rsrp_loss_db"]},
+                   / res["best_in_set_b"]["mean_rsrp_loss_db"],
+                   "top1_wide_model_over_subset_model": res["model"]["top1"] / subset["model"]["top1"]},
         "latency": lat,
         "fallback": {"min_margin": model.min_margin,
                      "rate_in_validity": float((ranking.margin < model.min_margin).mean()),
                      "rate_margin_below_0.1": float((ranking.margin < 0.1).mean()),
                      "out_of_validity_example": {"config": out_cfg.as_mapping(), "source": ood_dec[0].source,
-                                                 "reason": ood_dec[0].reason, "violations": model.violations(out_cfg)}},
+                                                 "reason": ood_dec[0].reason, "violations": model.violations(out_cfg)},
+                     "other_set_b_kind": {"config": kind_cfg.as_mapping(), "violations": model.violations(kind_cfg),
+                                          "subset_model_on_wide": subset_model.violations(
+                                              CellBeamConfig(bc["set_a_size"], tuple(bc["set_b"]), bc["n_antennas"],
+                                                             bc["carrier_mhz"], "wide", bc["set_b_elements"]))}},
         "targets": {"top1": 0.85, "top3": 0.98, "p_within_1db": 0.95, "infer_p99_ms_batch64": 0.1},
-        "by_snr_db": by_bin(cands, d, "snr_db", SNR_BINS),
-        "by_speed_mps": by_bin(cands, d, "speed_mps", None),
-        "closed_loop": closed,
+        "by_snr_db": wide["by_snr_db"],
+        "by_speed_mps": wide["by_speed_mps"],
+        "subset": subset,
+        "closed_loop": closed["wide"],
+        "closed_loop_subset": closed["subset"],
     }
     return payload
 
@@ -198,16 +235,24 @@ def plot(payload: dict[str, Any], path: Path) -> Path:
         ticks = [_bin_label(r) if key == "by_snr_db" else f"{r['lo']:g}" for r in rows]
         x = np.arange(len(rows))
         for name, lab in names.items():
-            axes[0, col].plot(x, [r[name]["top1"] for r in rows], marker="o", label=lab)
+            axes[0, col].plot(x, [r[name]["top1"] for r in rows], marker="o", label=f"{lab}, wide Set B")
             axes[1, col].plot(x, [r[name]["mean_rsrp_loss_db"] for r in rows], marker="o", label=lab)
+        sub = {(r["lo"], r["hi"]): r for r in payload["subset"][key]}
+        for name, lab, colour in (("model", "model (ONNX)", "C0"), ("best_in_set_b", "best in Set B", "C2")):
+            ys = [sub[(r["lo"], r["hi"])][name] if (r["lo"], r["hi"]) in sub else None for r in rows]
+            axes[0, col].plot(x, [np.nan if y is None else y["top1"] for y in ys], ls="--", color=colour,
+                              marker="x", label=f"{lab}, Set B subset")
+            axes[1, col].plot(x, [np.nan if y is None else y["mean_rsrp_loss_db"] for y in ys], ls="--",
+                              color=colour, marker="x")
         for row, ylab in ((0, "top-1 accuracy"), (1, "mean RSRP loss (dB)")):
             axes[row, col].set_xticks(x, ticks)
             axes[row, col].set_ylabel(ylab)
             axes[row, col].grid(alpha=0.3)
         axes[1, col].set_xlabel(label)
     axes[0, 0].legend(fontsize=8)
-    fig.suptitle(f"Beam prediction, Set A = {payload['set_a']}, Set B = {len(payload['set_b'])}: held-out testbed "
-                 f"seeds ({payload['data']['samples']} UE reports)")
+    fig.suptitle(f"Beam prediction, Set A = {payload['set_a']}, Set B = {len(payload['set_b'])} wide beams "
+                 f"({payload['set_b_elements']}-element sub-array; dashed: Set B subset of Set A): held-out testbed "
+                 f"seeds ({payload['data']['samples']} UE reports)", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -217,25 +262,29 @@ def plot(payload: dict[str, Any], path: Path) -> Path:
 def print_table(payload: dict[str, Any], console: Console) -> None:
     t = Table(title=f"Beam prediction, Set A {payload['set_a']} / Set B {len(payload['set_b'])} "
                     f"({payload['overhead_reduction']:.0%} fewer beams measured), {payload['data']['samples']} reports")
-    for c in ("method", "top-1", "top-3", "P(loss<=1 dB)", "mean loss dB", "p99 ms / 64"):
-        t.add_column(c, justify="right" if c != "method" else "left")
-    for name in ("model", "best_in_set_b", "last_serving_beam", "model_top3_sweep"):
-        r = payload[name]
-        lat = r.get("infer_p99_ms_batch64")
-        t.add_row(name, f"{r['top1']:.3f}", f"{r['top3']:.3f}", f"{r['p_within_1db']:.3f}",
-                  f"{r['mean_rsrp_loss_db']:.2f}", "-" if lat is None else f"{lat:.4f}")
+    for c in ("Set B", "method", "top-1", "top-3", "P(loss<=1 dB)", "mean loss dB", "p99 ms / 64"):
+        t.add_column(c, justify="left" if c in ("Set B", "method") else "right")
+    kinds = ((f"wide ({payload['set_b_elements']} el.)", payload), ("subset", payload["subset"]))
+    for label, block in kinds:
+        for name in ("model", "best_in_set_b", "last_serving_beam", "model_top3_sweep"):
+            r = block[name]
+            lat = r.get("infer_p99_ms_batch64")
+            t.add_row(label, name, f"{r['top1']:.3f}", f"{r['top3']:.3f}", f"{r['p_within_1db']:.3f}",
+                      f"{r['mean_rsrp_loss_db']:.2f}", "-" if lat is None else f"{lat:.4f}")
     tg = payload["targets"]
-    t.add_row("target", f">= {tg['top1']}", f">= {tg['top3']}", f">= {tg['p_within_1db']}", "",
+    t.add_row("", "target", f">= {tg['top1']}", f">= {tg['top3']}", f">= {tg['p_within_1db']}", "",
               f"<= {tg['infer_p99_ms_batch64']}")
     console.print(t)
-    cl = payload["closed_loop"]
-    console.print(f"closed loop ({cl['scenario']}, seed {cl['seed']}): served {cl['default_served_mbps']:.1f} Mbit/s "
-                  f"default, {cl['xapp_served_mbps']:.1f} with the xApp (x{cl['xapp_gain']:.3f}), "
-                  f"{cl['genie_served_mbps']:.1f} genie (x{cl['genie_gain']:.3f})")
-    console.print(f"fallback: in validity {payload['fallback']['rate_in_validity']:.3f} at margin "
-                  f"{payload['fallback']['min_margin']}; out of validity -> "
-                  f"{payload['fallback']['out_of_validity_example']['source']} "
-                  f"({payload['fallback']['out_of_validity_example']['reason']})")
+    for key, label in (("closed_loop", "wide"), ("closed_loop_subset", "subset")):
+        cl = payload[key]
+        console.print(f"closed loop, {label} Set B ({cl['scenario']}, seed {cl['seed']}): served "
+                      f"{cl['default_served_mbps']:.1f} Mbit/s default, {cl['xapp_served_mbps']:.1f} with the xApp "
+                      f"(x{cl['xapp_gain']:.3f}), {cl['genie_served_mbps']:.1f} genie (x{cl['genie_gain']:.3f})")
+    fb = payload["fallback"]
+    console.print(f"fallback: in validity {fb['rate_in_validity']:.3f} at margin {fb['min_margin']}; "
+                  f"out of validity -> "
+                  f"{fb['out_of_validity_example']['source']} ({fb['out_of_validity_example']['reason']}); "
+                  f"other Set-B kind: {fb['other_set_b_kind']['violations']}")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -46,14 +46,28 @@ FIELDS: dict[str, tuple[str, str, str]] = {
 def beam_config(sc: ScenarioParams) -> dict[str, Any]:
     """The beam-management configuration of a scenario (every cell shares the scenario's radio block).
 
-    Keys match the beam predictor's validity range: ``set_a_size``, ``set_b`` (Set-A indices),
-    ``n_antennas`` (half-wavelength ULA elements), ``carrier_mhz`` (of the first cell; every cell must agree).
+    Keys match the beam predictor's validity range: ``set_a_size``, ``set_b`` (Set-A indices: the beams, or for
+    wide beams their pointing directions), ``set_b_kind`` (``subset`` or ``wide``), ``set_b_elements`` (array
+    elements per Set-B beam), ``n_antennas`` (half-wavelength ULA elements), ``carrier_mhz`` (of the first cell;
+    every cell must agree).
     """
     carriers = {carrier_mhz(c.dl_arfcn) for c in sc.cells}
     if len(carriers) != 1:
         raise ValidationError(f"scenario {sc.name}: cells on several carriers {sorted(carriers)}")
-    return {"set_a_size": sc.radio.n_beams_set_a, "set_b": list(sc.radio.set_b),
-            "n_antennas": sc.radio.n_antennas, "carrier_mhz": carriers.pop()}
+    return {"set_a_size": sc.radio.n_beams_set_a, "set_b": list(sc.radio.set_b), "set_b_kind": sc.radio.set_b_kind,
+            "set_b_elements": sc.radio.set_b_aperture, "n_antennas": sc.radio.n_antennas,
+            "carrier_mhz": carriers.pop()}
+
+
+def set_b_design(cfg: dict[str, Any]) -> str:
+    """One line describing the Set-B beams of a :func:`beam_config` (for data and model cards)."""
+    if cfg["set_b_kind"] == "wide":
+        m = cfg["set_b_elements"]
+        return (f"wide beams (3GPP TR 38.843 BM-Case1, Set B different from Set A): beam k = DFT beam of a {m}-element "
+                f"sub-array, weights 1/sqrt({m}) on elements 0..{m - 1}, pointed at Set-A direction u_(set_b[k]); "
+                f"gain G_{m}(u - u_(set_b[k])) = sin^2({m} x/2) / ({m} sin^2(x/2)), x = pi (u - u_(set_b[k])), peak "
+                f"{10 * np.log10(m):.1f} dBi array gain, first nulls at +-{2 / m:.3f} in sin(angle)")
+    return f"uniform stride over Set A (Set B subset of Set A, same {cfg['n_antennas']}-element kernel)"
 
 
 def draw_samples(sc: ScenarioParams, seeds: Sequence[int], n_steps: int, every: int = 5,
@@ -124,7 +138,8 @@ def beam_dataset_card(sc: ScenarioParams, spec: BeamDataSpec, arrays: dict[str, 
                           "codebook": f"DFT, {cfg['set_a_size']} beams over sin(angle) in [-1, 1) "
                                       f"({cfg['set_a_size'] / cfg['n_antennas']:g}x oversampled)",
                           "set_a_size": cfg["set_a_size"], "set_b": cfg["set_b"],
-                          "set_b_pattern": "uniform stride over Set A (Set B subset of Set A)",
+                          "set_b_kind": cfg["set_b_kind"], "set_b_elements": cfg["set_b_elements"],
+                          "set_b_pattern": set_b_design(cfg),
                           "l1_rsrp_report": "1 dB steps, clipped to [-140, -44] dBm (TS 38.133)",
                           "measurement_noise_db": sc.radio.rsrp_noise_db},
         "provenance": {"source": "simulation",
@@ -136,18 +151,23 @@ def beam_dataset_card(sc: ScenarioParams, spec: BeamDataSpec, arrays: dict[str, 
                                          f"{sc.radio.cluster_spread_deg} deg"),
                        "generator": "testbed.beam_data.draw_samples", "seeds": [int(s) for s in spec.seeds],
                        "sub_steps": spec.n_steps, "sample_every_sub_steps": spec.every,
-                       "behaviour": "testbed default beam selection (best measured Set-B beam), no controls"},
+                       "behaviour": "testbed default beam selection (best measured Set-B beam; wide: the Set-A "
+                                    "beam at its centre), no controls"},
         "environment": {"setting": "outdoor urban micro", "topology": f"{sc.n_cells} cells",
                         "area_m": [sc.width_m, sc.height_m],
                         "mobility": "pedestrian random walk, corridor vehicles, static FWA"},
         "protocol": {"layer": "PHY", "timescale_s": sc.timing.fast_step_s},
         "policy": {"objectives": ["top-1 / top-K beam accuracy", "L1-RSRP loss vs the best Set-A beam"],
-                   "logging_policy": "best measured Set-B beam (testbed default)"},
+                   "logging_policy": "best measured Set-B beam, wide: the Set-A beam at its centre (testbed "
+                                     "default)"},
         "evaluation": {"baselines": ["best measured Set-B beam", "last serving beam"],
-                       "distribution_shifts": ["UE speed", "SNR", "another codebook size, Set-B pattern, array or "
-                                                                "carrier (outside the validity range)"],
+                       "distribution_shifts": ["UE speed", "SNR", "another codebook size, Set-B pattern or kind "
+                                                                "(subset / wide), Set-B beam width, array or carrier "
+                                                                "(outside the validity range)"],
                        "failure_criteria": ["top-1 at or below best-in-Set-B"]},
         "validity_range": {"set_a_size": {"values": [cfg["set_a_size"]]}, "set_b": {"values": [cfg["set_b"]]},
+                           "set_b_kind": {"values": [cfg["set_b_kind"]]},
+                           "set_b_elements": {"values": [cfg["set_b_elements"]]},
                            "n_antennas": {"values": [cfg["n_antennas"]]},
                            "carrier_mhz": {"min": cfg["carrier_mhz"], "max": cfg["carrier_mhz"]}},
         "dataset": {"samples": n, "format": "numpy arrays (generated on demand, not stored)",

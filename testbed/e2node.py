@@ -113,6 +113,11 @@ class EmulatedGnbs:
         return self._infos
 
     @property
+    def last_kpm(self) -> KpmReport | None:
+        """The KPM of the latest fast sub-step (None before the first)."""
+        return self._history[-1] if self._history else None
+
+    @property
     def sim_time_ms(self) -> int:
         return round(self.emu.t_s * 1000)
 
@@ -228,6 +233,8 @@ class EmulatedGnbs:
         rsrp = np.clip(np.rint(report.rsrp_dbm[sel]), -140, -44).astype(np.int64)
         return beam_pb2.BeamIndicationMessage(
             set_a_size=self.emu.sc.radio.n_beams_set_a,
+            set_b_kind=beam_pb2.SET_B_KIND_WIDE if report.set_b_kind == "wide" else beam_pb2.SET_B_KIND_SUBSET,
+            set_b_elements=report.set_b_elements,
             reports=[
                 beam_pb2.UeBeamReport(
                     cgi=binding.cgi,

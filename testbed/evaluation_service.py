@@ -1,9 +1,9 @@
 """The testbed's evaluation channel (``nextric.evaluation.v1.Evaluation``): ground truth for benchmarks and tests.
 
 Served by the testbed process next to E2 so that a benchmark or an end-to-end test can score an xApp against
-what only the emulator knows (the noise-free Set-A sweep, per-cell throughput). xApps never call it: their
-decisions use E2 reports only. Answers describe the emulator at the moment the call is served (reads only,
-on the event loop that also steps the emulator, so a snapshot is consistent).
+what only the emulator knows (the noise-free Set-A sweep, per-cell throughput, channel-estimation NMSE). xApps
+never call it: their decisions use E2 reports only. Answers describe the emulator at the moment the call is
+served (reads only, on the event loop that also steps the emulator, so a snapshot is consistent).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from nextric.e2.v1 import common_pb2
 from nextric.errors import ValidationError
 from nextric.evaluation.v1 import evaluation_pb2, evaluation_pb2_grpc
 from testbed.core.engine import Emulator
+from testbed.core.estimators import MODES
 
 SERVICE_NAME = "nextric.evaluation.v1.Evaluation"
 
@@ -71,6 +72,38 @@ class EvaluationService(evaluation_pb2_grpc.EvaluationServicer):
         return evaluation_pb2.CellThroughputResponse(at=self._snapshot(), from_sim_time_ms=request.from_sim_time_ms,
                                                      to_sim_time_ms=to_ms, cells=rows)
 
+    def estimation_truth(self, request: evaluation_pb2.EstimationTruthRequest
+                         ) -> evaluation_pb2.EstimationTruthResponse:
+        if self.emu.step_index == 0:
+            raise ValidationError("the emulator has not stepped yet")
+        cells = self._cells(request.cells)
+        srv, mode, per = self.emu.estimation_truth()
+        rows = []
+        for cid in sorted(cells):
+            sel = srv == self.index[cid]
+            n = int(sel.sum())
+            if n == 0:
+                rows.append(evaluation_pb2.CellEstimationTruth(cgi=self.cgi[cid], ues=0,
+                                                               neural_loaded=self.emu.bank.neural is not None))
+                continue
+            in_force = per[sel][np.arange(n), mode[sel]]
+            counts = np.bincount(mode[sel], minlength=len(MODES))
+            rows.append(evaluation_pb2.CellEstimationTruth(
+                cgi=self.cgi[cid], ues=n, nmse_db=_db(float(in_force.mean())),
+                per_mode=[evaluation_pb2.ModeNmse(mode=m, nmse_db=_db(float(per[sel, i].mean())))
+                          for i, m in enumerate(MODES)],
+                mode_ues={m: int(counts[i]) for i, m in enumerate(MODES) if counts[i]},
+                neural_loaded=self.emu.bank.neural is not None))
+        return evaluation_pb2.EstimationTruthResponse(at=self._snapshot(), cells=rows)
+
+    async def GetEstimationTruth(self, request: evaluation_pb2.EstimationTruthRequest, context: Any
+                                 ) -> evaluation_pb2.EstimationTruthResponse:
+        try:
+            return self.estimation_truth(request)
+        except ValidationError as exc:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+            raise AssertionError("unreachable") from exc
+
     async def GetBeamTruth(self, request: evaluation_pb2.BeamTruthRequest, context: Any
                            ) -> evaluation_pb2.BeamTruthResponse:
         try:
@@ -86,6 +119,10 @@ class EvaluationService(evaluation_pb2_grpc.EvaluationServicer):
         except ValidationError as exc:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
             raise AssertionError("unreachable") from exc
+
+
+def _db(x: float) -> float:
+    return 10.0 * float(np.log10(max(x, 1e-12)))
 
 
 def registrar(service: EvaluationService) -> tuple[str, Any]:

@@ -12,20 +12,25 @@ import json
 import logging
 import signal
 import sys
+from pathlib import Path
 
 from prometheus_client import CollectorRegistry
 
 from nextric.e2.server import start_e2_server
+from nextric.errors import ValidationError
 from nextric.obs.health import Health
 from nextric.obs.http import observability_app
 from nextric.obs.logging import configure_logging
 from nextric.obs.serve import start_http
+from nextric.phy.neural import OnnxCeEstimator, load_ce_model
 from testbed.core.engine import Emulator
+from testbed.core.estimators import EstimatorBank
 from testbed.core.scenario import load_scenario
 from testbed.core.shocks import ShockRegime
 from testbed.e2node import EmulatedGnbs, StepDriver
 from testbed.evaluation_service import EvaluationService
 from testbed.evaluation_service import registrar as evaluation_registrar
+from testbed.metrics import SliceKpiMetrics
 from testbed.settings import TestbedSettings
 from testbed.transport_service import TransportController
 from testbed.transport_service import registrar as transport_registrar
@@ -35,11 +40,24 @@ from testbed.twin_service import registrar as twin_registrar
 log = logging.getLogger("testbed")
 
 
+def load_neural_estimator(folder: Path | None) -> OnnxCeEstimator | None:
+    """The PHY's NEURAL estimator (onnxruntime); None (NEURAL then runs LMMSE) when absent or unloadable."""
+    if folder is None:
+        return None
+    try:
+        return load_ce_model(folder)
+    except ValidationError as exc:
+        log.warning("no neural channel estimator: the NEURAL mode runs LMMSE", extra={"error": str(exc)})
+        return None
+
+
 async def serve(settings: TestbedSettings, stop: asyncio.Event | None = None) -> int:
     """Run until ``stop`` is set, a signal arrives, or ``settings.steps`` sub-steps are done."""
     stop = stop or asyncio.Event()
     scenario = load_scenario(settings.scenario)
-    emu = Emulator(scenario, ShockRegime.parse(settings.shocks), seed=settings.seed)
+    emu = Emulator(scenario, ShockRegime.parse(settings.shocks), seed=settings.seed,
+                   estimators=EstimatorBank.default(load_neural_estimator(settings.ce_model_dir)),
+                   estimator_mode=settings.estimator_mode)
     node = EmulatedGnbs(emu)
     twin = TwinService(scenario, settings.scenario, [b.cell_key for b in node.bindings])
     registry = CollectorRegistry()
@@ -61,9 +79,14 @@ async def serve(settings: TestbedSettings, stop: asyncio.Event | None = None) ->
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     runner = StepDriver(node, e2.hub, settings.speedup or None)
+    kpis = SliceKpiMetrics.create(registry)
+
+    async def observe(_: int) -> None:
+        if (report := node.last_kpm) is not None:
+            kpis.observe(report)
     log.info("testbed running", extra={"scenario": settings.scenario, "shocks": settings.shocks, "seed": settings.seed})
     try:
-        await runner.run(settings.steps, stop)
+        await runner.run(settings.steps, stop, observe)
     finally:
         await e2.stop(0.5)
         await http.stop()

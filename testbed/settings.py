@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from nextric.e2.settings import E2ServerSettings
 from nextric.settings import HttpSettings, LogSettings
+
+CE_MODEL_DIR = Path(__file__).resolve().parents[1] / "xapps" / "ce_selector" / "model"  #: a data file, not an import
 
 
 class TestbedSettings(BaseSettings):
@@ -17,6 +22,9 @@ class TestbedSettings(BaseSettings):
     seed: int = Field(7, description="seed of every random stream of the emulator")
     speedup: float = Field(0.0, ge=0.0, description="x real time; 0 = as fast as possible")
     steps: int | None = Field(None, ge=1, description="fast sub-steps to run, then exit (None = run until stopped)")
+    estimator_mode: Literal["LS", "LMMSE", "NEURAL"] = Field("LMMSE", description="every cell's estimator at start")
+    ce_model_dir: Path | None = Field(CE_MODEL_DIR, description="folder with ce.onnx + ce.card.json, the PHY's NEURAL "
+                                      "estimator (None or unloadable: NEURAL runs LMMSE)")
     e2: E2ServerSettings = E2ServerSettings()
     http: HttpSettings = HttpSettings()
     log: LogSettings = LogSettings()

@@ -58,6 +58,32 @@ class RolloutResult:
     cost: FloatArray  #: (N,) normalised control cost
     n_candidates: int
     n_seeds: int
+    steps: StepKpis | None = None  #: per-slow-step detail, only with ``rollout(..., per_step=True)``
+
+
+@dataclass(frozen=True, eq=False)
+class StepKpis:
+    """Per-slow-step detail of a batched rollout (``rollout(..., per_step=True)``); leading axes (N, M, K).
+
+    ``loss``/``p99_ms``/``throughput_mbps``/``prb_util`` (N, M, K, S) are the KPIs of each slow step alone;
+    ``cum_loss`` (N, M, K, S) the loss over slow steps 0..k (the last one equals the horizon loss);
+    per (cell, slice) volumes over each slow step (N, M, K, C, S) Mbit: ``offered``, ``delivered``,
+    ``drop_ran``, ``drop_tn``; ``alloc_prb`` (N, M, K, C, S) PRB-sub-steps; per link (N, M, K, L):
+    ``link_carried``, ``link_cap`` Mbit; ``link_up`` (N, M, K, L) bool at the end of each slow step."""
+
+    loss: FloatArray
+    p99_ms: FloatArray
+    throughput_mbps: FloatArray
+    prb_util: FloatArray
+    cum_loss: FloatArray
+    offered: FloatArray
+    delivered: FloatArray
+    drop_ran: FloatArray
+    drop_tn: FloatArray
+    alloc_prb: FloatArray
+    link_carried: FloatArray
+    link_cap: FloatArray
+    link_up: BoolArray
 
 
 @dataclass(frozen=True, eq=False)
@@ -103,10 +129,11 @@ class DigitalTwin:
                            mismatch or MismatchKnobs(), seed)
 
     def rollout(self, prb_shares: FloatArray, tn_shares: FloatArray, n_seeds: int = 4,
-                seed: int | None = None) -> RolloutResult:
+                seed: int | None = None, per_step: bool = False) -> RolloutResult:
         """Roll out N candidate policies x ``n_seeds`` exogenous seeds over K slow steps.
 
         prb_shares (N, K, C, S) and tn_shares (N, K, L, S) in [0, 1] (sums <= 1 per cell / link).
+        ``per_step`` adds :class:`StepKpis` (the same draws: the horizon results are unchanged).
         """
         sc = self.scenario
         n, k = prb_shares.shape[:2]
@@ -153,10 +180,46 @@ class DigitalTwin:
                 rec["alloc_prb"].append(out.alloc_prb)
                 rec["link_carried"].append(out.link_carried)
                 rec["link_cap"].append(out.link_cap)
+                if per_step:
+                    rec.setdefault("drop_tn", []).append(out.drop_tn)
+                    rec.setdefault("link_up", []).append(up.astype(np.float64))
         st = {x: np.stack(v, axis=1) for x, v in rec.items()}
         dur = k * sc.timing.slow_step_s
         kp = summarise(st["offered"], st["drop"], st["delivered"], st["delay_a_s"], st["delay_beta"],
                        st["alloc_prb"], arr.n_prb, st["link_carried"], st["link_cap"], dur, sc.slices)
         cost = control_cost(prb_shares, tn_shares, sc.cost)
+        steps = _step_kpis(st, n, m, k, sc, arr.n_prb) if per_step else None
         return RolloutResult(kpis=kp, scm=kp.scm.reshape(n, m), loss=kp.loss.reshape(n, m, -1),
-                             p99_ms=kp.p99_ms.reshape(n, m, -1), cost=cost, n_candidates=n, n_seeds=m)
+                             p99_ms=kp.p99_ms.reshape(n, m, -1), cost=cost, n_candidates=n, n_seeds=m,
+                             steps=steps)
+
+
+def _step_kpis(st: dict[str, FloatArray], n: int, m: int, k: int, sc: ScenarioParams,
+               n_prb: FloatArray) -> StepKpis:
+    """Per-slow-step and cumulative KPIs from the stacked sub-step records (B, T, ...), T = K x F."""
+    b = n * m
+    f = sc.timing.fast_per_slow
+
+    def per(x: FloatArray) -> FloatArray:  # (B, T, ...) -> (B*K, F, ...)
+        return x.reshape(b * k, f, *x.shape[2:])
+
+    drop = st["drop"]
+    kp = summarise(per(st["offered"]), per(drop), per(st["delivered"]), per(st["delay_a_s"]),
+                   per(st["delay_beta"]), per(st["alloc_prb"]), n_prb, per(st["link_carried"]),
+                   per(st["link_cap"]), sc.timing.slow_step_s, sc.slices)
+    off_k = st["offered"].reshape(b, k, f, *st["offered"].shape[2:]).sum((2, 3)).cumsum(1)  # (B, K, S)
+    drop_k = drop.reshape(b, k, f, *drop.shape[2:]).sum((2, 3)).cumsum(1)
+    cum_loss = np.where(off_k > 1e-12, drop_k / np.maximum(off_k, 1e-12), 0.0)
+
+    def vol(x: FloatArray) -> FloatArray:  # (B, T, C, S) -> (N, M, K, C, S) sums over each slow step
+        return np.asarray(x.reshape(n, m, k, f, *x.shape[2:]).sum(3))
+
+    def shp(x: FloatArray) -> FloatArray:
+        return x.reshape(n, m, k, *x.shape[1:])
+
+    return StepKpis(loss=shp(kp.loss), p99_ms=shp(kp.p99_ms), throughput_mbps=shp(kp.throughput_mbps),
+                    prb_util=shp(kp.prb_util), cum_loss=cum_loss.reshape(n, m, k, -1), offered=vol(st["offered"]),
+                    delivered=vol(st["delivered"]), drop_ran=vol(drop - st["drop_tn"]), drop_tn=vol(st["drop_tn"]),
+                    alloc_prb=vol(st["alloc_prb"]), link_carried=vol(st["link_carried"]).sum(-1),
+                    link_cap=vol(st["link_cap"]).sum(-1),
+                    link_up=st["link_up"].reshape(n, m, k, f, -1)[:, :, :, -1] > 0.5)

@@ -1,12 +1,15 @@
 """``nextric train beam``: train the beam predictor (BM-Case1, Set B -> best Set-A beam), export ONNX + model card.
 
-Data: :func:`testbed.beam_data.draw_samples` on the PoC city (training seeds and validation seeds kept apart;
+Data: :func:`testbed.beam_data.draw_samples` on the PoC city with a wide-beam Set B (``twm_poc_wide_b``; with
+``--scenario twm_poc`` the Set-B-subset model) (training seeds and validation seeds kept apart;
 the benchmark uses other seeds again). Model: an MLP over the 8 Set-B L1-RSRPs relative to the strongest one
 (:func:`xapps.beam_predictor.core.features`), two hidden ReLU layers, a softmax over the Set-A beams.
 Everything is seeded and runs on one thread, so the same command writes byte-identical ``beam.onnx`` and
 ``beam.card.json`` (checked by ``tests/xapps/beam_predictor/test_model.py`` on a small configuration).
 
-    python -m suite.trainers.beam [--out xapps/beam_predictor/model] [--epochs 20] [--quick]
+    python -m suite.trainers.beam [--scenario twm_poc_wide_b] [--out xapps/beam_predictor/model] [--epochs 20]
+                                  [--quick]
+    python -m suite.trainers.beam --scenario twm_poc --out xapps/beam_predictor/model_subset
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ OPSET = 17
 
 @dataclass(frozen=True)
 class TrainConfig:
-    scenario: str = "twm_poc"
+    scenario: str = "twm_poc_wide_b"  #: wide Set B; "twm_poc" trains the Set-B-subset model
     train_seeds: tuple[int, ...] = tuple(range(12))
     val_seeds: tuple[int, ...] = (500, 501)
     n_steps: int = 300
@@ -183,10 +186,11 @@ def model_card(cfg: TrainConfig, scenario: str, bc: dict[str, Any], data: bytes,
                n_params: int) -> DataCard:
     tc = dict(train_card.raw)
     doc: dict[str, Any] = {
-        "kind": "model", "schema_version": "1.0", "name": "beam-predictor-bm-case1",
+        "kind": "model", "schema_version": "1.0", "name": f"beam-predictor-bm-case1-{bc['set_b_kind']}",
         "task": {"name": "beam prediction (3GPP BM-Case1, spatial domain)",
                  "description": f"best of {bc['set_a_size']} Set-A beams from {len(bc['set_b'])} Set-B L1-RSRPs "
-                                f"({1 - len(bc['set_b']) / bc['set_a_size']:.0%} fewer beams measured)",
+                                f"({bc['set_b_kind']} Set B, {bc['set_b_elements']} elements per Set-B beam; "
+                                f"{1 - len(bc['set_b']) / bc['set_a_size']:.0%} fewer beams measured)",
                  "prediction_target": "best Set-A beam; top-K list; softmax margin as confidence"},
         "configuration": tc["configuration"],
         "provenance": {**tc["provenance"], "validation_seeds": list(cfg.val_seeds),
@@ -239,11 +243,14 @@ def main(argv: list[str] | None = None) -> None:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder for beam.onnx and beam.card.json")
     ap.add_argument("--epochs", type=int, default=TrainConfig.epochs)
+    ap.add_argument("--scenario", default=TrainConfig.scenario,
+                    help="scenario whose Set B the model serves (twm_poc_wide_b: wide beams, the default model; "
+                         "twm_poc: Set-B subset of Set A, written with --out xapps/beam_predictor/model_subset)")
     ap.add_argument("--quick", action="store_true", help="2 training seeds, 60 sub-steps, 2 epochs (smoke run)")
     args = ap.parse_args(argv)
-    cfg = TrainConfig(epochs=args.epochs)
+    cfg = TrainConfig(scenario=args.scenario, epochs=args.epochs)
     if args.quick:
-        cfg = TrainConfig(train_seeds=(0, 1), val_seeds=(500,), n_steps=60, epochs=2)
+        cfg = TrainConfig(scenario=args.scenario, train_seeds=(0, 1), val_seeds=(500,), n_steps=60, epochs=2)
     console = Console()
     data, card, _ = train(cfg, console)
     onnx_path, card_path = write(args.out, data, card)

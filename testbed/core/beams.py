@@ -6,6 +6,12 @@ Fejér kernel ``|sum_n exp(j pi n (u - u_b))|^2 / N = sin^2(N x / 2) / (N sin^2(
 ``x = pi (u - u_b)``, peaking at ``N`` (``10 log10 N`` dBi). The geometric channel per UE is a LOS
 path (Rician K factor) plus ``P`` clusters with angular offsets and exponential powers; the
 received power in beam ``b`` is ``sum_p w_p G_b(u_p)`` (powers ``w`` sum to 1).
+
+Set B comes in two kinds (3GPP TR 38.843 BM-Case1): ``subset`` -- Set B is a subset of the Set-A beams (same
+``N``-element kernel) -- and ``wide`` -- Set B is its own codebook of wide beams: beam ``k`` is the DFT beam of an
+``M``-element sub-array (``M < N``, unit-norm weights ``1/sqrt(M)`` on elements ``0..M-1``) pointed at the Set-A
+direction ``u_{s_k}``. Its gain is the same kernel with ``M`` elements, ``G^M(u - u_{s_k})`` (peak ``M``); the
+main lobe is ``N/M`` times wider (first nulls at ``+-2/M``).
 """
 
 from __future__ import annotations
@@ -67,6 +73,11 @@ def path_gains_t(u_paths: FloatArray, u_beams: FloatArray, table: FloatArray) ->
     a += 2.0 * _LUT_SCALE + 0.5
     idx = (a[None, :, :] - (u_beams * _LUT_SCALE)[:, None, None]).astype(np.int64)
     return np.asarray(table.take(idx), dtype=np.float64)
+
+
+def beam_path_gains_t(u_paths: FloatArray, u_beam: FloatArray, table: FloatArray) -> FloatArray:
+    """Per-path gains (P, U) float64 linear of one beam per UE (``u_beam`` (U,)) towards paths (P, U)."""
+    return np.asarray(_lookup(table, u_paths - u_beam[None, :]), dtype=np.float64)
 
 
 def beam_gains(u_paths: FloatArray, w_paths: FloatArray, u_beams: FloatArray, n_ant: int,

@@ -97,7 +97,8 @@ class Emulator:
 
     def __init__(self, scenario: ScenarioParams, regime: ShockRegime | None = None, seed: int = 0,
                  estimators: EstimatorBank | None = None, nmse_obs: int = 8,
-                 nmse_table: NmseTable | None = None, kpi_history_steps: int = 3600) -> None:
+                 nmse_table: NmseTable | None = None, kpi_history_steps: int = 3600,
+                 estimator_mode: str = "LMMSE") -> None:
         self.sc = scenario
         self.regime = regime or ShockRegime("hotspot", False)
         self.seed = seed
@@ -122,7 +123,9 @@ class Emulator:
         n_c, n_s, n_l = scenario.n_cells, scenario.n_slices, scenario.n_links
         self.ratio_pct: FloatArray = self.arr.default_ratio.copy()
         self.tn_share: FloatArray = np.full((n_l, n_s), 1.0 / n_s)
-        self.cell_mode: IntArray = np.full(n_c, MODES.index("LMMSE"), dtype=np.int64)
+        if estimator_mode not in MODES:
+            raise ValidationError(f"estimator mode {estimator_mode!r} not in {list(MODES)}")
+        self.cell_mode: IntArray = np.full(n_c, MODES.index(estimator_mode), dtype=np.int64)  #: every cell at start
         self.ue_mode: IntArray = np.full(len(self.ue_ids), -1, dtype=np.int64)
         self.step_index = 0
         self._pending: list[ControlRequest] = []
@@ -362,11 +365,12 @@ class Emulator:
         return rep
 
     def beam_report(self) -> BeamReport:
-        """Set-B L1-RSRP (measured at the last sub-step) and serving beams of every UE."""
+        """Set-B L1-RSRP (measured at the last sub-step) and serving beams of every UE, with the Set-B kind."""
         self._need_step()
         cid = np.array([c.cell_id for c in self.sc.cells], dtype=np.int64)
         return BeamReport(self.t_s, self.ue_ids.copy(), cid[self.ues.serving], self.ues.beam.copy(),
-                          self.cr.set_b.copy(), self._last_rsrp_b.copy())
+                          self.cr.set_b.copy(), self._last_rsrp_b.copy(), self.sc.radio.set_b_kind,
+                          self.sc.radio.set_b_aperture)
 
     def beam_genie(self) -> BeamGenie:
         """Evaluation only: noise-free Set-A L1-RSRP sweep of every UE at its current position."""
@@ -374,6 +378,19 @@ class Emulator:
         u_p, w_p = channel_paths(self.sc, self.ues, lb)
         r = rsrp_set(self.cr, self.ues, lb, u_p, w_p, np.arange(self.sc.radio.n_beams_set_a), self.sc.radio.n_antennas)
         return BeamGenie(self.t_s, self.ue_ids.copy(), r, np.argmax(r, axis=1).astype(np.int64))
+
+    def estimation_truth(self) -> tuple[IntArray, IntArray, FloatArray]:
+        """Evaluation only: per UE (U,) its serving cell index and the estimator mode it runs (index into
+        :data:`MODES`), and (U, len(MODES)) the NMSE (linear) each mode gives it at its SNR and Doppler of the last
+        sub-step: the values that lower its effective SINR."""
+        self._need_step()
+        assert self._last_radio is not None
+        snr, dop, _ = self._last_radio
+        srv = self.ues.serving
+        mode = np.where(self.ue_mode >= 0, self.ue_mode, self.cell_mode[srv])
+        per = np.stack([lookup_nmse(self.nmse_table, np.full(len(srv), m, dtype=np.int64), srv, snr, dop)
+                        for m in range(len(MODES))], axis=1)
+        return srv.copy(), mode.astype(np.int64), np.asarray(per, dtype=np.float64)
 
     def pilot_report(self, ue_ids: IntArray | None = None, n_prb: int = 4) -> PilotReport:
         """DMRS observations of ``ue_ids`` (default: all) at their current SNR, Doppler and cell profile."""

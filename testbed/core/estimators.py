@@ -1,147 +1,41 @@
-"""Pluggable channel estimators on DMRS observations: LS, LMMSE (true or observation-estimated
-covariance) and a neural plug point; NMSE look-up tables that feed effective SINR.
+"""Pluggable channel estimators of the emulated PHY: the mode bank (LS / LMMSE / NEURAL) and the NMSE look-up
+tables that feed effective SINR.
 
-Every estimator maps a :class:`~testbed.core.pilots.PilotObservation` to a full-grid estimate
-(N, 14, n_sc) complex. Frequency: LS interpolates linearly; LMMSE applies
-``W = R_{k,p} (R_{p,p} + sigma^2 I)^{-1}`` to the LS pilot estimates. Time: linear interpolation
-between DMRS symbols (hold at the edges) for all estimators.
+The estimator numerics (LS, LMMSE with true or observation-estimated covariance, the neural plug point, NMSE)
+live in :mod:`nextric.phy.estimators`, shared with the channel-estimator selector xApp; they are re-exported
+here so the testbed's imports stay as they were. The ONNX-served learned estimator is
+:class:`nextric.phy.neural.OnnxCeEstimator` (plugged in with ``EstimatorBank.default(neural)``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
 
 import numpy as np
 
 from nextric.errors import ConfigError
-from testbed.core.pilots import (
-    N_SYMBOLS,
-    PilotConfig,
-    PilotObservation,
-    freq_covariance,
-    generate_pilots,
-    tdl_channel,
-    tdl_profile,
+from nextric.phy.estimators import (
+    ChannelEstimator,
+    LMMSEEstimatedCov,
+    LMMSETrueCov,
+    LSEstimator,
+    NeuralEstimator,
+    estimate_rms_delay_spread,
+    interp_matrix,
+    lmmse_apply,
+    ls_pilots,
+    nmse,
+    time_interp,
 )
-from testbed.core.types import ComplexArray, FloatArray, IntArray
+from testbed.core.pilots import PilotConfig, generate_pilots, tdl_channel, tdl_profile
+from testbed.core.types import FloatArray, IntArray
+
+__all__ = ["DOPPLER_GRID_HZ", "MODES", "SNR_GRID_DB", "ChannelEstimator", "EstimatorBank", "LMMSEEstimatedCov",
+           "LMMSETrueCov", "LSEstimator", "NeuralEstimator", "NmseTable", "build_nmse_table",
+           "estimate_rms_delay_spread", "interp_matrix", "lmmse_apply", "lookup_nmse", "ls_pilots", "nmse",
+           "time_interp"]
 
 MODES = ("LS", "LMMSE", "NEURAL")
-
-
-class ChannelEstimator(Protocol):
-    """An estimator: ``estimate(obs) -> (N, 14, n_sc) complex``."""
-
-    @property
-    def name(self) -> str: ...
-
-    def estimate(self, obs: PilotObservation) -> ComplexArray: ...
-
-
-def _interp_matrix(src: IntArray, dst: IntArray) -> FloatArray:
-    """Linear-interpolation matrix (len(dst), len(src)), holding values beyond the ends."""
-    eye = np.eye(len(src))
-    return np.stack([np.interp(dst, src, eye[i]) for i in range(len(src))], axis=1)
-
-
-def _time_interp(h_sym: ComplexArray, obs: PilotObservation) -> ComplexArray:
-    m = _interp_matrix(obs.dmrs_sym, np.arange(N_SYMBOLS))  # (14, n_dmrs)
-    return np.asarray(np.einsum("ts,nsk->ntk", m, h_sym), dtype=np.complex128)
-
-
-def ls_pilots(obs: PilotObservation) -> ComplexArray:
-    """LS estimates at the pilots (N, n_dmrs, n_pilot): y / x."""
-    return obs.y / obs.x
-
-
-@dataclass(frozen=True)
-class LSEstimator:
-    """Least squares + linear interpolation."""
-
-    name: str = "LS"
-
-    def estimate(self, obs: PilotObservation) -> ComplexArray:
-        m = _interp_matrix(obs.pilot_sc, np.arange(obs.cfg.n_sc))
-        return _time_interp(np.einsum("kp,nsp->nsk", m, ls_pilots(obs)), obs)
-
-
-def _lmmse_apply(h_ls: ComplexArray, r_kp: ComplexArray, r_pp: ComplexArray, noise_var: FloatArray) -> ComplexArray:
-    n_p = r_pp.shape[-1]
-    a = r_pp + noise_var[:, None, None] * np.eye(n_p)
-    w = np.linalg.solve(np.swapaxes(a, -1, -2).conj(), np.swapaxes(r_kp, -1, -2).conj())
-    w = np.swapaxes(w, -1, -2).conj()  # (N, n_sc, n_p) = R_kp A^-1
-    return np.asarray(np.einsum("nkp,nsp->nsk", w, h_ls), dtype=np.complex128)
-
-
-@dataclass(frozen=True)
-class LMMSETrueCov:
-    """LMMSE with the true frequency covariance of the configured TDL profile and delay spread."""
-
-    name: str = "LMMSE"
-
-    def estimate(self, obs: PilotObservation) -> ComplexArray:
-        d, p = tdl_profile(obs.tdl_profile, obs.delay_spread_ns)
-        k = np.arange(obs.cfg.n_sc)
-        r_kp = freq_covariance(d, p, obs.cfg.scs_khz, k, obs.pilot_sc)
-        r_pp = freq_covariance(d, p, obs.cfg.scs_khz, obs.pilot_sc, obs.pilot_sc)
-        n = obs.y.shape[0]
-        h = _lmmse_apply(ls_pilots(obs), np.broadcast_to(r_kp, (n, *r_kp.shape)),
-                         np.broadcast_to(r_pp, (n, *r_pp.shape)), obs.noise_var)
-        return _time_interp(h, obs)
-
-
-def estimate_rms_delay_spread(obs: PilotObservation) -> FloatArray:
-    """RMS delay spread (N,) s from the LS pilots' frequency autocorrelation, exponential-PDP fit:
-    |r(df)|^2 = 1 / (1 + (2 pi df tau)^2), noise bias removed from lag 0."""
-    h = ls_pilots(obs)
-    spacing = float(obs.pilot_sc[1] - obs.pilot_sc[0]) * obs.cfg.scs_khz * 1e3
-    p0 = np.maximum((np.abs(h) ** 2).mean((1, 2)) - obs.noise_var, 1e-3)
-    taus = []
-    for lag in (1, 2, 3):
-        r = np.abs((h[:, :, lag:] * h[:, :, :-lag].conj()).mean((1, 2))) / p0
-        r = np.clip(r, 1e-3, 0.999)
-        taus.append(np.sqrt(1.0 / r**2 - 1.0) / (2 * np.pi * lag * spacing))
-    return np.asarray(np.median(np.stack(taus), axis=0))
-
-
-@dataclass(frozen=True)
-class LMMSEEstimatedCov:
-    """LMMSE with a covariance estimated from the observation (exponential PDP, fitted RMS delay spread)."""
-
-    name: str = "LMMSE-est"
-
-    def estimate(self, obs: PilotObservation) -> ComplexArray:
-        tau = estimate_rms_delay_spread(obs)
-        df = obs.cfg.scs_khz * 1e3
-        k = np.arange(obs.cfg.n_sc)
-
-        def cov(rows: IntArray, cols: IntArray) -> ComplexArray:
-            dk = (rows[:, None] - cols[None, :]) * df
-            return np.asarray(1.0 / (1.0 + 2j * np.pi * dk[None] * tau[:, None, None]), dtype=np.complex128)
-
-        h = _lmmse_apply(ls_pilots(obs), cov(k, obs.pilot_sc), cov(obs.pilot_sc, obs.pilot_sc), obs.noise_var)
-        return _time_interp(h, obs)
-
-
-@dataclass(frozen=True)
-class NeuralEstimator:
-    """Plug point for a learned estimator (issue Part 06, served with onnxruntime).
-
-    ``infer`` maps float32 (N, 2, n_dmrs, n_pilot) [real, imag of the LS pilots] to float32
-    (N, 2, 14, n_sc) [real, imag of the full-grid estimate].
-    """
-
-    infer: Callable[[np.ndarray], np.ndarray]
-    name: str = "NEURAL"
-
-    def estimate(self, obs: PilotObservation) -> ComplexArray:
-        h = ls_pilots(obs)
-        out = np.asarray(self.infer(np.stack([h.real, h.imag], axis=1).astype(np.float32)))
-        if out.shape != (h.shape[0], 2, N_SYMBOLS, obs.cfg.n_sc):
-            raise ConfigError(f"neural estimator returned shape {out.shape}, expected "
-                              f"{(h.shape[0], 2, N_SYMBOLS, obs.cfg.n_sc)}")
-        return np.asarray(out[:, 0] + 1j * out[:, 1], dtype=np.complex128)
 
 
 @dataclass(frozen=True)
@@ -165,12 +59,6 @@ class EstimatorBank:
         if mode == "NEURAL":
             return (self.neural, False) if self.neural is not None else (self.lmmse, True)
         raise ConfigError(f"unknown estimator mode {mode!r}; expected one of {list(MODES)}")
-
-
-def nmse(h_hat: ComplexArray, h: ComplexArray) -> FloatArray:
-    """Per-observation NMSE (N,) linear: ||h_hat - h||^2 / ||h||^2."""
-    ax = tuple(range(1, h.ndim))
-    return np.asarray((np.abs(h_hat - h) ** 2).sum(ax) / np.maximum((np.abs(h) ** 2).sum(ax), 1e-30))
 
 
 SNR_GRID_DB = np.arange(-10.0, 41.0, 5.0)

@@ -167,6 +167,15 @@ class RadioParams:
     mimo_layers: int
     sinr_est_noise_db: float  #: CQI reporting error (dB std) seen by link adaptation
     beam_override_ttl_steps: int
+    #: "subset": Set B = the Set-A beams ``set_b``; "wide": Set B = wide beams of a ``set_b_elements``-element
+    #: sub-array pointed at the Set-A directions ``set_b`` (3GPP TR 38.843 BM-Case1, Set B different from Set A)
+    set_b_kind: str = "subset"
+    set_b_elements: int = 0  #: active ULA elements per Set-B beam (0: the full array, ``n_antennas``)
+
+    @property
+    def set_b_aperture(self) -> int:
+        """Elements each Set-B beam uses: ``n_antennas`` for a subset, the sub-array for wide beams."""
+        return self.set_b_elements or self.n_antennas
 
 
 @dataclass(frozen=True)

@@ -75,6 +75,8 @@ class CellRadio:
     corridor_pts: FloatArray  #: (V, 2) m polyline vehicles drive (the scenario's corridor or the diagonal)
     corridor_cum: FloatArray  #: (V,) m arc length at each vertex
     corridor_len_m: float
+    set_b_wide: bool  #: Set B = wide beams (own kernel ``gain_lut_b``) pointed at ``u_codebook[set_b]``
+    gain_lut_b: FloatArray  #: Set-B beam kernel table (``gain_lut`` itself for a Set-A subset)
 
 
 def cell_radio(sc: ScenarioParams, arr: CityArrays) -> CellRadio:
@@ -113,7 +115,8 @@ def cell_radio(sc: ScenarioParams, arr: CityArrays) -> CellRadio:
         gain_lut=bm.gain_table(sc.radio.n_antennas), noise_prb_lin=10 ** (noise / 10),
         single_arfcn=bool((arfcn == arfcn[0]).all()), pl_model=model_by_name(sc.radio.pathloss_model),
         corridor_pts=pts, corridor_cum=np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(pts, axis=0), axis=1))]),
-        corridor_len_m=polyline_length(pts))
+        corridor_len_m=polyline_length(pts), set_b_wide=sc.radio.set_b_kind == "wide",
+        gain_lut_b=bm.gain_table(sc.radio.set_b_aperture))
 
 
 @dataclass(frozen=True, eq=False)
@@ -408,9 +411,9 @@ def radio_step(sc: ScenarioParams, cr: CellRadio, st: UeState, util: FloatArray,
     u_p, w_p = channel_paths(sc, st, lb)  # (P+1, U)
     n_b = len(cr.set_b)
     z = rng.standard_normal(u * (n_b + 1))
-    # Set-B measurement (noisy, 1 dB quantised) drives the default beam choice; the per-path Set-B gains are
-    # kept to give the serving beam's gain without a second look-up
-    g_path = bm.path_gains_t(u_p, cr.u_codebook[cr.set_b], cr.gain_lut)  # (B_B, P+1, U)
+    # Set-B measurement (noisy, 1 dB quantised) drives the default beam choice; for a Set-A subset the per-path
+    # Set-B gains are kept to give the serving beam's gain without a second look-up
+    g_path = bm.path_gains_t(u_p, cr.u_codebook[cr.set_b], cr.gain_lut_b)  # (B_B, P+1, U)
     g_set = np.einsum("bpu,pu->bu", g_path, w_p)
     base = lb.rx_prb_dbm[lb.srv_slot, cols] - cr.p_prb_dbm[lb.serving] + cr.p_re_dbm[lb.serving]
     rsrp = base + 10 * np.log10(np.maximum(g_set, 1e-12))  # (B_B, U)
@@ -419,7 +422,10 @@ def radio_step(sc: ScenarioParams, cr: CellRadio, st: UeState, util: FloatArray,
     ib = np.argmax(rsrp_b, axis=0)
     handover = lb.serving != st.serving
     forced = (st.beam_ttl > 0) & ~handover
-    g_beam = np.einsum("up,pu->u", g_path[ib, :, cols], w_p)
+    if cr.set_b_wide:  # the default beam is the Set-A beam at the best wide beam's centre: its own gain
+        g_beam = np.einsum("pu,pu->u", bm.beam_path_gains_t(u_p, cr.u_codebook[cr.set_b[ib]], cr.gain_lut), w_p)
+    else:
+        g_beam = np.einsum("up,pu->u", g_path[ib, :, cols], w_p)
     if forced.any():
         beam = np.where(forced, st.beam, cr.set_b[ib])
         f = np.flatnonzero(forced)

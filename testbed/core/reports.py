@@ -71,8 +71,10 @@ class BeamReport:
     ue_ids: IntArray  #: (U,)
     cell_ids: IntArray  #: (U,) serving cell id
     serving_beam: IntArray  #: (U,) Set-A index
-    set_b: IntArray  #: (B_B,) Set-A indices measured
+    set_b: IntArray  #: (B_B,) Set-A indices measured (``wide``: the Set-A direction each wide beam points at)
     rsrp_dbm: FloatArray  #: (U, B_B) quantised
+    set_b_kind: str = "subset"  #: "subset" (Set B within Set A) or "wide" (own wide beams)
+    set_b_elements: int = 0  #: array elements each Set-B beam uses
 
 
 @dataclass(frozen=True, eq=False)

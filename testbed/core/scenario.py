@@ -41,6 +41,7 @@ from testbed.core.pathloss import model_by_name
 TDL_PROFILES = ("TDL-A", "TDL-B", "TDL-C")
 ZONE_KINDS = ("hospital", "fwa", "corridor", "generic")
 MOBILITY = ("pedestrian", "vehicle", "static")
+SET_B_KINDS = ("subset", "wide")  #: radio.set_b_kind (see testbed.core.beams)
 
 
 class _Node:
@@ -316,16 +317,25 @@ def load_scenario_dict(data: Any, src: str = "<dict>") -> ScenarioParams:
         if not isinstance(set_b_raw, list) or not all(isinstance(b, int) and 0 <= b < n_a for b in set_b_raw):
             raise r.err("set_b", f"expected a list of Set-A beam indices in 0..{n_a - 1}")
         set_b = tuple(int(b) for b in set_b_raw)
+    n_ant = r.int_("n_antennas", 16, 1, 256)
+    set_b_kind = r.str_("set_b_kind", "subset", SET_B_KINDS)
+    if set_b_kind == "wide":  # the beam width is a design choice (see testbed.core.beams): no default
+        set_b_elements = r.int_("set_b_elements", ..., 1, n_ant)
+    else:
+        if r.has("set_b_elements"):
+            raise r.err("set_b_elements", "only for set_b_kind: wide (a Set-B subset uses the full array)")
+        set_b_elements = 0
     radio = RadioParams(
         pathloss_model=r.str_("pathloss_model", "UMi"), noise_figure_db=r.num("noise_figure_db", 9.0),
         element_gain_dbi=r.num("element_gain_dbi", 8.0), n_candidate_cells=r.int_("n_candidate_cells", 8, 1),
         handover_hysteresis_db=r.num("handover_hysteresis_db", 3.0, 0.0),
-        n_antennas=r.int_("n_antennas", 16, 1, 256), n_beams_set_a=n_a, set_b=set_b,
+        n_antennas=n_ant, n_beams_set_a=n_a, set_b=set_b,
         n_clusters=r.int_("n_clusters", 4, 0, 20), los_k_factor_db=r.num("los_k_factor_db", 9.0),
         cluster_spread_deg=r.num("cluster_spread_deg", 15.0, 0.0), rsrp_noise_db=r.num("rsrp_noise_db", 1.0, 0.0),
         overhead=r.num("overhead", 0.14, 0.0, 0.9), mimo_layers=r.int_("mimo_layers", 1, 1, 8),
         sinr_est_noise_db=r.num("sinr_est_noise_db", 1.0, 0.0),
-        beam_override_ttl_steps=r.int_("beam_override_ttl_steps", 15, 1))
+        beam_override_ttl_steps=r.int_("beam_override_ttl_steps", 15, 1),
+        set_b_kind=set_b_kind, set_b_elements=set_b_elements)
     sh = root.sub("shocks", {})
     hotspot = None
     if sh.has("hotspot"):
@@ -362,8 +372,24 @@ def load_scenario_dict(data: Any, src: str = "<dict>") -> ScenarioParams:
         cost=cost, source=src)
 
 
+def _merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """``over`` on top of ``base``: mappings merge key by key, anything else (lists included) replaces."""
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merge(out[k], v) if isinstance(v, Mapping) and isinstance(out.get(k), Mapping) else v
+    return out
+
+
 def load_scenario(name_or_path: str | Path) -> ScenarioParams:
-    """Load a scenario by bundled name (``"twm_poc"``) or by file path; validates (ConfigError on failure)."""
+    """Load a scenario by bundled name (``"twm_poc"``) or by file path; validates (ConfigError on failure).
+
+    A document with ``extends: <bundled name>`` is that scenario's document with this one merged on top
+    (mappings key by key, lists replaced), e.g. ``{extends: twm_poc, name: ..., radio: {set_b_kind: wide}}``."""
+    data, src = _document(name_or_path, ())
+    return load_scenario_dict(data, src)
+
+
+def _document(name_or_path: str | Path, seen: tuple[str, ...]) -> tuple[Any, str]:
     p = Path(name_or_path)
     if p.suffix not in (".yaml", ".yml"):
         res = resources.files("testbed.scenarios").joinpath(f"{name_or_path}.yaml")
@@ -380,7 +406,15 @@ def load_scenario(name_or_path: str | Path) -> ScenarioParams:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{src}: invalid YAML: {exc}") from None
-    return load_scenario_dict(data, src)
+    if isinstance(data, Mapping) and "extends" in data:
+        base_name = data["extends"]
+        if not isinstance(base_name, str) or Path(base_name).suffix in (".yaml", ".yml"):
+            raise ConfigError(f"{src}: extends: expected a bundled scenario name, got {base_name!r}")
+        if base_name in seen or base_name == str(name_or_path):
+            raise ConfigError(f"{src}: extends: cycle through {base_name!r}")
+        base, _ = _document(base_name, (*seen, str(name_or_path)))
+        data = _merge(base, {k: v for k, v in data.items() if k != "extends"})
+    return data, src
 
 
 def city_arrays(sc: ScenarioParams) -> CityArrays:

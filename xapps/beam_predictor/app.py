@@ -22,12 +22,15 @@ from nextric.e2 import ids
 from nextric.e2.client import E2Client
 from nextric.e2.errors import E2Failure
 from nextric.e2.v1 import e2ap_pb2
+from nextric.e2sm.beam.v1 import beam_pb2
 from nextric.e2sm.rc.v1 import rc_pb2
 from nextric.guardrail import BeamSwitchAction, GuardrailPolicy, GuardrailState, check
 from nextric.nr_arfcn import carrier_mhz
 from nextric.obs.health import Health
 from xapps.beam_predictor.core import (
     MODEL,
+    SUBSET,
+    WIDE,
     CellBeamConfig,
     PendingSwitch,
     UeDecision,
@@ -119,8 +122,9 @@ class BeamPredictorApp:
             if rsrp.shape != (len(reps), len(beam_ids)):
                 log.warning("BEAM report with mismatched RSRP and beam lists", extra={"cell": ck})
                 continue
+            kind = WIDE if msg.set_b_kind == beam_pb2.SET_B_KIND_WIDE else SUBSET  # unspecified: an older node
             cfg = CellBeamConfig(int(msg.set_a_size), tuple(sorted(beam_ids)), self.s.n_antennas,
-                                 carrier_mhz(cell.dl_arfcn))
+                                 carrier_mhz(cell.dl_arfcn), kind, int(msg.set_b_elements))
             out.append(CellGroup(node, cell, ck, cfg, list(beam_ids), [int(r.ue_id) for r in reps],
                                  [int(r.serving_beam) for r in reps], rsrp, int(ind.header.sim_time_ms)))
         return out

@@ -2,9 +2,10 @@
 
 Per UE: the model's probabilities over the Set-A beams give the top-K beams and a confidence, the softmax
 margin ``p1 - p2`` between the two most likely beams. The choice falls back to the classical one, the best
-measured Set-B beam, when there is no model, when the cell's configuration lies outside the model card's
-validity range (another codebook size, Set-B pattern, array or carrier), or when the margin is below the
-configured threshold; each decision says which and why.
+measured Set-B beam (for wide Set-B beams: the Set-A beam at its centre), when there is no model, when the
+cell's configuration lies outside the model card's validity range (another codebook size, Set-B pattern,
+Set-B kind or beam width, array or carrier), or when the margin is below the configured threshold; each
+decision says which and why.
 """
 
 from __future__ import annotations
@@ -28,23 +29,31 @@ VALIDITY = "validity"
 LOW_CONFIDENCE = "low_confidence"
 REASONS = (NO_MODEL, VALIDITY, LOW_CONFIDENCE)
 
+SUBSET = "subset"  #: Set B is a subset of Set A
+WIDE = "wide"  #: Set B is a codebook of wide beams pointed at Set-A directions
+
 
 @dataclass(frozen=True)
 class CellBeamConfig:
     """What the model's validity range is checked against, for one cell.
 
-    ``set_a_size`` and ``set_b`` come from the BEAM indication, ``carrier_mhz`` from E2 setup (NR-ARFCN),
-    ``n_antennas`` from the xApp's configuration (E2 setup does not carry the array geometry).
+    ``set_a_size``, ``set_b``, ``set_b_kind`` and ``set_b_elements`` come from the BEAM indication,
+    ``carrier_mhz`` from E2 setup (NR-ARFCN), ``n_antennas`` from the xApp's configuration (E2 setup does not
+    carry the array geometry). ``set_b_kind`` says what ``set_b`` holds: ``subset`` (Set-A beams) or ``wide``
+    (the Set-A directions of wide beams); ``set_b_elements`` 0 means the full array.
     """
 
     set_a_size: int
     set_b: tuple[int, ...]
     n_antennas: int
     carrier_mhz: float
+    set_b_kind: str = SUBSET
+    set_b_elements: int = 0
 
     def as_mapping(self) -> dict[str, Any]:
         """Keys of the model card's ``validity_range``."""
-        return {"set_a_size": self.set_a_size, "set_b": list(self.set_b), "n_antennas": self.n_antennas,
+        return {"set_a_size": self.set_a_size, "set_b": list(self.set_b), "set_b_kind": self.set_b_kind,
+                "set_b_elements": self.set_b_elements or self.n_antennas, "n_antennas": self.n_antennas,
                 "carrier_mhz": self.carrier_mhz}
 
 
@@ -103,7 +112,8 @@ class UeDecision:
 
 
 def best_set_b(rsrp_dbm: npt.ArrayLike, beam_ids: Sequence[int]) -> IntArray:
-    """Classical choice (U,): the Set-A index of each UE's strongest measured beam (first on ties)."""
+    """Classical choice (U,): the Set-A index of each UE's strongest measured beam (first on ties); for wide Set-B
+    beams ``beam_ids`` are their Set-A directions, so this is the Set-A beam at the strongest wide beam's centre."""
     r = np.asarray(rsrp_dbm)
     return np.asarray(np.asarray(beam_ids, dtype=np.int64)[np.argmax(r, axis=1)], dtype=np.int64)
 

@@ -20,7 +20,7 @@ import onnxruntime as ort
 
 from nextric.datacard import DataCard, load_card, validity_violations
 from nextric.errors import ValidationError
-from xapps.beam_predictor.core import CellBeamConfig, FloatArray
+from xapps.beam_predictor.core import SUBSET, WIDE, CellBeamConfig, FloatArray
 
 log = logging.getLogger("xapp.beam_predictor.model")
 
@@ -38,6 +38,7 @@ class BeamModel:
     set_a_size: int
     sha256: str
     min_margin: float  #: the card's recommended confidence threshold
+    set_b_kind: str = SUBSET  #: the card's configuration.set_b_kind (cards from before the field: subset)
 
     @property
     def version(self) -> str:
@@ -50,8 +51,12 @@ class BeamModel:
         return np.asarray(out, dtype=np.float32)
 
     def violations(self, config: CellBeamConfig) -> list[str]:
-        """Why ``config`` lies outside the card's validity range (empty = inside)."""
-        return validity_violations(self.card, config.as_mapping())
+        """Why ``config`` lies outside the card's validity range (empty = inside). The Set-B kind is checked even
+        when the card's validity range predates it: a model of one kind never serves the other."""
+        out = validity_violations(self.card, config.as_mapping())
+        if "set_b_kind" not in self.card.validity_range and config.set_b_kind != self.set_b_kind:
+            out.append(f"set_b_kind={config.set_b_kind!r} not the model's {self.set_b_kind!r}")
+        return out
 
 
 def _session(data: bytes, threads: int) -> ort.InferenceSession:
@@ -95,7 +100,10 @@ def load_model(folder: Path, threads: int = 1) -> BeamModel:
     if "probs" not in outs or outs["probs"][-1] != set_a:
         raise ValidationError(f"{onnx_path}: needs output 'probs' (N, {set_a}), has {outs}")
     conf = card.raw.get("confidence", {})
-    model = BeamModel(session, card, set_b, set_a, digest, float(conf.get("min_margin", 0.0)))
+    kind = str(cfg.get("set_b_kind", SUBSET))
+    if kind not in (SUBSET, WIDE):
+        raise ValidationError(f"{card_path}: configuration.set_b_kind must be {SUBSET!r} or {WIDE!r}, got {kind!r}")
+    model = BeamModel(session, card, set_b, set_a, digest, float(conf.get("min_margin", 0.0)), kind)
     probe = model.predict(np.zeros((2, len(set_b)), dtype=np.float32))
     if probe.shape != (2, set_a) or not np.isfinite(probe).all():
         raise ValidationError(f"{onnx_path}: smoke inference gave {probe.shape}, finite={np.isfinite(probe).all()}")

@@ -10,7 +10,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from nextric.e2.settings import E2ClientSettings
 from nextric.settings import HttpSettings, LogSettings
 
-MODEL_DIR = Path(__file__).resolve().parent / "model"
+MODEL_DIR = Path(__file__).resolve().parent / "model"  #: the model for a wide-beam Set B (twm_poc_wide_b)
+#: the model for a Set B that is a subset of Set A (twm_poc): set MODEL_DIR to it for such cells
+SUBSET_MODEL_DIR = Path(__file__).resolve().parent / "model_subset"
 
 
 class GuardSettings(BaseModel):

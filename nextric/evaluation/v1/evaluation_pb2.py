@@ -25,13 +25,15 @@ _sym_db = _symbol_database.Default()
 from nextric.e2.v1 import common_pb2 as nextric_dot_e2_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&nextric/evaluation/v1/evaluation.proto\x12\x15nextric.evaluation.v1\x1a\x1anextric/e2/v1/common.proto\"3\n\x08Snapshot\x12\x13\n\x0bsim_time_ms\x18\x01 \x01(\x03\x12\x12\n\nstep_index\x18\x02 \x01(\x04\"7\n\x10\x42\x65\x61mTruthRequest\x12#\n\x05\x63\x65lls\x18\x01 \x03(\x0b\x32\x14.nextric.e2.v1.NrCgi\"\x80\x01\n\x0bUeBeamTruth\x12!\n\x03\x63gi\x18\x01 \x01(\x0b\x32\x14.nextric.e2.v1.NrCgi\x12\r\n\x05ue_id\x18\x02 \x01(\x04\x12\x14\n\x0cserving_beam\x18\x03 \x01(\r\x12\x11\n\tbest_beam\x18\x04 \x01(\r\x12\x16\n\x0eset_a_rsrp_dbm\x18\x05 \x03(\x02\"\x94\x01\n\x11\x42\x65\x61mTruthResponse\x12+\n\x02\x61t\x18\x01 \x01(\x0b\x32\x1f.nextric.evaluation.v1.Snapshot\x12\x12\n\nset_a_size\x18\x02 \x01(\r\x12\r\n\x05set_b\x18\x03 \x03(\r\x12/\n\x03ues\x18\x04 \x03(\x0b\x32\".nextric.evaluation.v1.UeBeamTruth\"n\n\x15\x43\x65llThroughputRequest\x12\x18\n\x10\x66rom_sim_time_ms\x18\x01 \x01(\x03\x12\x16\n\x0eto_sim_time_ms\x18\x02 \x01(\x03\x12#\n\x05\x63\x65lls\x18\x03 \x03(\x0b\x32\x14.nextric.e2.v1.NrCgi\"^\n\x0e\x43\x65llThroughput\x12!\n\x03\x63gi\x18\x01 \x01(\x0b\x32\x14.nextric.e2.v1.NrCgi\x12\x13\n\x0bserved_mbps\x18\x02 \x01(\x01\x12\x14\n\x0coffered_mbps\x18\x03 \x01(\x01\"\xad\x01\n\x16\x43\x65llThroughputResponse\x12+\n\x02\x61t\x18\x01 \x01(\x0b\x32\x1f.nextric.evaluation.v1.Snapshot\x12\x18\n\x10\x66rom_sim_time_ms\x18\x02 \x01(\x03\x12\x16\n\x0eto_sim_time_ms\x18\x03 \x01(\x03\x12\x34\n\x05\x63\x65lls\x18\x04 \x03(\x0b\x32%.nextric.evaluation.v1.CellThroughput2\xe1\x01\n\nEvaluation\x12\x61\n\x0cGetBeamTruth\x12\'.nextric.evaluation.v1.BeamTruthRequest\x1a(.nextric.evaluation.v1.BeamTruthResponse\x12p\n\x11GetCellThroughput\x12,.nextric.evaluation.v1.CellThroughputRequest\x1a-.nextric.evaluation.v1.CellThroughputResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&nextric/evaluation/v1/evaluation.proto\x12\x15nextric.evaluation.v1\x1a\x1anextric/e2/v1/common.proto\"3\n\x08Snapshot\x12\x13\n\x0bsim_time_ms\x18\x01 \x01(\x03\x12\x12\n\nstep_index\x18\x02 \x01(\x04\"7\n\x10\x42\x65\x61mTruthRequest\x12#\n\x05\x63\x65lls\x18\x01 \x03(\x0b\x32\x14.nextric.e2.v1.NrCgi\"\x80\x01\n\x0bUeBeamTruth\x12!\n\x03\x63gi\x18\x01 \x01(\x0b\x32\x14.nextric.e2.v1.NrCgi\x12\r\n\x05ue_id\x18\x02 \x01(\x04\x12\x14\n\x0cserving_beam\x18\x03 \x01(\r\x12\x11\n\tbest_beam\x18\x04 \x01(\r\x12\x16\n\x0eset_a_rsrp_dbm\x18\x05 \x03(\x02\"\x94\x01\n\x11\x42\x65\x61mTruthResponse\x12+\n\x02\x61t\x18\x01 \x01(\x0b\x32\x1f.nextric.evaluation.v1.Snapshot\x12\x12\n\nset_a_size\x18\x02 \x01(\r\x12\r\n\x05set_b\x18\x03 \x03(\r\x12/\n\x03ues\x18\x04 \x03(\x0b\x32\".nextric.evaluation.v1.UeBeamTruth\"n\n\x15\x43\x65llThroughputRequest\x12\x18\n\x10\x66rom_sim_time_ms\x18\x01 \x01(\x03\x12\x16\n\x0eto_sim_time_ms\x18\x02 \x01(\x03\x12#\n\x05\x63\x65lls\x18\x03 \x03(\x0b\x32\x14.nextric.e2.v1.NrCgi\"^\n\x0e\x43\x65llThroughput\x12!\n\x03\x63gi\x18\x01 \x01(\x0b\x32\x14.nextric.e2.v1.NrCgi\x12\x13\n\x0bserved_mbps\x18\x02 \x01(\x01\x12\x14\n\x0coffered_mbps\x18\x03 \x01(\x01\"\xad\x01\n\x16\x43\x65llThroughputResponse\x12+\n\x02\x61t\x18\x01 \x01(\x0b\x32\x1f.nextric.evaluation.v1.Snapshot\x12\x18\n\x10\x66rom_sim_time_ms\x18\x02 \x01(\x03\x12\x16\n\x0eto_sim_time_ms\x18\x03 \x01(\x03\x12\x34\n\x05\x63\x65lls\x18\x04 \x03(\x0b\x32%.nextric.evaluation.v1.CellThroughput\"=\n\x16\x45stimationTruthRequest\x12#\n\x05\x63\x65lls\x18\x01 \x03(\x0b\x32\x14.nextric.e2.v1.NrCgi\")\n\x08ModeNmse\x12\x0c\n\x04mode\x18\x01 \x01(\t\x12\x0f\n\x07nmse_db\x18\x02 \x01(\x01\"\x9b\x02\n\x13\x43\x65llEstimationTruth\x12!\n\x03\x63gi\x18\x01 \x01(\x0b\x32\x14.nextric.e2.v1.NrCgi\x12\x0b\n\x03ues\x18\x02 \x01(\r\x12\x0f\n\x07nmse_db\x18\x03 \x01(\x01\x12\x31\n\x08per_mode\x18\x04 \x03(\x0b\x32\x1f.nextric.evaluation.v1.ModeNmse\x12I\n\x08mode_ues\x18\x05 \x03(\x0b\x32\x37.nextric.evaluation.v1.CellEstimationTruth.ModeUesEntry\x12\x15\n\rneural_loaded\x18\x06 \x01(\x08\x1a.\n\x0cModeUesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\r:\x02\x38\x01\"\x81\x01\n\x17\x45stimationTruthResponse\x12+\n\x02\x61t\x18\x01 \x01(\x0b\x32\x1f.nextric.evaluation.v1.Snapshot\x12\x39\n\x05\x63\x65lls\x18\x02 \x03(\x0b\x32*.nextric.evaluation.v1.CellEstimationTruth2\xd6\x02\n\nEvaluation\x12\x61\n\x0cGetBeamTruth\x12\'.nextric.evaluation.v1.BeamTruthRequest\x1a(.nextric.evaluation.v1.BeamTruthResponse\x12p\n\x11GetCellThroughput\x12,.nextric.evaluation.v1.CellThroughputRequest\x1a-.nextric.evaluation.v1.CellThroughputResponse\x12s\n\x12GetEstimationTruth\x12-.nextric.evaluation.v1.EstimationTruthRequest\x1a..nextric.evaluation.v1.EstimationTruthResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'nextric.evaluation.v1.evaluation_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_CELLESTIMATIONTRUTH_MODEUESENTRY']._loaded_options = None
+  _globals['_CELLESTIMATIONTRUTH_MODEUESENTRY']._serialized_options = b'8\001'
   _globals['_SNAPSHOT']._serialized_start=93
   _globals['_SNAPSHOT']._serialized_end=144
   _globals['_BEAMTRUTHREQUEST']._serialized_start=146
@@ -46,6 +48,16 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CELLTHROUGHPUT']._serialized_end=691
   _globals['_CELLTHROUGHPUTRESPONSE']._serialized_start=694
   _globals['_CELLTHROUGHPUTRESPONSE']._serialized_end=867
-  _globals['_EVALUATION']._serialized_start=870
-  _globals['_EVALUATION']._serialized_end=1095
+  _globals['_ESTIMATIONTRUTHREQUEST']._serialized_start=869
+  _globals['_ESTIMATIONTRUTHREQUEST']._serialized_end=930
+  _globals['_MODENMSE']._serialized_start=932
+  _globals['_MODENMSE']._serialized_end=973
+  _globals['_CELLESTIMATIONTRUTH']._serialized_start=976
+  _globals['_CELLESTIMATIONTRUTH']._serialized_end=1259
+  _globals['_CELLESTIMATIONTRUTH_MODEUESENTRY']._serialized_start=1213
+  _globals['_CELLESTIMATIONTRUTH_MODEUESENTRY']._serialized_end=1259
+  _globals['_ESTIMATIONTRUTHRESPONSE']._serialized_start=1262
+  _globals['_ESTIMATIONTRUTHRESPONSE']._serialized_end=1391
+  _globals['_EVALUATION']._serialized_start=1394
+  _globals['_EVALUATION']._serialized_end=1736
 # @@protoc_insertion_point(module_scope)

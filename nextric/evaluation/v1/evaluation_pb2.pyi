@@ -226,3 +226,136 @@ class CellThroughputResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CellThroughputResponse: _TypeAlias = CellThroughputResponse  # noqa: Y015
+
+@_typing.final
+class EstimationTruthRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CELLS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def cells(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.NrCgi]:
+        """empty = every cell"""
+
+    def __init__(
+        self,
+        *,
+        cells: _abc.Iterable[_common_pb2.NrCgi] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cells", b"cells"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EstimationTruthRequest: _TypeAlias = EstimationTruthRequest  # noqa: Y015
+
+@_typing.final
+class ModeNmse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MODE_FIELD_NUMBER: _builtins.int
+    NMSE_DB_FIELD_NUMBER: _builtins.int
+    mode: _builtins.str
+    """LS | LMMSE | NEURAL (NEURAL = LMMSE when the testbed has no neural estimator loaded)"""
+    nmse_db: _builtins.float
+    """mean over the cell's UEs of the linear NMSE, in dB"""
+    def __init__(
+        self,
+        *,
+        mode: _builtins.str = ...,
+        nmse_db: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["mode", b"mode", "nmse_db", b"nmse_db"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ModeNmse: _TypeAlias = ModeNmse  # noqa: Y015
+
+@_typing.final
+class CellEstimationTruth(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class ModeUesEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.int
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.int = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    CGI_FIELD_NUMBER: _builtins.int
+    UES_FIELD_NUMBER: _builtins.int
+    NMSE_DB_FIELD_NUMBER: _builtins.int
+    PER_MODE_FIELD_NUMBER: _builtins.int
+    MODE_UES_FIELD_NUMBER: _builtins.int
+    NEURAL_LOADED_FIELD_NUMBER: _builtins.int
+    ues: _builtins.int
+    """UEs served by the cell"""
+    nmse_db: _builtins.float
+    """with the modes in force (mean linear NMSE over the UEs, dB)"""
+    neural_loaded: _builtins.bool
+    @_builtins.property
+    def cgi(self) -> _common_pb2.NrCgi: ...
+    @_builtins.property
+    def per_mode(self) -> _containers.RepeatedCompositeFieldContainer[Global___ModeNmse]:
+        """if every UE of the cell ran that mode"""
+
+    @_builtins.property
+    def mode_ues(self) -> _containers.ScalarMap[_builtins.str, _builtins.int]:
+        """mode in force -> UEs running it"""
+
+    def __init__(
+        self,
+        *,
+        cgi: _common_pb2.NrCgi | None = ...,
+        ues: _builtins.int = ...,
+        nmse_db: _builtins.float = ...,
+        per_mode: _abc.Iterable[Global___ModeNmse] | None = ...,
+        mode_ues: _abc.Mapping[_builtins.str, _builtins.int] | None = ...,
+        neural_loaded: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["cgi", b"cgi"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cgi", b"cgi", "mode_ues", b"mode_ues", "neural_loaded", b"neural_loaded", "nmse_db", b"nmse_db", "per_mode", b"per_mode", "ues", b"ues"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CellEstimationTruth: _TypeAlias = CellEstimationTruth  # noqa: Y015
+
+@_typing.final
+class EstimationTruthResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AT_FIELD_NUMBER: _builtins.int
+    CELLS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def at(self) -> Global___Snapshot: ...
+    @_builtins.property
+    def cells(self) -> _containers.RepeatedCompositeFieldContainer[Global___CellEstimationTruth]: ...
+    def __init__(
+        self,
+        *,
+        at: Global___Snapshot | None = ...,
+        cells: _abc.Iterable[Global___CellEstimationTruth] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["at", b"at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["at", b"at", "cells", b"cells"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EstimationTruthResponse: _TypeAlias = EstimationTruthResponse  # noqa: Y015

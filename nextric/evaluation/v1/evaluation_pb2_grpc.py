@@ -44,6 +44,11 @@ class EvaluationStub:
                 request_serializer=nextric_dot_evaluation_dot_v1_dot_evaluation__pb2.CellThroughputRequest.SerializeToString,
                 response_deserializer=nextric_dot_evaluation_dot_v1_dot_evaluation__pb2.CellThroughputResponse.FromString,
                 _registered_method=True)
+        self.GetEstimationTruth = channel.unary_unary(
+                '/nextric.evaluation.v1.Evaluation/GetEstimationTruth',
+                request_serializer=nextric_dot_evaluation_dot_v1_dot_evaluation__pb2.EstimationTruthRequest.SerializeToString,
+                response_deserializer=nextric_dot_evaluation_dot_v1_dot_evaluation__pb2.EstimationTruthResponse.FromString,
+                _registered_method=True)
 
 
 class EvaluationServicer:
@@ -63,6 +68,14 @@ class EvaluationServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetEstimationTruth(self, request, context):
+        """True channel-estimation NMSE per cell: of the estimator modes in force, and of each mode, at every served UE's
+        SNR and Doppler of the last sub-step (the NMSE that lowers the UE's effective SINR).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_EvaluationServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -75,6 +88,11 @@ def add_EvaluationServicer_to_server(servicer, server):
                     servicer.GetCellThroughput,
                     request_deserializer=nextric_dot_evaluation_dot_v1_dot_evaluation__pb2.CellThroughputRequest.FromString,
                     response_serializer=nextric_dot_evaluation_dot_v1_dot_evaluation__pb2.CellThroughputResponse.SerializeToString,
+            ),
+            'GetEstimationTruth': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetEstimationTruth,
+                    request_deserializer=nextric_dot_evaluation_dot_v1_dot_evaluation__pb2.EstimationTruthRequest.FromString,
+                    response_serializer=nextric_dot_evaluation_dot_v1_dot_evaluation__pb2.EstimationTruthResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -131,6 +149,33 @@ class Evaluation:
             '/nextric.evaluation.v1.Evaluation/GetCellThroughput',
             nextric_dot_evaluation_dot_v1_dot_evaluation__pb2.CellThroughputRequest.SerializeToString,
             nextric_dot_evaluation_dot_v1_dot_evaluation__pb2.CellThroughputResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetEstimationTruth(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nextric.evaluation.v1.Evaluation/GetEstimationTruth',
+            nextric_dot_evaluation_dot_v1_dot_evaluation__pb2.EstimationTruthRequest.SerializeToString,
+            nextric_dot_evaluation_dot_v1_dot_evaluation__pb2.EstimationTruthResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -39,6 +39,10 @@ class EvaluationStub:
     """Noise-free Set-A L1-RSRP sweep, best beam and serving beam of every UE (of the given cells)."""
     GetCellThroughput: _grpc.UnaryUnaryMultiCallable[_evaluation_pb2.CellThroughputRequest, _evaluation_pb2.CellThroughputResponse]
     """Per-cell downlink throughput served over the air over a window of past sub-steps."""
+    GetEstimationTruth: _grpc.UnaryUnaryMultiCallable[_evaluation_pb2.EstimationTruthRequest, _evaluation_pb2.EstimationTruthResponse]
+    """True channel-estimation NMSE per cell: of the estimator modes in force, and of each mode, at every served UE's
+    SNR and Doppler of the last sub-step (the NMSE that lowers the UE's effective SINR).
+    """
 
 @_typing.type_check_only
 class EvaluationAsyncStub(EvaluationStub):
@@ -47,6 +51,10 @@ class EvaluationAsyncStub(EvaluationStub):
     """Noise-free Set-A L1-RSRP sweep, best beam and serving beam of every UE (of the given cells)."""
     GetCellThroughput: _aio.UnaryUnaryMultiCallable[_evaluation_pb2.CellThroughputRequest, _evaluation_pb2.CellThroughputResponse]  # type: ignore[assignment]
     """Per-cell downlink throughput served over the air over a window of past sub-steps."""
+    GetEstimationTruth: _aio.UnaryUnaryMultiCallable[_evaluation_pb2.EstimationTruthRequest, _evaluation_pb2.EstimationTruthResponse]  # type: ignore[assignment]
+    """True channel-estimation NMSE per cell: of the estimator modes in force, and of each mode, at every served UE's
+    SNR and Doppler of the last sub-step (the NMSE that lowers the UE's effective SINR).
+    """
 
 class EvaluationServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -64,5 +72,15 @@ class EvaluationServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_evaluation_pb2.CellThroughputResponse, _abc.Awaitable[_evaluation_pb2.CellThroughputResponse]]:
         """Per-cell downlink throughput served over the air over a window of past sub-steps."""
+
+    @_abc_1.abstractmethod
+    def GetEstimationTruth(
+        self,
+        request: _evaluation_pb2.EstimationTruthRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_evaluation_pb2.EstimationTruthResponse, _abc.Awaitable[_evaluation_pb2.EstimationTruthResponse]]:
+        """True channel-estimation NMSE per cell: of the estimator modes in force, and of each mode, at every served UE's
+        SNR and Doppler of the last sub-step (the NMSE that lowers the UE's effective SINR).
+        """
 
 def add_EvaluationServicer_to_server(servicer: EvaluationServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

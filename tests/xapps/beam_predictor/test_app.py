@@ -21,6 +21,8 @@ from prometheus_client import CollectorRegistry
 from nextric.e2.client import E2Client
 from nextric.e2.server import RunningE2Server, start_e2_server
 from nextric.e2.settings import E2ClientSettings, E2ServerSettings
+from nextric.e2.v1 import e2ap_pb2
+from nextric.e2sm.beam.v1 import beam_pb2
 from nextric.evaluation.v1 import evaluation_pb2, evaluation_pb2_grpc
 from nextric.obs.health import Health
 from suite.trainers.beam import TrainConfig, train, write
@@ -30,10 +32,11 @@ from testbed.core.shocks import ShockRegime
 from testbed.e2node import EmulatedGnbs, StepDriver
 from testbed.evaluation_service import EvaluationService
 from testbed.evaluation_service import registrar as eval_registrar
-from xapps.beam_predictor.app import BeamPredictorApp
+from xapps.beam_predictor.app import BeamPredictorApp, CellGroup
+from xapps.beam_predictor.core import CellBeamConfig
 from xapps.beam_predictor.metrics import BeamMetrics
 from xapps.beam_predictor.model import ARTEFACT, CARD, ModelStore
-from xapps.beam_predictor.settings import MODEL_DIR, BeamPredictorSettings, GuardSettings
+from xapps.beam_predictor.settings import MODEL_DIR, SUBSET_MODEL_DIR, BeamPredictorSettings, GuardSettings
 
 from ...e2.conftest import until
 
@@ -88,16 +91,16 @@ async def drive(r: Rig, steps: int) -> None:
     await StepDriver(r.node, r.server.hub, speedup=None).run(steps, after_step=settled)
 
 
-def copy_model(dst: Path) -> Path:
+def copy_model(dst: Path, src: Path = MODEL_DIR) -> Path:
     dst.mkdir(parents=True, exist_ok=True)
     for name in (ARTEFACT, CARD):
-        shutil.copy(MODEL_DIR / name, dst / name)
+        shutil.copy(src / name, dst / name)
     return dst
 
 
 async def test_switches_are_sent_confirmed_and_a_reload_drops_nothing(tmp_path: Path) -> None:
     model_dir = copy_model(tmp_path / "model")
-    async with rig("twm_poc", model_dir) as r:
+    async with rig("twm_poc_wide_b", model_dir) as r:
         await drive(r, 6)
         first = r.store.current
         assert first is not None
@@ -144,15 +147,43 @@ async def test_out_of_validity_testbed_runs_on_the_classical_fallback(tmp_path: 
         assert all("set_a_size" in " ".join(v) for v in r.app.logged_violations.values())
 
 
+@pytest.mark.parametrize(("scenario", "model_src", "kind", "elements"), [
+    ("twm_poc_wide_b", SUBSET_MODEL_DIR, "wide", 6),  # wide Set B reported; the subset model must not serve it
+    ("twm_poc", MODEL_DIR, "subset", 16),  # Set-B subset reported; the wide model must not serve it
+])
+async def test_set_b_kind_goes_over_e2_and_a_model_of_the_other_kind_falls_back(
+        tmp_path: Path, scenario: str, model_src: Path, kind: str, elements: int) -> None:
+    async with rig(scenario, copy_model(tmp_path / "model", model_src)) as r:
+        seen: list[CellBeamConfig] = []
+        groups_of = r.app.groups_of
+
+        def spy(node: e2ap_pb2.E2NodeInfo, ind: e2ap_pb2.RicIndication) -> list[CellGroup]:
+            assert ind.beam.set_b_kind == (beam_pb2.SET_B_KIND_WIDE if kind == "wide" else beam_pb2.SET_B_KIND_SUBSET)
+            out = groups_of(node, ind)
+            seen.extend(g.config for g in out)
+            return out
+
+        r.app.groups_of = spy  # type: ignore[method-assign]
+        await drive(r, 3)
+        assert seen
+        assert {(c.set_b_kind, c.set_b_elements, c.set_b) for c in seen} == {
+            (kind, elements, (2, 6, 10, 14, 18, 22, 26, 30))}
+        n = 3 * len(r.node.emu.ue_ids)
+        assert r.metric("nextric_beam_predictor_fallbacks_total", reason="validity") == n
+        assert r.metric("nextric_beam_predictor_batches_total") == 0  # the model never ran
+        assert r.metric("nextric_beam_predictor_switches_sent_total") == 0  # the classical choice is the node's own
+        assert all(any(v.startswith("set_b_kind") for v in vs) for vs in r.app.logged_violations.values())
+
+
 async def test_guardrail_rate_limit_denies_and_counts(tmp_path: Path) -> None:
-    async with rig("twm_poc", copy_model(tmp_path / "model"), guard_ms=3_600_000) as r:
+    async with rig("twm_poc_wide_b", copy_model(tmp_path / "model"), guard_ms=3_600_000) as r:
         await drive(r, 25)
         assert r.metric("nextric_beam_predictor_switches_denied_total", reason="rate_limited") > 0
         assert r.metric("nextric_beam_predictor_switches_sent_total") > 0
 
 
 async def test_evaluation_channel_rejects_bad_windows(tmp_path: Path) -> None:
-    async with rig("twm_poc", copy_model(tmp_path / "model")) as r:
+    async with rig("twm_poc_wide_b", copy_model(tmp_path / "model")) as r:
         await drive(r, 5)
         async with grpc.aio.insecure_channel(r.server.target) as ch:
             stub = evaluation_pb2_grpc.EvaluationStub(ch)

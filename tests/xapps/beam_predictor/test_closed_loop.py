@@ -19,7 +19,7 @@ from testbed.core.scenario import load_scenario
 from testbed.core.shocks import ShockRegime
 from tests.xapps.slice_scheduler.procs import start, stop
 
-SCENARIO, SHOCKS, SEED, SPEEDUP = "ran_limited", "hotspot-ID", 11, 10
+SCENARIO, SHOCKS, SEED, SPEEDUP = "ran_limited_wide_b", "hotspot-ID", 11, 10  # wide Set B: the committed model
 WARMUP, END = 60, 200  # sub-steps (1 s each): the window (WARMUP, END] is compared
 
 

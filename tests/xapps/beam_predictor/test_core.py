@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -24,11 +28,11 @@ from xapps.beam_predictor.core import (
     switches_needed,
 )
 from xapps.beam_predictor.descriptor import DEFAULT
-from xapps.beam_predictor.model import load_model
-from xapps.beam_predictor.settings import MODEL_DIR
+from xapps.beam_predictor.model import ARTEFACT, CARD, load_model
+from xapps.beam_predictor.settings import MODEL_DIR, SUBSET_MODEL_DIR
 
 SET_B = [2, 6, 10, 14, 18, 22, 26, 30]
-IN_CARD = CellBeamConfig(32, tuple(SET_B), 16, 3450.0)
+IN_CARD = CellBeamConfig(32, tuple(SET_B), 16, 3450.0, "wide", 6)  # the committed model: wide Set B
 
 
 def test_features_are_relative_to_the_strongest_beam() -> None:
@@ -77,10 +81,12 @@ def test_outcome_waits_for_a_report_after_the_switch() -> None:
 
 
 @pytest.mark.parametrize(("config", "param"), [
-    (CellBeamConfig(64, tuple(range(2, 64, 8)), 16, 3450.0), "set_a_size"),
-    (CellBeamConfig(32, (0, 4, 8, 12, 16, 20, 24, 28), 16, 3450.0), "set_b"),
-    (CellBeamConfig(32, tuple(SET_B), 8, 3450.0), "n_antennas"),
-    (CellBeamConfig(32, tuple(SET_B), 16, 3700.0), "carrier_mhz"),
+    (CellBeamConfig(64, tuple(range(2, 64, 8)), 16, 3450.0, "wide", 6), "set_a_size"),
+    (CellBeamConfig(32, (0, 4, 8, 12, 16, 20, 24, 28), 16, 3450.0, "wide", 6), "set_b"),
+    (CellBeamConfig(32, tuple(SET_B), 16, 3450.0, "subset", 6), "set_b_kind"),  # same directions, Set-A beams
+    (CellBeamConfig(32, tuple(SET_B), 16, 3450.0, "wide", 4), "set_b_elements"),
+    (CellBeamConfig(32, tuple(SET_B), 8, 3450.0, "wide", 6), "n_antennas"),
+    (CellBeamConfig(32, tuple(SET_B), 16, 3700.0, "wide", 6), "carrier_mhz"),
 ])
 def test_out_of_validity_configuration_falls_back(config: CellBeamConfig, param: str) -> None:
     model = load_model(MODEL_DIR)
@@ -103,3 +109,25 @@ def test_nr_arfcn() -> None:
 
 def test_descriptor_is_valid() -> None:
     assert validate(DEFAULT) == []
+
+
+def test_subset_model_serves_subset_reports_only() -> None:
+    model = load_model(SUBSET_MODEL_DIR)
+    assert model.set_b_kind == "subset"
+    assert model.violations(CellBeamConfig(32, tuple(SET_B), 16, 3450.0)) == []
+    why = model.violations(IN_CARD)
+    assert sorted(v.split("=")[0] for v in why) == ["set_b_elements", "set_b_kind"]
+
+
+def test_card_from_before_set_b_kind_still_refuses_wide_reports(tmp_path: Path) -> None:
+    # a subset model card written before the Set-B kind existed: no set_b_kind anywhere
+    shutil.copy(SUBSET_MODEL_DIR / ARTEFACT, tmp_path / ARTEFACT)
+    raw = json.loads((SUBSET_MODEL_DIR / CARD).read_text())
+    for block in (raw["validity_range"], raw["configuration"]):
+        block.pop("set_b_kind")
+        block.pop("set_b_elements")
+    (tmp_path / CARD).write_text(json.dumps(raw))
+    model = load_model(tmp_path)
+    assert model.set_b_kind == "subset"
+    assert model.violations(CellBeamConfig(32, tuple(SET_B), 16, 3450.0)) == []
+    assert model.violations(IN_CARD) == ["set_b_kind='wide' not the model's 'subset'"]

@@ -17,7 +17,7 @@ from testbed.beam_data import draw_samples
 from testbed.core.scenario import load_scenario
 from xapps.beam_predictor.core import features
 from xapps.beam_predictor.model import ARTEFACT, CARD, ModelStore, load_model
-from xapps.beam_predictor.settings import MODEL_DIR
+from xapps.beam_predictor.settings import MODEL_DIR, SUBSET_MODEL_DIR
 
 TINY = TrainConfig(train_seeds=(0,), val_seeds=(500,), n_steps=20, every=5, epochs=1, hidden=16)
 
@@ -25,7 +25,7 @@ TINY = TrainConfig(train_seeds=(0,), val_seeds=(500,), n_steps=20, every=5, epoc
 def test_onnx_matches_pytorch_on_testbed_reports() -> None:
     data = (MODEL_DIR / ARTEFACT).read_bytes()
     net = net_from_onnx(data)
-    d = draw_samples(load_scenario("twm_poc"), [4242], 10, 5)
+    d = draw_samples(load_scenario("twm_poc_wide_b"), [4242], 10, 5)
     x = np.concatenate([features(d["rsrp_b_dbm"]),
                         np.random.default_rng(0).uniform(-6, 0, (256, 8)).astype(np.float32)])
     with torch.no_grad():
@@ -35,15 +35,20 @@ def test_onnx_matches_pytorch_on_testbed_reports() -> None:
     assert (got.argmax(1) == want.argmax(1)).mean() > 0.999
 
 
-def test_committed_pair_is_small_and_matched() -> None:
-    data = (MODEL_DIR / ARTEFACT).read_bytes()
-    card = load_card(MODEL_DIR / CARD)
+@pytest.mark.parametrize(("folder", "kind", "elements"), [(MODEL_DIR, "wide", 6), (SUBSET_MODEL_DIR, "subset", 16)])
+def test_committed_pair_is_small_and_matched(folder: Path, kind: str, elements: int) -> None:
+    data = (folder / ARTEFACT).read_bytes()
+    card = load_card(folder / CARD)
     assert card.kind == "model"
     assert len(data) < 1_000_000
     assert card.raw["model"]["sha256"] == hashlib.sha256(data).hexdigest()
     assert card.raw["configuration"]["set_a_size"] == 32
     assert len(card.raw["configuration"]["set_b"]) == 8
-    assert set(card.validity_range) == {"set_a_size", "set_b", "n_antennas", "carrier_mhz"}
+    assert card.raw["configuration"]["set_b_kind"] == kind
+    assert card.validity_range["set_b_kind"] == {"values": [kind]}
+    assert card.validity_range["set_b_elements"] == {"values": [elements]}
+    assert set(card.validity_range) == {"set_a_size", "set_b", "set_b_kind", "set_b_elements", "n_antennas",
+                                        "carrier_mhz"}
 
 
 def test_training_is_deterministic(tmp_path: Path) -> None:

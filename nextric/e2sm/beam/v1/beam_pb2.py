@@ -25,15 +25,17 @@ _sym_db = _symbol_database.Default()
 from nextric.e2.v1 import common_pb2 as nextric_dot_e2_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fnextric/e2sm/beam/v1/beam.proto\x12\x14nextric.e2sm.beam.v1\x1a\x1anextric/e2/v1/common.proto\"}\n\x0cUeBeamReport\x12!\n\x03\x63gi\x18\x01 \x01(\x0b\x32\x14.nextric.e2.v1.NrCgi\x12\r\n\x05ue_id\x18\x02 \x01(\x04\x12\x14\n\x0cserving_beam\x18\x03 \x01(\r\x12\x10\n\x08\x62\x65\x61m_ids\x18\x04 \x03(\r\x12\x13\n\x0bl1_rsrp_dbm\x18\x05 \x03(\x11\"`\n\x15\x42\x65\x61mIndicationMessage\x12\x12\n\nset_a_size\x18\x01 \x01(\r\x12\x33\n\x07reports\x18\x02 \x03(\x0b\x32\".nextric.e2sm.beam.v1.UeBeamReportb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fnextric/e2sm/beam/v1/beam.proto\x12\x14nextric.e2sm.beam.v1\x1a\x1anextric/e2/v1/common.proto\"}\n\x0cUeBeamReport\x12!\n\x03\x63gi\x18\x01 \x01(\x0b\x32\x14.nextric.e2.v1.NrCgi\x12\r\n\x05ue_id\x18\x02 \x01(\x04\x12\x14\n\x0cserving_beam\x18\x03 \x01(\r\x12\x10\n\x08\x62\x65\x61m_ids\x18\x04 \x03(\r\x12\x13\n\x0bl1_rsrp_dbm\x18\x05 \x03(\x11\"\xac\x01\n\x15\x42\x65\x61mIndicationMessage\x12\x12\n\nset_a_size\x18\x01 \x01(\r\x12\x33\n\x07reports\x18\x02 \x03(\x0b\x32\".nextric.e2sm.beam.v1.UeBeamReport\x12\x32\n\nset_b_kind\x18\x03 \x01(\x0e\x32\x1e.nextric.e2sm.beam.v1.SetBKind\x12\x16\n\x0eset_b_elements\x18\x04 \x01(\r*R\n\x08SetBKind\x12\x1a\n\x16SET_B_KIND_UNSPECIFIED\x10\x00\x12\x15\n\x11SET_B_KIND_SUBSET\x10\x01\x12\x13\n\x0fSET_B_KIND_WIDE\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'nextric.e2sm.beam.v1.beam_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_SETBKIND']._serialized_start=387
+  _globals['_SETBKIND']._serialized_end=469
   _globals['_UEBEAMREPORT']._serialized_start=85
   _globals['_UEBEAMREPORT']._serialized_end=210
-  _globals['_BEAMINDICATIONMESSAGE']._serialized_start=212
-  _globals['_BEAMINDICATIONMESSAGE']._serialized_end=308
+  _globals['_BEAMINDICATIONMESSAGE']._serialized_start=213
+  _globals['_BEAMINDICATIONMESSAGE']._serialized_end=385
 # @@protoc_insertion_point(module_scope)

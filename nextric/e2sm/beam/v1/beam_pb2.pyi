@@ -9,6 +9,7 @@ from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from nextric.e2.v1 import common_pb2 as _common_pb2
 import builtins as _builtins
 import sys
@@ -20,6 +21,34 @@ else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class _SetBKind:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _SetBKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_SetBKind.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    SET_B_KIND_UNSPECIFIED: _SetBKind.ValueType  # 0
+    """Not set (a node from before this field): read as SET_B_KIND_SUBSET."""
+    SET_B_KIND_SUBSET: _SetBKind.ValueType  # 1
+    """Set B is a subset of Set A: beam_ids are the Set-A beams measured."""
+    SET_B_KIND_WIDE: _SetBKind.ValueType  # 2
+    """Set B is its own codebook of wide beams (set_b_elements-element sub-array DFT beams): beam_ids give the
+    Set-A direction each wide beam points at; the wide beam itself is not a Set-A beam.
+    """
+
+class SetBKind(_SetBKind, metaclass=_SetBKindEnumTypeWrapper):
+    """What the measured Set-B beams are (3GPP TR 38.843 BM-Case1 spatial-domain alternatives)."""
+
+SET_B_KIND_UNSPECIFIED: SetBKind.ValueType  # 0
+"""Not set (a node from before this field): read as SET_B_KIND_SUBSET."""
+SET_B_KIND_SUBSET: SetBKind.ValueType  # 1
+"""Set B is a subset of Set A: beam_ids are the Set-A beams measured."""
+SET_B_KIND_WIDE: SetBKind.ValueType  # 2
+"""Set B is its own codebook of wide beams (set_b_elements-element sub-array DFT beams): beam_ids give the
+Set-A direction each wide beam points at; the wide beam itself is not a Set-A beam.
+"""
+Global___SetBKind: _TypeAlias = SetBKind  # noqa: Y015
 
 @_typing.final
 class UeBeamReport(_message.Message):
@@ -37,7 +66,9 @@ class UeBeamReport(_message.Message):
     def cgi(self) -> _common_pb2.NrCgi: ...
     @_builtins.property
     def beam_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
-        """Set-A indices of the measured Set-B beams, in report order."""
+        """The measured Set-B beams, in report order, as Set-A indices: SET_B_KIND_SUBSET the Set-A beam itself,
+        SET_B_KIND_WIDE the Set-A direction the wide beam points at (see BeamIndicationMessage.set_b_kind).
+        """
 
     @_builtins.property
     def l1_rsrp_dbm(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
@@ -66,8 +97,16 @@ class BeamIndicationMessage(_message.Message):
 
     SET_A_SIZE_FIELD_NUMBER: _builtins.int
     REPORTS_FIELD_NUMBER: _builtins.int
+    SET_B_KIND_FIELD_NUMBER: _builtins.int
+    SET_B_ELEMENTS_FIELD_NUMBER: _builtins.int
     set_a_size: _builtins.int
     """Size of the cell's Set-A codebook, so a consumer can check its model's validity range."""
+    set_b_kind: Global___SetBKind.ValueType
+    """What beam_ids refer to; with the two fields below part of the model validity range."""
+    set_b_elements: _builtins.int
+    """Array elements each Set-B beam uses (the full array for a subset, the sub-array for wide beams);
+    0: not reported (older nodes; the full array).
+    """
     @_builtins.property
     def reports(self) -> _containers.RepeatedCompositeFieldContainer[Global___UeBeamReport]: ...
     def __init__(
@@ -75,10 +114,12 @@ class BeamIndicationMessage(_message.Message):
         *,
         set_a_size: _builtins.int = ...,
         reports: _abc.Iterable[Global___UeBeamReport] | None = ...,
+        set_b_kind: Global___SetBKind.ValueType = ...,
+        set_b_elements: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["reports", b"reports", "set_a_size", b"set_a_size"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["reports", b"reports", "set_a_size", b"set_a_size", "set_b_elements", b"set_b_elements", "set_b_kind", b"set_b_kind"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
