@@ -1,0 +1,310 @@
+"""The TWM paper's proof of concept (section X), measured side by side: every method on the same horizons.
+
+Per scenario (hotspot/wave x ID/OOD) and evaluation horizon seed (``EVAL_SEEDS``, disjoint from the world
+models' training/held-out seeds and the planner-tuning seeds): the emulator (the "network") runs 4 slow steps
+under uniform shares; its KPM reports and link alarms are all a planner sees. Each method then plans from those
+observations and its plan is executed for one 12-step horizon on a copy of the same emulator (common random
+numbers: same UEs, shocks and failures), with Phase-2 monitoring after every slow step for ``twm`` and
+``improved``. Planners always assume the ID version of the shock family (OOD is a real distribution shift for
+the twin and the world models alike). KPIs and cost come from ``testbed.core.kpi`` (SCM over the executed
+horizon; control cost of the executed shares with the uniform policy in force before the plan).
+
+DT-FAIR is budget-matched as in the paper: one twin search of 24 library candidates x 16 twin seeds = 384 twin
+calls per scenario (on the scenario's first horizon); the parameters it picks are re-instantiated from the
+observed load of every later horizon (0 further calls). TWM and the improved planner spend 12 per horizon
+(3 candidates x 4 seeds), 384 per scenario of 32 horizons.
+
+Also measured in the same run: surrogate (FWM + CDWM via onnxruntime) vs twin speed for 256 candidates, and the
+empirical coverage of the CDWM's 90 % SCM interval against the executed outcome of the chosen plans.
+
+Run: ``python -m bench.twm_poc [--quick] [--seeds N]`` (``make bench-twm``); saves ``bench/results/twm_poc.json``
+(``{"methods": {method: {scenario: {scm, dcost, twin_calls, decision_s, ...}}}, ...}``) and the plots
+``twm_poc_pareto.png`` (Fig. 6) and ``twm_poc_scm.png`` (Fig. 7).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from bench.common import RESULTS_DIR, machine, save_results
+from rapps.intent_agent.planner.api import PlanRequest, PlanResult, monitor_step, plan_slicing
+from rapps.intent_agent.planner.library import library
+from rapps.intent_agent.planner.run import DEFAULT_CONFIG, default_models, instantiate
+from rapps.intent_agent.worldmodels.datagen import observe
+from rapps.intent_agent.worldmodels.features import CityRaster, Context
+from rapps.intent_agent.worldmodels.seeds import EVAL_SEEDS, HELDOUT_SEEDS, TRAIN_SEEDS, TUNE_SEEDS
+from rapps.intent_agent.worldmodels.serving import WorldModels
+from testbed.core.engine import Emulator
+from testbed.core.kpi import control_cost, cost_reduction
+from testbed.core.params import ScenarioParams
+from testbed.core.scenario import load_scenario
+from testbed.core.scheduler import shares_to_ratios
+from testbed.core.shocks import ShockRegime
+from testbed.twin import DigitalTwin
+
+SCENARIOS = ("hotspot-ID", "hotspot-OOD", "wave-ID", "wave-OOD")
+METHODS = ("uniform", "dt-fair", "fwm-only", "cdwm-only", "rules", "twm", "improved")
+LABELS = {"uniform": "uniform 1/3", "dt-fair": "DT-FAIR", "fwm-only": "FWM-only", "cdwm-only": "CDWM-only",
+          "rules": "WM-free agent", "twm": "TWM (paper)", "improved": "TWM+ (ours)"}
+WARMUP = 4
+HISTORY = 4  #: KPM reports handed to the planner
+
+
+def execute(emu: Emulator, sc: ScenarioParams, req: PlanRequest, first: PlanResult, wm: WorldModels,
+            monitor: bool) -> dict[str, Any]:
+    """Run the plan for its horizon on ``emu`` with Phase-2 monitoring; KPIs, cost and the decision log."""
+    k = len(first.prb)
+    t_start = emu.step_index
+    hist = list(req.kpm_history)
+    cur = first
+    mon_s, switches, corners = [], 0, 0
+    prb_exec, tn_exec = [], []
+    for step in range(k):
+        p, t = cur.step_action(step)
+        prb_exec.append(p)
+        tn_exec.append(t)
+        emu.set_allocation(shares_to_ratios(p), t)
+        emu.step_slow()
+        hist = [*hist[1:], emu.read_kpm()]
+        if monitor and step + 1 < k:
+            t0 = time.perf_counter()
+            v = monitor_step(PlanRequest(sc, tuple(hist), req.regime, emu.link_up, method=req.method,
+                                         seed=req.seed, objective=req.objective), cur, step + 1, wm)
+            mon_s.append(time.perf_counter() - t0)
+            corners += int(v.corner_case)
+            switches += int(v.gate_passed)
+            cur = v.plan
+    kp = emu.kpis_since(t_start)
+    pe, te = np.stack(prb_exec), np.stack(tn_exec)
+    s = sc.n_slices
+    j = float(control_cost(pe, te, sc.cost, np.full((sc.n_cells, s), 1 / s), np.full((sc.n_links, s), 1 / s)))
+    return {"scm": float(kp.scm[0]), "loss": kp.loss[0].tolist(), "p99_ms": kp.p99_ms[0].tolist(),
+            "dcost": float(cost_reduction(np.asarray(j), sc.cost)), "cost": j, "monitor_s": mon_s,
+            "switches": switches, "corner_cases": corners}
+
+
+def run(scenarios: tuple[str, ...], seeds: list[int], methods: tuple[str, ...], wm: WorldModels,
+        progress: Progress | None = None) -> dict[str, Any]:
+    sc = load_scenario("twm_poc")
+    task = progress.add_task("TWM PoC horizons", total=len(scenarios) * len(seeds)) if progress else None
+    per: dict[str, dict[str, list[dict[str, Any]]]] = {m: {s: [] for s in scenarios} for m in methods}
+    dtfair_u: dict[str, np.ndarray] = {}
+    table = None
+    for scen in scenarios:
+        regime = ShockRegime.parse(scen)
+        assumed = f"{regime.family}-ID"
+        for seed in seeds:
+            reps, up, emu = observe(sc, regime, seed, WARMUP, table)
+            table = emu.nmse_table
+            for m in methods:
+                e = copy.deepcopy(emu)
+                req = PlanRequest(sc, tuple(reps[-HISTORY:]), assumed, up, method=m, seed=seed)
+                t0 = time.perf_counter()
+                if m == "dt-fair" and scen in dtfair_u:  # budget-matched: one 384-call search per scenario
+                    res = instantiate(req, dtfair_u[scen], "DT-FAIR policy chosen by this scenario's search")
+                else:
+                    res = plan_slicing(req, wm)
+                    if m == "dt-fair":
+                        dtfair_u[scen] = np.asarray(res.trace.extra["u"])
+                dec = time.perf_counter() - t0
+                out = execute(e, sc, req, res, wm, m in ("twm", "improved"))
+                out.update({"seed": seed, "twin_calls": res.twin_calls, "decision_s": dec, "fallback": res.fallback})
+                if res.expected is not None:
+                    out["pred_scm"] = res.expected.scm
+                    out["pred_scm_lo"], out["pred_scm_hi"] = res.expected.scm_lo, res.expected.scm_hi
+                    out["pred_dcost"] = res.expected.cost_reduction
+                out["why"] = res.trace.why
+                per[m][scen].append(out)
+            if progress is not None and task is not None:
+                progress.advance(task)
+    return {"per_seed": per, "summary": summarise(per, sc)}
+
+
+def summarise(per: dict[str, dict[str, list[dict[str, Any]]]], sc: ScenarioParams) -> dict[str, Any]:
+    names = [s.name for s in sc.slices]
+    out: dict[str, Any] = {}
+    for m, by in per.items():
+        out[m] = {}
+        for scen, runs in by.items():
+            if not runs:
+                continue
+            scm = np.array([r["scm"] for r in runs])
+            loss = np.array([r["loss"] for r in runs]).mean(0)
+            p99 = np.array([r["p99_ms"] for r in runs])
+            mon = [x for r in runs for x in r["monitor_s"]]
+            d: dict[str, Any] = {
+                "scm": float(scm.mean()), "scm_zero_share": float((scm <= 0).mean()),
+                "dcost": float(np.mean([r["dcost"] for r in runs])),
+                "loss": dict(zip(names, map(float, loss), strict=True)),
+                "urllc_p99_ms": float(p99[:, 1].mean()), "urllc_p99_ms_median": float(np.median(p99[:, 1])),
+                "twin_calls": float(np.mean([r["twin_calls"] for r in runs])),
+                "twin_calls_per_scenario": int(sum(r["twin_calls"] for r in runs)),
+                "decision_s": float(np.mean([r["decision_s"] for r in runs])),
+                "monitor_step_s": float(np.mean(mon)) if mon else 0.0,
+                "fallback_share": float(np.mean([r["fallback"] for r in runs])),
+                "switches_per_horizon": float(np.mean([r["switches"] for r in runs])),
+                "horizons": len(runs)}
+            pred = [r for r in runs if "pred_scm" in r]
+            if pred:
+                d["pred_scm"] = float(np.mean([r["pred_scm"] for r in pred]))
+                d["interval90_covers_executed_scm"] = float(np.mean(
+                    [r["pred_scm_lo"] <= r["scm"] <= r["pred_scm_hi"] for r in pred]))
+            out[m][scen] = d
+        vals = list(out[m].values())
+        if vals:
+            out[m]["average"] = {"scm": float(np.mean([v["scm"] for v in vals])),
+                                 "dcost": float(np.mean([v["dcost"] for v in vals])),
+                                 "twin_calls_per_scenario": float(np.mean([v["twin_calls_per_scenario"]
+                                                                           for v in vals])),
+                                 "decision_s": float(np.mean([v["decision_s"] for v in vals]))}
+    return out
+
+
+def speed(wm: WorldModels, seed: int = 30_000) -> dict[str, Any]:
+    """Twin vs surrogate for 256 candidates in one context (a TUNE seed), measured back to back."""
+    sc = load_scenario("twm_poc")
+    reps, up, _ = observe(sc, ShockRegime.parse("hotspot-ID"), seed, WARMUP)
+    tw = DigitalTwin.from_observations(sc, reps, ShockRegime.parse("hotspot-ID"), up, seed=seed)
+    ras = CityRaster.build(sc)
+    ctx = Context.of_twin(tw)
+    lib = library(ras, ctx, 256, sc.timing.slow_per_horizon, seed)
+    twin_seeds = DEFAULT_CONFIG.verify_seeds
+    t0 = time.perf_counter()
+    tw.rollout(lib.prb, lib.tn, twin_seeds, seed=1)
+    t_twin = time.perf_counter() - t0
+    wm.forecast(ras, ctx, lib.prb[:8], lib.tn[:8], n_samples=DEFAULT_CONFIG.n_samples)  # warm-up
+    reps_s = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        wm.forecast(ras, ctx, lib.prb, lib.tn, n_samples=DEFAULT_CONFIG.n_samples, seed=1)
+        reps_s.append(time.perf_counter() - t0)
+    t_sur = float(np.median(reps_s))
+    n_paths = wm.members * (1 + DEFAULT_CONFIG.n_samples)
+    return {"candidates": 256, "twin_seeds": twin_seeds, "twin_s": t_twin, "twin_rollouts": 256 * twin_seeds,
+            "surrogate_s": t_sur, "surrogate_paths_per_candidate": n_paths,
+            "surrogate_rollouts": 256 * n_paths,
+            "speedup_per_candidate": t_twin / t_sur,
+            "speedup_per_rollout": (t_twin / (256 * twin_seeds)) / (t_sur / (256 * n_paths))}
+
+
+def plots(summary: dict[str, Any], scenarios: tuple[str, ...], out_dir: Path) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    paths = []
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    for m, d in summary.items():
+        a = d.get("average")
+        if a is None:
+            continue
+        ax.scatter(100 * a["dcost"], 100 * a["scm"], s=160 if m == "improved" else 80,
+                   marker="*" if m in ("twm", "improved") else "o", label=LABELS[m])
+        ax.annotate(LABELS[m], (100 * a["dcost"], 100 * a["scm"]), textcoords="offset points", xytext=(5, 5),
+                    fontsize=8)
+    ax.set_xlabel("cost reduction vs uniform (%)")
+    ax.set_ylabel("SLA Compliance Margin (%)")
+    ax.set_title("Cost-compliance trade-off (mean of 4 scenarios)")
+    ax.axhline(0, color="grey", lw=0.5)
+    ax.axvline(0, color="grey", lw=0.5)
+    ax.grid(alpha=0.3)
+    p = out_dir / "twm_poc_pareto.png"
+    fig.tight_layout()
+    fig.savefig(p, dpi=110)
+    plt.close(fig)
+    paths.append(p)
+    fig, ax = plt.subplots(figsize=(9, 4))
+    ms = [m for m in summary if "average" in summary[m]]
+    wdt = 0.8 / max(len(ms), 1)
+    for i, m in enumerate(ms):
+        ys = [100 * summary[m][s]["scm"] if s in summary[m] else 0 for s in scenarios]
+        ax.bar(np.arange(len(scenarios)) + i * wdt, ys, wdt, label=LABELS[m])
+    ax.set_xticks(np.arange(len(scenarios)) + 0.4 - wdt / 2)
+    ax.set_xticklabels(scenarios)
+    ax.set_ylabel("SCM (%)")
+    ax.set_title("SLA Compliance Margin by method and scenario")
+    ax.legend(fontsize=7, ncol=4)
+    ax.grid(axis="y", alpha=0.3)
+    p = out_dir / "twm_poc_scm.png"
+    fig.tight_layout()
+    fig.savefig(p, dpi=110)
+    plt.close(fig)
+    paths.append(p)
+    return paths
+
+
+def render(res: dict[str, Any], console: Console) -> None:
+    summ = res["methods"]
+    t = Table(title=f"TWM PoC: SCM / cost reduction per scenario ({res['seeds_per_scenario']} horizons each)")
+    t.add_column("method")
+    for s in res["scenarios"]:
+        t.add_column(s, justify="right")
+    for col in ("avg SCM", "avg dcost", "twin calls/scen.", "decision s", "URLLC p99 ms"):
+        t.add_column(col, justify="right")
+    for m, d in summ.items():
+        if "average" not in d:
+            continue
+        a = d["average"]
+        p99 = np.mean([d[s]["urllc_p99_ms_median"] for s in res["scenarios"] if s in d])
+        t.add_row(LABELS[m], *[f"{100 * d[s]['scm']:.0f} % / {100 * d[s]['dcost']:.0f} %" if s in d else "-"
+                               for s in res["scenarios"]],
+                  f"{100 * a['scm']:.1f} %", f"{100 * a['dcost']:.1f} %", f"{a['twin_calls_per_scenario']:.0f}",
+                  f"{a['decision_s']:.2f}", f"{p99:.0f}")
+    console.print(t)
+    sp = res["speed"]
+    console.print(f"surrogate vs twin, 256 candidates: twin {sp['twin_s']:.2f} s ({sp['twin_rollouts']} rollouts), "
+                  f"FWM+CDWM {sp['surrogate_s']:.3f} s ({sp['surrogate_rollouts']} rollouts): "
+                  f"{sp['speedup_per_candidate']:.0f}x per candidate, {sp['speedup_per_rollout']:.0f}x per rollout")
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    ap = argparse.ArgumentParser(prog="python -m bench.twm_poc")
+    ap.add_argument("--quick", action="store_true", help="4 horizon seeds per scenario (CI)")
+    ap.add_argument("--seeds", type=int, default=None, help="horizon seeds per scenario (default 32, quick 4)")
+    ap.add_argument("--scenarios", nargs="+", default=list(SCENARIOS))
+    ap.add_argument("--methods", nargs="+", default=list(METHODS))
+    ap.add_argument("--out", type=Path, default=RESULTS_DIR / "twm_poc.json")
+    ap.add_argument("--no-plots", action="store_true")
+    ap.add_argument("--tune", action="store_true", help="run on the planner-tuning seeds instead of EVAL_SEEDS")
+    ap.add_argument("--models", type=Path, default=None, help="world-model directory (default: the committed)")
+    a = ap.parse_args(argv)
+    n = a.seeds if a.seeds is not None else (4 if a.quick else len(EVAL_SEEDS))
+    seeds = list((TUNE_SEEDS if a.tune else EVAL_SEEDS)[:n])
+    console = Console(width=max(Console().width, 150))
+    t0 = time.perf_counter()
+    wm = WorldModels(a.models) if a.models is not None else default_models()
+    with Progress(console=console) as prog:
+        r = run(tuple(a.scenarios), seeds, tuple(a.methods), wm, prog)
+    res: dict[str, Any] = {
+        "host": machine(), "scenario": "twm_poc", "scenarios": list(a.scenarios), "seeds": seeds,
+        "seeds_per_scenario": n, "mode": ("tune-" if a.tune else "") + ("quick" if a.quick else "full"),
+        "seed_ranges": {"eval": [min(seeds), max(seeds)], "train": [TRAIN_SEEDS[0], TRAIN_SEEDS[-1]],
+                        "heldout": [HELDOUT_SEEDS[0], HELDOUT_SEEDS[-1]], "tune": [TUNE_SEEDS[0], TUNE_SEEDS[-1]]},
+        "protocol": f"emulator warm-up {WARMUP} slow steps under uniform; planners see the last {HISTORY} KPM "
+                    "reports and link alarms; one 12-step horizon executed on a copy of the same emulator per "
+                    "method; planners assume the ID shock regime of the family",
+        "models": wm.describe(),
+        "world_models": {"fwm_heldout_r2": wm.fwm_card.raw["evaluation"]["heldout_r2_mean"],
+                         "cdwm": wm.cdwm_card.raw["evaluation"]["heldout"]},
+        "methods": r["summary"], "speed": speed(wm), "wall_s": 0.0, "per_seed": r["per_seed"]}
+    res["wall_s"] = time.perf_counter() - t0
+    render(res, console)
+    a.out.parent.mkdir(parents=True, exist_ok=True)
+    if not a.no_plots:
+        res["plots"] = [p.name for p in plots(res["methods"], tuple(a.scenarios), a.out.parent)]
+    save_results(a.out.stem, res, a.out.parent)
+    return res
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Intent agent rApp: intents, tool harness, world models (FWM, CDWM) and the slicing planner."""

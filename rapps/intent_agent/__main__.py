@@ -1,0 +1,54 @@
+"""``python -m rapps.intent_agent``: the rApp process (settings from ``NEXTRIC_RAPP_*``).
+
+Serves the intent API and the operator page; with ``NEXTRIC_RAPP_E2__TARGET`` it follows the testbed's KPM.
+Prints one JSON line with the bound HTTP port, then runs until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import signal
+
+from nextric.e2.client import E2Client
+from nextric.obs.logging import configure_logging
+from nextric.obs.serve import start_http
+from nextric.sdl.factory import open_sdl
+from rapps.intent_agent.app import build_agent, create_app, describe_cells, feed_kpm
+from rapps.intent_agent.settings import IntentAgentSettings
+
+
+async def serve(settings: IntentAgentSettings, stop: asyncio.Event | None = None) -> None:
+    stop = stop or asyncio.Event()
+    sdl = open_sdl(settings.sdl)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with contextlib.AsyncExitStack() as stack:
+        client = None
+        cmap = None
+        if settings.e2 is not None:
+            client = await stack.enter_async_context(E2Client(settings.e2))
+            cmap = await describe_cells(client, settings.scenario)
+        agent = build_agent(settings, sdl, cmap)
+        http = await start_http(create_app(settings, agent), settings.http.host, settings.http.port)
+        print(json.dumps({"http_port": http.port}), flush=True)
+        feed = None if client is None else asyncio.create_task(feed_kpm(agent, client, settings.report_period_ms, stop))
+        try:
+            await stop.wait()
+        finally:
+            if feed is not None:
+                await feed
+            await http.stop()
+            agent.audit.close()
+            await sdl.close()
+
+
+def main() -> None:
+    settings = IntentAgentSettings()
+    configure_logging("intent_agent", settings.log.level, settings.log.json_lines)
+    asyncio.run(serve(settings))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""HTTP edge of the rApp: TMF921 intent routes, plan decisions, audit, KPIs, the operator page."""

@@ -1,0 +1,46 @@
+"""problem+json (RFC 9457) for every error of the rApp's API."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from nextric.errors import ConflictError, NotFoundError, ValidationError
+
+
+class Problem(Exception):
+    def __init__(self, status: int, title: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status, self.title, self.detail = status, title, detail
+
+
+def _body(status: int, title: str, detail: str, instance: str) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse({"type": "about:blank", "title": title, "status": status, "detail": detail,
+                         "instance": instance}, status_code=status, media_type="application/problem+json",
+                        headers=headers)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(Problem)
+    async def problem(request: Request, exc: Problem) -> JSONResponse:
+        return _body(exc.status, exc.title, exc.detail, request.url.path)
+
+    @app.exception_handler(ValidationError)
+    async def invalid(request: Request, exc: ValidationError) -> JSONResponse:
+        return _body(400, "Bad Request", str(exc), request.url.path)
+
+    @app.exception_handler(NotFoundError)
+    async def missing(request: Request, exc: NotFoundError) -> JSONResponse:
+        return _body(404, "Not Found", str(exc), request.url.path)
+
+    @app.exception_handler(ConflictError)
+    async def conflict(request: Request, exc: ConflictError) -> JSONResponse:
+        return _body(409, "Conflict", str(exc), request.url.path)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = "/".join(str(x) for x in first.get("loc", ()))
+        return _body(400, "Bad Request", f"{where}: {first.get('msg', 'invalid request')}", request.url.path)

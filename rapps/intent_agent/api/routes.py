@@ -1,0 +1,131 @@
+"""Routes: TMF921-style ``/tmf-api/intentManagement/v5/intent`` (+ ``/intentReport``), plan decisions,
+tools, audit and KPI series under ``/rapp/v1``; translation only, the agent decides."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from rapps.intent_agent.api.auth import Auth
+from rapps.intent_agent.service import IntentAgent, IntentRecord
+
+TMF = "/tmf-api/intentManagement/v5"
+
+
+class IntentIn(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+
+    name: str | None = Field(None, max_length=200)
+    description: str | None = Field(None, max_length=2000)
+    naturalLanguage: str | None = Field(None, max_length=2000)
+    expression: dict[str, Any] | None = None
+    mode: Literal["advisory", "autonomous", "shadow"] | None = None
+    type_: str | None = Field(None, alias="@type")
+
+
+class Decision(BaseModel):
+    comment: str = Field("", max_length=500)
+
+
+def intent_json(rec: IntentRecord, base: str) -> dict[str, Any]:
+    last = rec.reports[-1] if rec.reports else None
+    return {"id": rec.id, "href": f"{base}{TMF}/intent/{rec.id}", "@type": "Intent", "name": rec.name,
+            "description": rec.description, "naturalLanguage": rec.text, "mode": rec.mode,
+            "lifecycleStatus": rec.lifecycle, "creationDate": rec.created, "lastUpdate": rec.updated,
+            "expression": {"@type": "JsonLdExpression", "expressionValue": {"intentExpectations": rec.expectations}},
+            "compilation": rec.compiled, "plans": rec.plans,
+            "fulfilmentInfo": None if last is None else {"fulfilmentStatus": last["fulfilmentStatus"],
+                                                        "notFulfilledState": last["notFulfilledState"]}}
+
+
+def router(agent: IntentAgent, auth: Auth) -> APIRouter:
+    r = APIRouter()
+    op = Depends(auth.require("operator"))
+    rd = Depends(auth.require("operator", "viewer"))
+
+    def base(req: Request) -> str:
+        return str(req.base_url).rstrip("/")
+
+    @r.post(f"{TMF}/intent", status_code=201, tags=["intent"])
+    async def create(body: IntentIn, request: Request, response: Response, who: str = op) -> dict[str, Any]:
+        rec = await agent.create(body.model_dump(exclude_none=True), who)
+        response.headers["Location"] = f"{TMF}/intent/{rec.id}"
+        return intent_json(rec, base(request))
+
+    @r.get(f"{TMF}/intent", tags=["intent"])
+    async def list_(request: Request, _: str = rd) -> list[dict[str, Any]]:
+        return [intent_json(x, base(request)) for x in agent.intents.values()]
+
+    @r.get(f"{TMF}/intent/{{intent_id}}", tags=["intent"])
+    async def get(intent_id: str, request: Request, _: str = rd) -> dict[str, Any]:
+        return intent_json(agent.get(intent_id), base(request))
+
+    @r.patch(f"{TMF}/intent/{{intent_id}}", tags=["intent"])
+    async def patch(intent_id: str, body: IntentIn, request: Request, who: str = op) -> dict[str, Any]:
+        return intent_json(await agent.patch(intent_id, body.model_dump(exclude_none=True), who), base(request))
+
+    @r.delete(f"{TMF}/intent/{{intent_id}}", status_code=204, tags=["intent"])
+    async def delete(intent_id: str, who: str = op) -> Response:
+        await agent.delete(intent_id, who)
+        return Response(status_code=204)
+
+    @r.get(f"{TMF}/intent/{{intent_id}}/intentReport", tags=["intent"])
+    async def reports(intent_id: str, _: str = rd) -> list[dict[str, Any]]:
+        return list(reversed(agent.get(intent_id).reports))
+
+    @r.get("/rapp/v1/plans", tags=["plans"])
+    async def plans(status: str | None = None, _: str = rd) -> list[dict[str, Any]]:
+        return [p.to_json() for p in agent.plans.values() if status is None or p.status == status]
+
+    @r.get("/rapp/v1/plans/{plan_id}", tags=["plans"])
+    async def plan(plan_id: str, _: str = rd) -> dict[str, Any]:
+        return agent.plan(plan_id).to_json()
+
+    @r.post("/rapp/v1/plans/{plan_id}/approve", tags=["plans"])
+    async def approve(plan_id: str, who: str = op) -> dict[str, Any]:
+        return (await agent.approve(plan_id, who)).to_json()
+
+    @r.post("/rapp/v1/plans/{plan_id}/reject", tags=["plans"])
+    async def reject(plan_id: str, body: Decision, who: str = op) -> dict[str, Any]:
+        return (await agent.reject(plan_id, who, body.comment)).to_json()
+
+    @r.post("/rapp/v1/plans/{plan_id}/rollback", tags=["plans"])
+    async def rollback(plan_id: str, body: Decision, who: str = op) -> dict[str, Any]:
+        return (await agent.rollback(plan_id, who, body.comment or "operator rollback")).to_json()
+
+    @r.get("/rapp/v1/tools", tags=["harness"])
+    async def tools(_: str = rd) -> list[dict[str, Any]]:
+        return [t.describe() for t in agent.reg.tools.values()]
+
+    @r.get("/rapp/v1/audit", tags=["audit"])
+    async def audit(subject: str | None = None, after: int = 0, limit: int = 100, _: str = rd) -> dict[str, Any]:
+        items = agent.audit.query(subject, after, min(max(limit, 1), 1000))
+        policy: list[dict[str, Any]] = []
+        if agent.env.policy is not None:
+            try:
+                got = await agent.env.policy.get("/audit/v1/records", params={"limit": 50})
+                if got.status_code == 200:
+                    policy = got.json().get("items", [])[-50:]
+            except Exception:  # the policy service being down must not break the operator's view
+                policy = []
+        return {"items": items, "policy": policy}
+
+    @r.get("/rapp/v1/kpis", tags=["kpis"])
+    async def kpis(_: str = rd) -> dict[str, Any]:
+        names = [s.name for s in agent.env.scenario.slices]
+        series: dict[str, Any] = {"t_s": [], "slices": {n: {"loss": [], "p99_ms": []} for n in names}, "cells": {}}
+        for rep in agent.env.history.reports:
+            series["t_s"].append(rep.t_end_s)
+            for i, n in enumerate(names):
+                off = sum(c.slices[i].offered_mbps for c in rep.cells)
+                lost = sum(c.slices[i].offered_mbps * c.slices[i].packet_loss for c in rep.cells)
+                series["slices"][n]["loss"].append(lost / off if off > 0 else 0.0)
+                series["slices"][n]["p99_ms"].append(max((c.slices[i].p99_delay_ms for c in rep.cells), default=0.0))
+            for c in rep.cells:
+                row = series["cells"].setdefault(str(c.cell_id), {"prb_use": []})
+                row["prb_use"].append(c.prb_used_dl / c.prb_avail_dl if c.prb_avail_dl > 0 else 0.0)
+        return series
+
+    return r

@@ -1,0 +1,121 @@
+"""Wiring of the intent agent: settings -> environment (scenario, KB, SDL, policy client, CE client) ->
+tool registry -> agent -> FastAPI (TMF921 routes, plans, audit, operator page); plus the E2 KPM feed from
+the testbed (subscription per node at the rApp's reporting period). No decision logic here."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from nextric.e2.client import E2Client
+from nextric.e2.v1 import e2ap_pb2
+from nextric.e2sm.kpm.v1 import kpm_pb2
+from nextric.sdl.api import SdlBackend
+from nextric.twin.v1 import twin_pb2, twin_pb2_grpc
+from rapps.intent_agent.api import problems
+from rapps.intent_agent.api.auth import Auth
+from rapps.intent_agent.api.routes import router
+from rapps.intent_agent.audit import AuditLog
+from rapps.intent_agent.compiler.domain import domain_of
+from rapps.intent_agent.compiler.kb import KnowledgeBase
+from rapps.intent_agent.compiler.llm import LlmCompiler, LlmConfig
+from rapps.intent_agent.harness.tools import Env, build_registry
+from rapps.intent_agent.observe import CellMap, History, to_report
+from rapps.intent_agent.plans.build import slice_key
+from rapps.intent_agent.service import IntentAgent
+from rapps.intent_agent.settings import IntentAgentSettings
+from testbed.core.scenario import load_scenario
+
+log = logging.getLogger("rapp.intent_agent")
+UI_DIR = Path(__file__).with_name("ui")
+
+
+def build_agent(settings: IntentAgentSettings, sdl: SdlBackend, cmap: CellMap | None = None) -> IntentAgent:
+    sc = load_scenario(settings.scenario)
+    cmap = cmap or CellMap({f"cell-{c.cell_id}": c.cell_id for c in sc.cells},
+                           tuple(slice_key(s.sst, s.sd) for s in sc.slices))
+    policy = None
+    if settings.policy.url:
+        tok = settings.policy.token
+        headers = {"Authorization": f"Bearer {tok.get_secret_value()}"} if tok else {}
+        policy = httpx.AsyncClient(base_url=settings.policy.url, headers=headers, timeout=settings.policy.timeout_s)
+    ce = httpx.AsyncClient(base_url=settings.ce_url, timeout=2.0) if settings.ce_url else None
+    domain, kb = domain_of(sc), KnowledgeBase.load()
+    env = Env(sc, settings.scenario, domain, kb, History(), cmap, sdl, settings.sdl_namespace, settings.plan_key,
+              settings.planner.regime, policy, ce, planner_seed=settings.planner.seed)
+    llm = None
+    if settings.llm.base_url:
+        key = settings.llm.api_key.get_secret_value() if settings.llm.api_key else None
+        llm = LlmCompiler(LlmConfig(settings.llm.base_url, settings.llm.model, key, settings.llm.timeout_s), domain, kb)
+    return IntentAgent(settings, env, build_registry(env), AuditLog(settings.audit_path), llm)
+
+
+def create_app(settings: IntentAgentSettings, agent: IntentAgent) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await agent.load()
+        try:
+            yield
+        finally:
+            for t in list(agent.tasks):
+                t.cancel()
+            await asyncio.gather(*agent.tasks, return_exceptions=True)
+            for c in (agent.env.policy, agent.env.ce):
+                if c is not None:
+                    await c.aclose()
+
+    app = FastAPI(title="nextric intent agent rApp", version="1.0.0", lifespan=lifespan,
+                  description="TMF921-style intents with TS 28.312 expectations; plans; audit "
+                              "(docs/rapps/intent_agent.md)")
+    app.state.agent = agent
+    problems.install(app)
+    app.include_router(router(agent, Auth(settings.tokens)))
+    app.mount("/ui", StaticFiles(directory=UI_DIR, html=True), name="ui")
+
+    @app.get("/", include_in_schema=False)
+    async def root() -> RedirectResponse:
+        return RedirectResponse("/ui/")
+
+    @app.get("/ric/v1/health/alive", include_in_schema=False)
+    async def alive() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
+
+
+async def describe_cells(client: E2Client, scenario: str) -> CellMap:
+    """Cell keys in scenario order from the testbed's twin service (nextric.twin.v1 Describe)."""
+    sc = load_scenario(scenario)
+    d = await twin_pb2_grpc.DigitalTwinStub(client.channel).Describe(twin_pb2.DescribeRequest())
+    return CellMap({k: c.cell_id for k, c in zip(d.cell_keys, sc.cells, strict=True)}, tuple(d.slice_keys))
+
+
+async def feed_kpm(agent: IntentAgent, client: E2Client, period_ms: int, stop: asyncio.Event) -> None:
+    """Subscribe to every node's KPM at ``period_ms``; once every node reported a period, hand one report on."""
+    nodes = await client.list_nodes()
+    pending: dict[int, list[kpm_pb2.KpmIndicationMessage]] = defaultdict(list)
+    lock = asyncio.Lock()
+
+    async def one(node: e2ap_pb2.E2NodeInfo) -> None:
+        async for ind in client.subscribe(node.node_id, e2ap_pb2.REPORT_STYLE_KPM, period_ms):
+            t = int(ind.header.sim_time_ms)
+            async with lock:
+                pending[t].append(ind.kpm)
+                if len(pending[t]) == len(nodes):
+                    msgs = pending.pop(t)
+                    await agent.on_kpm(to_report(msgs, agent.env.cmap, agent.env.scenario, t / 1000.0))
+
+    tasks = [asyncio.create_task(one(n)) for n in nodes]
+    await stop.wait()
+    for t in tasks:
+        t.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,0 +1,1 @@
+"""Tool harness: scoped tools with JSON-schema inputs/outputs and permissions, every call traced."""

@@ -1,0 +1,284 @@
+"""The rApp's tools, bound to its environment (observations, SDL, policy service, CE selector, models).
+
+read: query_kpi, get_config, retrieve_3gpp_constraint, run_fwm, run_cdwm, run_twin, compare_estimators;
+plan: plan_slicing, check_guardrail; act: apply_policy, rollback. Large arrays stay in ``Env.drafts`` and are
+referred to by id, so traces stay readable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import numpy as np
+
+from nextric.errors import ValidationError
+from nextric.sdl.api import SdlBackend
+from rapps.intent_agent.compiler.domain import Domain
+from rapps.intent_agent.compiler.kb import KnowledgeBase
+from rapps.intent_agent.harness.registry import Registry, Tool, obj
+from rapps.intent_agent.observe import CellMap, History, area_kpis
+from testbed.core.params import ScenarioParams
+from testbed.core.shocks import ShockRegime
+from testbed.core.types import FloatArray
+
+A1_SLA_TYPE = "ORAN_SliceSLATarget_1.0.0"
+SIMULATOR = "nextric-testbed twin (testbed.twin.DigitalTwin)"
+_NUM = {"type": "number"}
+_STR = {"type": "string"}
+_ANY_OBJ = {"type": "object"}
+
+
+@dataclass
+class Env:
+    scenario: ScenarioParams
+    scenario_name: str
+    domain: Domain
+    kb: KnowledgeBase
+    history: History
+    cmap: CellMap
+    sdl: SdlBackend
+    sdl_namespace: str
+    plan_key: str
+    regime: str
+    policy: httpx.AsyncClient | None = None
+    ce: httpx.AsyncClient | None = None
+    drafts: dict[str, FloatArray] = field(default_factory=dict)
+    models: Any = None  #: WorldModels once loaded (None: not tried; False: unusable)
+    models_error: str = ""
+    planner_seed: int = 0
+
+    def cell_keys(self) -> list[str]:
+        inv = {v: k for k, v in self.cmap.key_to_id.items()}
+        return [inv[c.cell_id] for c in self.scenario.cells]
+
+
+def _load_models(env: Env) -> Any:
+    if env.models is None:
+        try:
+            from rapps.intent_agent.worldmodels.serving import WorldModels
+
+            env.models = WorldModels()
+        except Exception as exc:  # missing artefact, bad card: the harness carries on with the twin
+            env.models, env.models_error = False, f"{type(exc).__name__}: {exc}"
+    return env.models
+
+
+def build_registry(env: Env) -> Registry:
+    reg = Registry()
+    names = [s.name for s in env.scenario.slices]
+
+    async def query_kpi(a: dict[str, Any]) -> dict[str, Any]:
+        reps = list(env.history.reports)[-int(a.get("last", 4)):]
+        k = area_kpis(reps, a.get("cells", []), names)
+        if k is None:
+            return {"available": False, "reports": 0}
+        return {"available": True, "reports": k.n_reports, "loss": k.loss, "p99_ms": k.p99_ms,
+                "throughput_mbps": k.throughput_mbps, "prb_use": k.prb_use,
+                "t_end_s": reps[-1].t_end_s if reps else 0.0}
+
+    async def get_config(a: dict[str, Any]) -> dict[str, Any]:
+        raw = (await env.sdl.get(env.sdl_namespace, [env.plan_key])).get(env.plan_key)
+        return {"scenario": env.scenario_name, "cells": list(env.domain.cells), "zones": {k: list(v) for k, v in
+                env.domain.zones.items()}, "slices": [{"name": s.name, "key": s.key, "slaLoss": s.sla_loss,
+                "slaP99Ms": s.sla_p99_ms} for s in env.domain.slices],
+                "currentPlan": json.loads(raw) if raw else None}
+
+    async def retrieve(a: dict[str, Any]) -> dict[str, Any]:
+        hits = env.kb.search(a["query"], int(a.get("k", 3)))
+        return {"hits": [{"id": h.passage.id, "source": h.passage.source, "title": h.passage.title,
+                          "text": h.passage.text, "score": round(h.score, 3)} for h in hits]}
+
+    async def run_model(a: dict[str, Any], which: str) -> dict[str, Any]:
+        m = await asyncio.to_thread(_load_models, env)
+        if m is False:
+            return {"available": False, "reason": env.models_error}
+        desc = m.describe() if hasattr(m, "describe") else {}
+        return {"available": True, "model": which, "describe": {str(k): str(v) for k, v in desc.items()},
+                "_versions": {str(k): str(v) for k, v in desc.items()}, "_cards": [f"{which}.card.json"]}
+
+    async def run_twin(a: dict[str, Any]) -> dict[str, Any]:
+        prb = env.drafts[a["draft"]]
+        seeds = int(a.get("seeds", 8))
+        reps = list(env.history.reports)
+        if not reps:
+            raise ValidationError("no KPM observed yet: the twin is built from observations only")
+
+        def roll() -> dict[str, Any]:
+            from testbed.policies import uniform_shares
+            from testbed.twin import DigitalTwin
+
+            twin = DigitalTwin.from_observations(env.scenario, reps[-8:], ShockRegime.parse(env.regime),
+                                                 seed=int(a.get("seed", 0)))
+            k = prb.shape[0]
+            tn = env.drafts.get(a["draft"] + "/tn")
+            u_prb, u_tn = uniform_shares(env.scenario)
+            if tn is None:
+                tn = np.broadcast_to(u_tn, (k, *u_tn.shape))
+            # the plan and the status quo (uniform RRMPolicyRatio + transport) under common random numbers
+            prbs = np.stack([prb, np.broadcast_to(u_prb, prb.shape)])
+            tns = np.stack([tn, np.broadcast_to(u_tn, tn.shape)])
+            res = twin.rollout(prbs, tns, n_seeds=seeds, seed=int(a.get("seed", 0)))
+            cost = np.asarray(res.cost)
+            return {"scm": res.scm[0].tolist(), "loss": res.loss[0].tolist(), "p99_ms": res.p99_ms[0].tolist(),
+                    "baseline": {"scm": res.scm[1].tolist(), "loss": res.loss[1].tolist(),
+                                 "p99_ms": res.p99_ms[1].tolist(), "cost": float(cost[1])},
+                    "cost": float(cost[0]), "rollouts": 2 * seeds,
+                    "_versions": {"twin": SIMULATOR, "regime": env.regime}, "_cards": []}
+
+        return await asyncio.to_thread(roll)
+
+    async def compare_estimators(a: dict[str, Any]) -> dict[str, Any]:
+        if env.ce is None:
+            return {"available": False, "reason": "no CE selector configured"}
+        try:
+            r = await env.ce.get("/ce/v1/groups")
+            r.raise_for_status()
+            return {"available": True, "groups": r.json()}
+        except (httpx.HTTPError, ValueError) as exc:
+            return {"available": False, "reason": str(exc)}
+
+    async def plan_slicing(a: dict[str, Any]) -> dict[str, Any]:
+        from rapps.intent_agent.planner.api import (
+            ActionBounds,
+            ObjectiveWeights,
+            PlanRequest,
+            SliceCeiling,
+            plan_slicing,
+        )
+
+        o = a["objective"]
+        req = PlanRequest(
+            scenario=env.scenario, kpm_history=tuple(list(env.history.reports)[-8:]), regime=env.regime,
+            objective=ObjectiveWeights(o["scm"], o["cost"], o["risk"], o["risk_quantile"]),
+            ceilings=tuple(SliceCeiling(c["slice"], c["max_loss"], c.get("max_p99_ms")) for c in a["ceilings"]),
+            bounds=ActionBounds(max_row_change=float(a.get("max_row_change", 2.0))),
+            seed=int(a.get("seed", env.planner_seed)), method=a["method"])
+        models = None
+        if a["method"] not in ("rules", "uniform"):
+            m = await asyncio.to_thread(_load_models, env)
+            if m is False:
+                raise ValidationError(f"world models unusable: {env.models_error}")
+            models = m
+        res = await asyncio.to_thread(plan_slicing, req, models)
+        draft = uuid.uuid4().hex[:12]
+        env.drafts[draft] = np.asarray(res.prb, dtype=np.float64)
+        env.drafts[draft + "/tn"] = np.asarray(res.tn, dtype=np.float64)
+        exp = res.expected
+        return {"draft": draft, "method": res.method, "fallback": bool(res.fallback), "why": res.trace.why,
+                "steps": list(res.trace.steps)[:20], "twin_calls": int(res.twin_calls),
+                "decision_s": float(res.decision_s),
+                "expected": None if exp is None else {"scm": exp.scm, "scm_lo": exp.scm_lo, "scm_hi": exp.scm_hi,
+                                                      "violation_risk": exp.violation_risk,
+                                                      "cost_reduction": exp.cost_reduction},
+                "_versions": {"planner": res.method, **{str(k): str(v) for k, v in res.models.items()}},
+                "_cards": [str(k) for k in res.models]}
+
+    async def check_guardrail(a: dict[str, Any]) -> dict[str, Any]:
+        if env.policy is None:
+            return {"available": False, "verdicts": []}
+        out = []
+        for cell_id, ratios in a["cells"].items():
+            action = {"kind": "slice_prb_quota", "cellId": cell_id, "policies": [
+                {"member": _member(k), "minPrbRatio": int(v), "maxPrbRatio": 100, "dedicatedPrbRatio": 0}
+                for k, v in ratios.items()]}
+            body: dict[str, Any] = {"action": action, "reason": a.get("reason", "rApp plan check")[:500]}
+            if a.get("violation_probability") is not None:
+                body["prediction"] = {"slaViolationProbability": float(a["violation_probability"]),
+                                      "model": a.get("model", "twin")}
+            r = await env.policy.post("/guardrail/v1/check", json=body)
+            if r.status_code >= 400:
+                raise ValidationError(f"guardrail check answered {r.status_code}: {r.text[:300]}")
+            v = r.json()
+            out.append({"cellId": cell_id, "decision": v["decision"], "risk": v.get("risk"),
+                        "reasons": [{"code": x["code"], "message": x["message"]} for x in v.get("reasons", [])],
+                        "verdictId": v.get("verdictId"), "auditId": v.get("auditId")})
+        return {"available": True, "verdicts": out}
+
+    async def apply_policy(a: dict[str, Any]) -> dict[str, Any]:
+        old = (await env.sdl.get(env.sdl_namespace, [env.plan_key])).get(env.plan_key)
+        plan = {"planId": a["plan_id"], "intentId": a["intent_id"], "cells": a["cells"]}
+        await env.sdl.set(env.sdl_namespace, {env.plan_key: json.dumps(plan).encode(),
+                                              f"previous/{a['plan_id']}": old or b"{}"})
+        a1 = []
+        if env.policy is not None:
+            for sl in a.get("slas", []):
+                pid = f"rapp-{a['intent_id']}-{sl['slice']}"
+                body = {"scope": {"sliceId": {"plmnId": {"mcc": "001", "mnc": "01"}, "sst": sl["sst"],
+                                              **({"sd": sl["sd"]} if sl.get("sd") else {})},
+                                  "cellIdList": sl["cells"]},
+                        "sliceSlaObjectives": {k: v for k, v in (("maxPacketDelayMs", sl.get("maxPacketDelayMs")),
+                                                                  ("maxPacketLossRate", sl.get("maxPacketLossRate")))
+                                               if v is not None}}
+                r = await env.policy.put(f"/A1-P/v2/policytypes/{A1_SLA_TYPE}/policies/{pid}", json=body)
+                a1.append({"policyId": pid, "status": r.status_code, "detail": r.text[:300] if r.status_code >= 400
+                           else ""})
+        return {"sdlKey": f"{env.sdl_namespace}/{env.plan_key}", "cells": len(a["cells"]), "a1": a1}
+
+    async def rollback(a: dict[str, Any]) -> dict[str, Any]:
+        key = f"previous/{a['plan_id']}"
+        prev = (await env.sdl.get(env.sdl_namespace, [key])).get(key)
+        if prev and prev != b"{}":
+            await env.sdl.set(env.sdl_namespace, {env.plan_key: prev})
+        else:
+            await env.sdl.delete(env.sdl_namespace, [env.plan_key])
+        removed = []
+        if env.policy is not None:
+            for pid in a.get("a1_policies", []):
+                r = await env.policy.delete(f"/A1-P/v2/policytypes/{A1_SLA_TYPE}/policies/{pid}")
+                removed.append({"policyId": pid, "status": r.status_code})
+        return {"restored": bool(prev and prev != b"{}"), "a1Removed": removed}
+
+    cells_prop = {"type": "array", "items": {"type": "integer"}}
+    reg.register(Tool("query_kpi", "Per-slice KPIs (loss, p99, throughput, PRB use) of an area over the last "
+                      "KPM periods", "read", obj({"cells": cells_prop, "last": {"type": "integer", "minimum": 1}}),
+                      obj({"available": {"type": "boolean"}}, ("available",)), query_kpi))
+    reg.register(Tool("get_config", "Scenario slices/SLAs, zones, cells and the plan in force", "read", obj({}),
+                      obj({"slices": {"type": "array"}}, ("slices",)), get_config))
+    reg.register(Tool("retrieve_3gpp_constraint", "BM25 retrieval over the curated standards knowledge base",
+                      "read", obj({"query": _STR, "k": {"type": "integer", "minimum": 1, "maximum": 10}}, ("query",)),
+                      obj({"hits": {"type": "array"}}, ("hits",)), retrieve))
+
+    async def run_fwm(a: dict[str, Any]) -> dict[str, Any]:
+        return await run_model(a, "fwm")
+
+    async def run_cdwm(a: dict[str, Any]) -> dict[str, Any]:
+        return await run_model(a, "cdwm")
+
+    reg.register(Tool("run_fwm", "Field world model (ONNX): availability, card and version", "read", obj({}),
+                      obj({"available": {"type": "boolean"}}, ("available",)), run_fwm))
+    reg.register(Tool("run_cdwm", "Control-dynamics world model (ONNX): availability, card and version", "read",
+                      obj({}), obj({"available": {"type": "boolean"}}, ("available",)), run_cdwm))
+    reg.register(Tool("run_twin", "Digital-twin rollouts of a draft plan from observations only", "read",
+                      obj({"draft": _STR, "seeds": {"type": "integer", "minimum": 1, "maximum": 64},
+                           "seed": {"type": "integer"}}, ("draft",)),
+                      obj({"scm": {"type": "array"}, "loss": {"type": "array"}, "p99_ms": {"type": "array"}},
+                          ("scm", "loss", "p99_ms")), run_twin))
+    reg.register(Tool("compare_estimators", "Ask the CE selector which channel estimator each group uses", "read",
+                      obj({}), obj({"available": {"type": "boolean"}}, ("available",)), compare_estimators))
+    reg.register(Tool("plan_slicing", "Slicing planner (world models + twin): K-step PRB/transport shares",
+                      "plan", obj({"method": _STR, "objective": _ANY_OBJ, "ceilings": {"type": "array"},
+                                   "max_row_change": _NUM, "seed": {"type": "integer"}},
+                                  ("method", "objective", "ceilings")),
+                      obj({"draft": _STR, "method": _STR}, ("draft", "method")), plan_slicing))
+    reg.register(Tool("check_guardrail", "Guardrail verdict per cell for the plan's PRB ratios (audited)", "plan",
+                      obj({"cells": _ANY_OBJ, "violation_probability": {"type": ["number", "null"]}, "model": _STR,
+                           "reason": _STR}, ("cells",)),
+                      obj({"verdicts": {"type": "array"}}, ("verdicts",)), check_guardrail))
+    reg.register(Tool("apply_policy", "Write the plan to SDL for the slice scheduler and the SLA targets to A1",
+                      "act", obj({"plan_id": _STR, "intent_id": _STR, "cells": _ANY_OBJ, "slas": {"type": "array"}},
+                                 ("plan_id", "intent_id", "cells")),
+                      obj({"sdlKey": _STR}, ("sdlKey",)), apply_policy))
+    reg.register(Tool("rollback", "Restore the plan in force before and remove the plan's A1 policies", "act",
+                      obj({"plan_id": _STR, "a1_policies": {"type": "array", "items": _STR}}, ("plan_id",)),
+                      obj({"restored": {"type": "boolean"}}, ("restored",)), rollback))
+    return reg
+
+
+def _member(slice_key: str) -> dict[str, Any]:
+    sst, _, sd = slice_key.partition("-")
+    return {"sst": int(sst), **({"sd": sd} if sd else {})}

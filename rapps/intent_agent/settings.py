@@ -1,0 +1,66 @@
+"""Settings of the intent agent rApp (environment prefix ``NEXTRIC_RAPP_``, nested with ``__``)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from nextric.e2.settings import E2ClientSettings
+from nextric.sdl.factory import SdlSettings
+from nextric.settings import HttpSettings, LogSettings
+
+
+class Grant(BaseModel):
+    """A bearer token of the intent API: ``operator`` writes intents and decides plans, ``viewer`` reads."""
+
+    name: str
+    token: SecretStr
+    roles: list[Literal["operator", "viewer"]]
+
+
+class PolicyClientSettings(BaseModel):
+    url: str | None = Field(None, description="policy service base URL (A1, guardrail, audit)")
+    token: SecretStr | None = Field(None, description="token with the operator and xapp roles")
+    timeout_s: float = Field(5.0, gt=0)
+
+
+class LlmSettings(BaseModel):
+    """Optional OpenAI-compatible chat endpoint with function calling; unset base_url = grammar compiler only."""
+
+    base_url: str | None = None
+    model: str = "local"
+    api_key: SecretStr | None = None
+    timeout_s: float = Field(20.0, gt=0)
+
+
+class PlannerSettings(BaseModel):
+    method: str = Field("improved", description="planner method (rapps.intent_agent.planner.api.METHODS)")
+    fallback_method: str = Field("rules", description="used when the world models are unusable")
+    regime: str = "hotspot-ID"
+    twin_seeds: int = Field(8, ge=2, le=64)
+    seed: int = 0
+
+
+class IntentAgentSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NEXTRIC_RAPP_", env_nested_delimiter="__", extra="forbid")
+
+    scenario: str = "twm_poc"
+    e2: E2ClientSettings | None = Field(None, description="testbed E2 + twin server (NEXTRIC_RAPP_E2__TARGET)")
+    report_period_ms: int = Field(15_000, ge=1000, description="KPM period the rApp subscribes to (simulated)")
+    sdl: SdlSettings = SdlSettings()
+    sdl_namespace: str = "rapp.intent_agent"
+    plan_key: str = "slice_plan"
+    audit_path: str = Field("nextric-rapp-audit.db", description="SQLite file of the rApp's append-only audit")
+    tokens: list[Grant] = Field(default_factory=list)
+    policy: PolicyClientSettings = PolicyClientSettings()
+    ce_url: str | None = Field(None, description="CE selector read-only API base URL (compare_estimators)")
+    llm: LlmSettings = LlmSettings()
+    planner: PlannerSettings = PlannerSettings()
+    default_mode: Literal["advisory", "autonomous", "shadow"] = "advisory"
+    clock_start: str = Field("18:30", pattern=r"^[0-2][0-9]:[0-5][0-9]$",
+                             description="local time of day at simulated t = 0 (time-window contexts)")
+    fulfil_reports: int = Field(4, ge=1, description="KPM periods after enactment that decide fulfilment")
+    http: HttpSettings = HttpSettings()
+    log: LogSettings = LogSettings()

@@ -1,0 +1,38 @@
+"""Smoke run of the TWM PoC benchmark (bench/twm_poc.py): every method on real horizons, the JSON layout and
+the twin-call accounting. The full comparison is `make bench-twm` (numbers in docs/rapps/world_models.md)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bench import twm_poc
+
+
+@pytest.mark.slow
+def test_twm_poc_smoke(tmp_path: Path) -> None:
+    out = tmp_path / "twm_poc.json"
+    twm_poc.main(["--seeds", "1", "--scenarios", "hotspot-ID", "wave-OOD", "--out", str(out)])
+    res = json.loads(out.read_text())
+    assert res["seeds"] == [0]
+    assert res["scenarios"] == ["hotspot-ID", "wave-OOD"]
+    assert set(res["methods"]) == set(twm_poc.METHODS)
+    for m, by in res["methods"].items():
+        for scen in ("hotspot-ID", "wave-OOD"):
+            d = by[scen]
+            assert 0.0 <= d["scm"] <= 1.0
+            assert -1.0 <= d["dcost"] <= 1.0
+            assert d["decision_s"] >= 0.0
+            budget = {"dt-fair": 384, "twm": 12, "improved": 12}.get(m, 0)
+            assert d["twin_calls"] <= budget  # twm/improved spend 0 only when the prescreen left nothing
+            assert d["twin_calls"] == budget or m in ("twm", "improved")
+        assert "average" in by
+    assert res["methods"]["uniform"]["hotspot-ID"]["dcost"] == pytest.approx(0.0, abs=1e-9)
+    sp = res["speed"]
+    assert sp["candidates"] == 256
+    assert sp["twin_s"] > 0
+    assert sp["surrogate_s"] > 0
+    assert (tmp_path / "twm_poc_pareto.png").stat().st_size > 0
+    assert (tmp_path / "twm_poc_scm.png").stat().st_size > 0
