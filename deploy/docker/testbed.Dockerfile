@@ -1,0 +1,18 @@
+# syntax=docker/dockerfile:1.7
+# Emulated gNB testbed (E2 node server for every cell, transport controller, twin): `python -m testbed.serve` on the shared base (deploy/docker/base.Dockerfile), settings from NEXTRIC_TESTBED_*.
+#
+#   docker build -f deploy/docker/base.Dockerfile -t nextric-base .
+#   docker build -f deploy/docker/testbed.Dockerfile -t nextric/testbed:0.1.0 .
+ARG BASE_IMAGE=nextric-base
+FROM ${BASE_IMAGE}
+# Container defaults only (every value can be overridden by the orchestrator): listen on all interfaces of the
+# container, health probes and /metrics on 8080 (the O-RAN SC http port).
+ENV NEXTRIC_TESTBED_HTTP__HOST=0.0.0.0 \
+    NEXTRIC_TESTBED_HTTP__PORT=8080 \
+    NEXTRIC_TESTBED_E2__HOST=0.0.0.0 \
+    NEXTRIC_TESTBED_E2__PORT=36421
+EXPOSE 8080 36421
+USER 10001:10001
+HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
+  CMD ["python", "-m", "nextric.obs.probe", "--port", "8080", "--path", "/ric/v1/health/alive"]
+CMD ["python", "-m", "testbed.serve"]

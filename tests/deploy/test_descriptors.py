@@ -1,0 +1,61 @@
+"""Every O-RAN SC xApp descriptor under deploy/xapps/<name>/ (config-file.json + schema.json): the OSC
+descriptor shape (nextric.descriptor), controls valid against schema.json, and the O-RAN SC conventions the
+platform relies on (probes on ric/v1/health, http 8080 / rmr-data 4560 / rmr-route 4561, A1 policy types on the
+rmr data port, the container command of the component)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from nextric.descriptor import validate
+from tests.deploy.common import ROOT, components
+
+FOLDERS = sorted(p for p in (ROOT / "deploy" / "xapps").iterdir() if (p / "config-file.json").exists())
+PORTS = {"http": 8080, "rmr-data": 4560, "rmr-route": 4561}
+
+
+def test_every_xapp_component_has_a_descriptor() -> None:
+    wanted = {c["descriptor"] for c in components().values() if c.get("xapp")}
+    missing = sorted(wanted - {p.name for p in FOLDERS})
+    assert missing == [], f"xApps without deploy/xapps/<name>/config-file.json: {missing}"
+
+
+@pytest.mark.parametrize("folder", FOLDERS, ids=lambda p: p.name)
+def test_descriptor(folder: Path) -> None:
+    assert validate(folder) == []
+    config = json.loads((folder / "config-file.json").read_text())
+    (comp,) = [c for c in components().values() if c.get("descriptor") == folder.name]
+    assert config["name"] == folder.name.replace("_", "-")
+    (container,) = config["containers"]
+    assert container["command"] == ["python", "-m", comp["module"]]
+    assert container["image"]["name"].endswith("/" + config["name"])
+    assert config["livenessProbe"]["httpGet"] == {"path": "ric/v1/health/alive", "port": PORTS["http"]}
+    assert config["readinessProbe"]["httpGet"] == {"path": "ric/v1/health/ready", "port": PORTS["http"]}
+    ports = {p["name"]: p for p in config["messaging"]["ports"]}
+    assert {n: p["port"] for n, p in ports.items()} == PORTS
+    data = ports["rmr-data"]
+    assert data["rxMessages"]
+    assert data["txMessages"]
+    if data.get("policies"):  # A1 policies arrive over RMR: request in, response out
+        assert "A1_POLICY_REQ" in data["rxMessages"]
+        assert "A1_POLICY_RESP" in data["txMessages"]
+        assert config["rmr"].get("policies") == data["policies"]
+    assert config["rmr"]["protPort"] == f"tcp:{PORTS['rmr-data']}"
+    assert set(config["rmr"]["rxMessages"]) == set(data["rxMessages"])
+    assert set(config["rmr"]["txMessages"]) == set(data["txMessages"])
+
+
+def test_validation_catches_a_broken_descriptor(tmp_path: Path) -> None:
+    src = ROOT / "deploy" / "xapps" / "slice_scheduler"
+    config = json.loads((src / "config-file.json").read_text())
+    config["messaging"]["ports"][1]["port"] = 70000
+    config["containers"][0]["image"].pop("tag")
+    config["controls"]["control_period_ms"] = 5
+    (tmp_path / "config-file.json").write_text(json.dumps(config))
+    (tmp_path / "schema.json").write_text((src / "schema.json").read_text())
+    problems = "\n".join(validate(tmp_path))
+    for expected in ("70000", "'tag' is a required property", "control_period_ms"):
+        assert expected in problems

@@ -1,0 +1,95 @@
+"""docker-compose.yml checks without a Docker engine: interpolation from .env.example, services vs
+deploy/components.yaml, commands resolvable (the module and its ``__main__`` exist in the installed package),
+environment names known to each app's pydantic settings, nothing hard-coded for ports/tokens/passwords."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import inspect
+import re
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic_settings import BaseSettings
+
+VAR = re.compile(r"\$\{(\w+)(?:(:?[-?])([^}]*))?\}")
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    env: dict[str, str] = {}
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            key, _, value = line.partition("=")
+            env[key.strip()] = value.strip()
+    return env
+
+
+def interpolate(value: Any, env: dict[str, str], missing: set[str]) -> Any:
+    """Compose-style ``${VAR}``, ``${VAR:?msg}``, ``${VAR:-default}`` over nested data; records unset names."""
+    if isinstance(value, dict):
+        return {k: interpolate(v, env, missing) for k, v in value.items()}
+    if isinstance(value, list):
+        return [interpolate(v, env, missing) for v in value]
+    if not isinstance(value, str):
+        return value
+
+    def sub(m: re.Match[str]) -> str:
+        name, op, arg = m.group(1), m.group(2), m.group(3)
+        if name in env and (env[name] or not (op or "").startswith(":")):
+            return env[name]
+        if op in (":-", "-"):
+            return arg or ""
+        missing.add(name)
+        return ""
+
+    return VAR.sub(sub, value)
+
+
+def module_problems(module: str) -> list[str]:
+    """Why ``python -m module`` would not start (empty when it resolves)."""
+    try:
+        spec = importlib.util.find_spec(module)
+    except ModuleNotFoundError:
+        spec = None
+    if spec is None:
+        return [f"module {module!r} does not exist"]
+    if spec.submodule_search_locations is not None and importlib.util.find_spec(module + ".__main__") is None:
+        return [f"package {module!r} has no __main__ (python -m {module} cannot run)"]
+    return []
+
+
+def settings_class(module: str, env_prefix: str) -> type[BaseSettings] | None:
+    """The BaseSettings subclass with ``env_prefix`` in the app's settings module."""
+    parts = module.split(".")
+    pkg = ".".join(parts[:2]) if parts[0] in ("xapps", "rapps") else parts[0]
+    try:
+        mod = importlib.import_module(pkg + ".settings")
+    except ModuleNotFoundError:
+        return None
+    for obj in vars(mod).values():
+        if inspect.isclass(obj) and issubclass(obj, BaseSettings) and obj is not BaseSettings \
+                and obj.model_config.get("env_prefix") == env_prefix:
+            return obj
+    return None
+
+
+def unknown_env_names(cls: type[BaseModel], prefix: str, names: list[str]) -> list[str]:
+    """Environment names with ``prefix`` that map to no (nested, ``__``-separated) settings field."""
+    bad: list[str] = []
+    for name in names:
+        if not name.upper().startswith(prefix.upper()):
+            continue
+        model: type[BaseModel] | None = cls
+        for part in name[len(prefix):].lower().split("__"):
+            fields = {k.lower(): f for k, f in model.model_fields.items()} if model else {}
+            if part not in fields:
+                bad.append(name)
+                break
+            ann = fields[part].annotation
+            candidates = [a for a in (getattr(ann, "__args__", None) or (ann,))
+                          if inspect.isclass(a) and issubclass(a, BaseModel)]
+            model = candidates[0] if candidates else None
+    return bad
