@@ -6,13 +6,16 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+# the O-RAN SC adapter's own environment (ricxappframe pins protobuf<3.21 and redis 4.3.6): deploy/osc/
+OSC_VENV ?= .venv-osc
+OSC_STAMP := $(OSC_VENV)/.installed-$(shell cat deploy/osc/requirements-osc*.txt | sha1sum | cut -c1-12)
 
-.PHONY: demo test lint typecheck unit venv redis-server proto bench bench-e2 plots clean
+.PHONY: demo test lint typecheck unit venv redis-server chromium deploy-tools osc-test proto bench bench-e2 bench-twm plots clean
 
 demo: $(STAMP)
 	$(BIN)/nextric demo
 
-test: $(STAMP) redis-server lint typecheck unit
+test: $(STAMP) redis-server chromium deploy-tools lint typecheck unit osc-test
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -20,7 +23,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP) redis-server
+unit: $(STAMP) redis-server chromium
 	$(BIN)/pytest
 
 venv: $(STAMP)
@@ -39,6 +42,12 @@ redis-server:
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq redis-server >/dev/null; }
 	@command -v redis-server >/dev/null 2>&1 || { echo "redis-server is still missing"; exit 1; }
 
+# Headless Chromium + chromedriver for the operator-view test (screenshot: reports/ci/operator_view.png).
+chromium:
+	@{ command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; } || { \
+	  echo "chromium/chromedriver not found: installing them from Debian's packages"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver >/dev/null; }
+
 # Regenerate the Python code from proto/ (the pinned generators make identical bytes; a test checks it).
 proto: $(STAMP)
 	$(BIN)/python tools/gen_proto.py
@@ -46,11 +55,33 @@ proto: $(STAMP)
 bench-e2: $(STAMP)
 	$(BIN)/nextric bench e2
 
+# TWM proof of concept, 32 horizons per scenario (~25-40 min on 2 shared cores); `nextric bench twm --quick` for 4
+bench-twm: $(STAMP)
+	nice -n 10 $(BIN)/nextric bench twm
+
 bench: $(STAMP)
 	$(BIN)/nextric bench all
 
 plots: $(STAMP)
 	$(BIN)/nextric plots
 
+# kubectl renders deploy/k8s (kubectl kustomize); it ships with the machine image (kustomize v5). Debian's
+# kubernetes-client (1.20, kustomize v2) is too old for these kustomizations, so a missing one is an error.
+deploy-tools:
+	@command -v kubectl >/dev/null 2>&1 && kubectl kustomize --help >/dev/null 2>&1 || { \
+	  echo "kubectl (with kustomize v5) is needed to render deploy/k8s; see docs/deploy.md"; exit 1; }
+
+$(OSC_STAMP): deploy/osc/requirements-osc.txt deploy/osc/requirements-osc-test.txt
+	$(PYTHON) -m venv $(OSC_VENV)
+	$(OSC_VENV)/bin/python -m pip install -q --upgrade pip
+	$(OSC_VENV)/bin/python -m pip install -q -r deploy/osc/requirements-osc-test.txt
+	rm -f $(OSC_VENV)/.installed-*
+	touch $@
+
+# the adapter's tests: ricxappframe's RMR mocks, a real redis-server, the real policy service (main venv)
+osc-test: $(OSC_STAMP) $(STAMP) redis-server
+	cd deploy/osc && NEXTRIC_MAIN_PYTHON=$(CURDIR)/$(BIN)/python $(CURDIR)/$(OSC_VENV)/bin/python -m pytest -q \
+	  -W ignore::DeprecationWarning
+
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache *.egg-info
+	rm -rf $(VENV) $(OSC_VENV) .mypy_cache .ruff_cache .pytest_cache *.egg-info

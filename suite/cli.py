@@ -28,11 +28,11 @@ def demo(
     seed: Annotated[int, typer.Option(help="seed of every random stream")] = 7,
     out: Annotated[Path, typer.Option(help="folder for the report")] = Path("reports/demo"),
 ) -> None:
-    """Run the closed-loop demo on embedded defaults and print what happened.
+    """Run the whole suite on embedded defaults with an operator intent and print what happened.
 
-    Starts the emulated gNB testbed as an E2 node server on a free loopback port, connects a monitoring
-    xApp over E2 that subscribes to KPM reports and answers with slice PRB quota controls, and ends with
-    a before/after KPI table per slice.
+    Starts the testbed (E2, transport controller, twin), the policy service, the xApps and the intent agent
+    rApp on free loopback ports, submits the hospital-zone intent, approves its plan over the API, and ends
+    with a before/after KPI table per slice, the plan and its explanation, the intent report and the audit.
     """
     from suite.demo import run_demo
 
@@ -97,12 +97,17 @@ ARGPARSE_BENCHES = {
     "slicing": ("bench.slicing_xapp", "slice scheduler xApp vs uniform on the PoC scenarios"),
     "calibration": ("bench.calibration", "uniform vs hand-tuned SCM per PoC scenario"),
     "beam": ("bench.beam", "beam predictor (Set B 8 -> Set A 32) vs best-in-Set-B and last serving beam"),
+    "ce": ("bench.ce", "channel-estimator selector: LS / LMMSE / neural NMSE over a TDL grid, choice vs oracle"),
+    "twm": ("bench.twm_poc", "TWM PoC: uniform, DT-FAIR, FWM/CDWM-only, WM-free, TWM and improved planner (--quick)"),
 }
 
 
 # name -> (module with main(argv), what it trains); each writes its ONNX artefact and model card next to the app
 TRAINERS: dict[str, tuple[str, str]] = {
     "beam": ("suite.trainers.beam", "beam predictor MLP (BM-Case1) -> xapps/beam_predictor/model"),
+    "ce": ("suite.trainers.ce", "neural channel estimator (gated linear experts) -> xapps/ce_selector/model"),
+    "fwm": ("rapps.intent_agent.worldmodels.train_fwm", "intent agent Field World Model (CNN, ONNX + card)"),
+    "cdwm": ("rapps.intent_agent.worldmodels.train_cdwm", "intent agent Control/Dynamics World Model (RSSM ensemble)"),
 }
 
 
