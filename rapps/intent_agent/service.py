@@ -234,8 +234,6 @@ class IntentAgent:
         await call("get_config", {}, trace, READ)
         for ev in spec.evidence[:2]:
             await call("retrieve_3gpp_constraint", {"query": ev.title, "k": 1}, trace, READ)
-        fwm = await call("run_fwm", {}, trace, READ)
-        cdwm = await call("run_cdwm", {}, trace, READ)
         ceil = [{"slice": t.slice, "max_loss": t.value} for t in spec.targets
                 if t.kpi == "packet_loss" and t.slice and t.condition == "IS_LESS_THAN"]
         for c in ceil:
@@ -248,21 +246,30 @@ class IntentAgent:
                 "ceilings": ceil, "seed": self.s.planner.seed}
         evidence: list[str] = []
         method = self.s.planner.method
-        if fwm["available"] and cdwm["available"] and method not in ("rules", "uniform"):
+        if method in ("rules", "uniform"):
+            out = await call("plan_slicing", {**args, "method": method}, trace, PLAN)
+            evidence.append(f"{out['method']} planner (configured)")
+        else:
             try:
                 out = await call("plan_slicing", {**args, "method": method}, trace, PLAN)
                 evidence.append(f"world models (FWM + CDWM, {out['method']} planner)")
-            except ToolFailed:
+            except ToolFailed as exc:
                 out = await call("plan_slicing", {**args, "method": self.s.planner.fallback_method}, trace, PLAN)
-                evidence.append(f"{out['method']} planner (world models failed)")
-        else:
-            out = await call("plan_slicing", {**args, "method": self.s.planner.fallback_method}, trace, PLAN)
-            why = fwm.get("reason") or cdwm.get("reason") or "not configured"
-            evidence.append(f"{out['method']} planner (world models unusable: {str(why)[:120]})")
+                evidence.append(f"{out['method']} planner (world models unusable: {str(exc)[:120]})")
         shaped = build.shape_shares(spec, env.scenario, env.drafts[out["draft"]])
         draft = uuid.uuid4().hex[:12]
         env.drafts[draft] = shaped
         env.drafts[draft + "/tn"] = env.drafts[out["draft"] + "/tn"]
+        # what the world models predict for the plan as it will be applied (after shaping to the intent)
+        fwm = await call("run_fwm", {"draft": draft}, trace, READ)
+        cdwm = await call("run_cdwm", {"draft": draft, "samples": 8, "seed": 1}, trace, READ)
+        if cdwm.get("available"):
+            c = cdwm["scm"]
+            evidence.append(f"CDWM forecast SCM {c['mean']:.2f} (90 % interval {c['p05']:.2f}-{c['p95']:.2f}, "
+                            f"P(SCM = 0) {cdwm['violation_risk']:.2f})")
+        if fwm.get("available"):
+            w = fwm["worst"]["stress_urllc"]
+            evidence.append(f"FWM: highest URLLC stress in cell {w['cell']} ({w['value']:.3f})")
         twin = await call("run_twin", {"draft": draft, "seeds": self.s.planner.twin_seeds, "seed": 1}, trace, READ)
         evidence.append(f"digital twin ({twin['rollouts']} rollouts)")
         loss, p99 = np.asarray(twin["loss"]), np.asarray(twin["p99_ms"])
@@ -303,8 +310,8 @@ class IntentAgent:
             status = "refused"
         elif rec.mode == "shadow":
             status = "shadow"
-        elif rec.mode == "autonomous" and level == "low" and not needs_approval:
-            status = "approved_autonomous"
+        elif rec.mode == "autonomous" and level == "low" and not needs_approval and g.get("available", True):
+            status = "approved_autonomous"  # never without the guardrail's verdicts: else the operator decides
         else:
             status = "awaiting_approval"
         rollback_conditions = [f"{t.slice} {t.kpi} {t.condition} {t.value:g} broken for "

@@ -50,6 +50,7 @@ class Env:
     drafts: dict[str, FloatArray] = field(default_factory=dict)
     models: Any = None  #: WorldModels once loaded (None: not tried; False: unusable)
     models_error: str = ""
+    raster: Any = None  #: the world models' CityRaster of the scenario, built on first use
     planner_seed: int = 0
 
     def cell_keys(self) -> list[str]:
@@ -94,12 +95,33 @@ def build_registry(env: Env) -> Registry:
                           "text": h.passage.text, "score": round(h.score, 3)} for h in hits]}
 
     async def run_model(a: dict[str, Any], which: str) -> dict[str, Any]:
+        """FWM fields or CDWM forecast of a draft plan, conditioned on the observed KPM (not the network)."""
         m = await asyncio.to_thread(_load_models, env)
         if m is False:
             return {"available": False, "reason": env.models_error}
-        desc = m.describe() if hasattr(m, "describe") else {}
-        return {"available": True, "model": which, "describe": {str(k): str(v) for k, v in desc.items()},
-                "_versions": {str(k): str(v) for k, v in desc.items()}, "_cards": [f"{which}.card.json"]}
+        prb = env.drafts[a["draft"]]
+        tn = env.drafts.get(a["draft"] + "/tn")
+        if tn is None:
+            from testbed.policies import uniform_shares
+
+            tn = np.broadcast_to(uniform_shares(env.scenario)[1], (prb.shape[0], env.scenario.n_links,
+                                                                   env.scenario.n_slices))
+        from rapps.intent_agent.planner.evidence import Observed, dynamics_evidence, field_evidence
+
+        def predict() -> dict[str, Any]:
+            if env.raster is None:
+                from rapps.intent_agent.worldmodels.features import CityRaster
+
+                env.raster = CityRaster.build(env.scenario)
+            obs = Observed.of(env.scenario, env.raster, list(env.history.reports)[-8:], env.regime)
+            if which == "fwm":
+                return field_evidence(m, obs, prb, tn, int(a.get("step", 0)))
+            return dynamics_evidence(m, obs, prb, tn, int(a.get("samples", 8)), int(a.get("seed", 0)))
+
+        desc = m.describe()
+        out = await asyncio.to_thread(predict)
+        return {"available": True, "model": which, **out, "_versions": {which: desc[which]},
+                "_cards": [f"{which}.card.json"]}
 
     async def run_twin(a: dict[str, Any]) -> dict[str, Any]:
         prb = env.drafts[a["draft"]]
@@ -249,10 +271,15 @@ def build_registry(env: Env) -> Registry:
     async def run_cdwm(a: dict[str, Any]) -> dict[str, Any]:
         return await run_model(a, "cdwm")
 
-    reg.register(Tool("run_fwm", "Field world model (ONNX): availability, card and version", "read", obj({}),
+    reg.register(Tool("run_fwm", "Field world model (ONNX): per-cell field features (capacity, load, stress, "
+                      "transport bottleneck, PRB use, SINR) of a draft plan's action at one slow step", "read",
+                      obj({"draft": _STR, "step": {"type": "integer", "minimum": 0}}, ("draft",)),
                       obj({"available": {"type": "boolean"}}, ("available",)), run_fwm))
-    reg.register(Tool("run_cdwm", "Control-dynamics world model (ONNX): availability, card and version", "read",
-                      obj({}), obj({"available": {"type": "boolean"}}, ("available",)), run_cdwm))
+    reg.register(Tool("run_cdwm", "Control/dynamics world model (ONNX RSSM ensemble): a draft plan's horizon "
+                      "SCM and per-slice loss / p99 with 90 % intervals, violation risk, ensemble disagreement",
+                      "read", obj({"draft": _STR, "samples": {"type": "integer", "minimum": 1, "maximum": 64},
+                                   "seed": {"type": "integer"}}, ("draft",)),
+                      obj({"available": {"type": "boolean"}}, ("available",)), run_cdwm))
     reg.register(Tool("run_twin", "Digital-twin rollouts of a draft plan from observations only", "read",
                       obj({"draft": _STR, "seeds": {"type": "integer", "minimum": 1, "maximum": 64},
                            "seed": {"type": "integer"}}, ("draft",)),

@@ -73,6 +73,16 @@ async def test_intent_to_fulfilled_and_a_refusal(tmp_path: Path) -> None:
         assert t in tools
     assert all(c["ok"] for c in plan["trace"]["calls"])
     assert any("digital twin" in e for e in plan["evidence"])
+    # the world models predict for the plan as applied: FWM fields per cell, CDWM horizon KPIs with intervals
+    fwm = next(c for c in plan["trace"]["calls"] if c["tool"] == "run_fwm")["outputs"]
+    cdwm = next(c for c in plan["trace"]["calls"] if c["tool"] == "run_cdwm")["outputs"]
+    assert len(fwm["cells"]) == 10
+    assert all(len(v) == 12 for v in fwm["cells"].values())
+    assert 0.0 <= cdwm["scm"]["p05"] <= cdwm["scm"]["mean"] <= cdwm["scm"]["p95"] <= 1.0
+    urllc = cdwm["slices"]["URLLC"]["p99_ms"]
+    assert urllc["p05"] <= urllc["mean"] <= urllc["p95"]
+    assert any(e.startswith("CDWM forecast SCM") for e in plan["evidence"])
+    assert any(e.startswith("FWM: highest URLLC stress") for e in plan["evidence"])
     assert "guardrail" in plan["evidence"]
     twin_call = next(c for c in plan["trace"]["calls"] if c["tool"] == "run_twin")
     assert twin_call["versions"]["twin"].startswith("nextric-testbed twin")

@@ -10,6 +10,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from pydantic import SecretStr
 
@@ -56,6 +57,8 @@ def served(tmp_path: Path) -> Iterator[str]:
         await agent.create({"name": "tight latency", "naturalLanguage": "Keep URLLC p99 latency below 5 ms"}, "noc")
         await agent.create({"name": "energy", "naturalLanguage": "Reduce energy cost by 15 % without violating "
                             "coverage SLAs", "mode": "shadow"}, "noc")
+        await agent.create({"name": "hospital", "naturalLanguage": "Prioritize URLLC reliability in the hospital "
+                            "zone during evening demand peaks", "mode": "advisory"}, "noc")
         for _ in range(400):
             if not agent.tasks:
                 break
@@ -90,7 +93,7 @@ def test_operator_view(served: str) -> None:
         WebDriverWait(browser, 30).until(
             lambda b: b.find_element(By.ID, "status").get_attribute("data-ready") == "1")
         rows = browser.find_elements(By.CSS_SELECTOR, "#intents tbody tr")
-        assert len(rows) == 2
+        assert len(rows) == 3
         text = browser.find_element(By.ID, "intents").text
         assert "needsClarification" in text
         assert "confirm stricter target" in text
@@ -99,8 +102,17 @@ def test_operator_view(served: str) -> None:
         assert {x.get_attribute("data-slice") for x in lines} == {"eMBB", "URLLC", "FWA"}
         assert len(browser.find_elements(By.CSS_SELECTOR, "#cells tbody tr")) == 10
         assert "compile" in browser.find_element(By.ID, "audit").text
+        pending = browser.find_element(By.ID, "plans")
+        assert "hospital zone" in pending.text  # the advisory plan waits for the operator, with its explanation
         SHOT.parent.mkdir(parents=True, exist_ok=True)
         assert browser.save_screenshot(str(SHOT))
         assert SHOT.stat().st_size > 20_000
+        approve = next(b for b in pending.find_elements(By.TAG_NAME, "button") if b.text == "approve")
+        approve.click()  # the operator approves in the page: the plan is applied and leaves the queue
+        WebDriverWait(browser, 30).until(lambda b: b.find_element(By.ID, "plans").text == "none")
+        applied = httpx.get(f"{served}/rapp/v1/plans", params={"status": "applied"},
+                            headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10).json()
+        assert len(applied) == 1
+        assert applied[0]["decided_by"] == "noc"
     finally:
         browser.quit()
