@@ -15,13 +15,19 @@ Algorithm (SLA-aware, demand- and headroom-driven), per cell and control period:
    ``w P_s + (1 - w) r_s`` (``plan_weight`` w) and is clipped into the plan's ``[lower, upper]``: the rApp sets
    the long-horizon targets and bounds, the xApp adapts within them every period.
 4. **Arbitration.** Requests become min ratios ``m_s = 100 r_s / N`` (at least the floor: ``floor_pct`` or the
-   plan's lower bound). If they sum to more than 100, slices are served in order of least headroom (ties: the
-   SLA priority, higher first), each getting what it asks while every later slice keeps its floor.
+   plan's lower bound; for a slice with a delay ceiling also its **burst reserve**, ``burst_reserve`` x its bare
+   demand ``100 n_s / N``, at most ``burst_reserve_cap_pct``). If they sum to more than 100, slices are served in
+   order of least headroom (ties: the SLA priority, higher first), each getting what it asks while every later
+   slice keeps its floor. Without the reserve, eMBB or FWA at their loss ceilings (headroom 0) went first in a
+   short hospital cell and left URLLC at its 20 % floor: the next burst queued to the discard timer.
 5. **Smoothing, fast attack and slow release.** Each min ratio rises at most ``max_step_pct`` and falls at most
    ``max_release_pct`` per period from the one in force, so the controller does not oscillate with the
    measurement noise and a latency slice keeps its burst reserve through a lull (a wave of bursts arriving after
    a quiet spell finds its PRBs still guaranteed: releasing as fast as attacking let URLLC p99 reach 30-120 ms
-   in the RAN-limited wave regimes); the sum stays <= 100 (increases are scaled down if needed).
+   in the RAN-limited wave regimes). The rise of a delay-ceiling slice is paid for first by the other slices
+   falling faster towards their own targets (up to ``max_step_pct``): with only the slow release to fund it, a
+   URLLC surge gained ~10 points per period and queued for seconds. The sum stays <= 100 (what is still over
+   is taken from the increases).
 6. **Output.** ``dedicated = 0`` (nothing idles), ``min = m_s`` (guaranteed, lent when unused), ``max`` = the
    plan's cap or 100 (work-conserving). All integers, valid TS 28.541 by construction.
 
@@ -35,7 +41,7 @@ training, reacts within one period, and every output is explainable from four KP
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 
@@ -79,6 +85,8 @@ class AllocatorParams:
     gain: float = 2.0  #: extra request at zero headroom (x bare demand)
     floor_pct: int = 5  #: smallest min ratio of any slice
     latency_floor_pct: int = 20  #: smallest min ratio of a slice with a delay ceiling (burst reserve)
+    burst_reserve: float = 1.5  #: a delay-ceiling slice keeps this x its demand even when others go first
+    burst_reserve_cap_pct: int = 80  #: ... but at most this share of the cell
     max_step_pct: int = 25  #: largest change of a min ratio per period
     max_release_pct: int | None = 5  #: largest fall per period (None: max_step_pct); fast attack, slow release
     plan_weight: float = 0.5  #: weight of the rApp target against the xApp's own request
@@ -97,10 +105,10 @@ def headroom(obs: SliceObservation, sla: SliceSla) -> float:
     return max(0.0, min(parts))
 
 
-def requested_pct(
-    observations: Sequence[SliceObservation], slas: Mapping[str, SliceSla], n_prb: float, params: AllocatorParams
+def demand_pct(
+    observations: Sequence[SliceObservation], slas: Mapping[str, SliceSla], n_prb: float
 ) -> dict[str, float]:
-    """Steps 1-2: the min ratio each slice asks for, in percent of the cell (unbounded)."""
+    """Step 1: the PRBs each slice needs to carry its offered load (or guarantee), in percent of the cell."""
     used = sum(o.prb_used for o in observations)
     cell_yield = sum(o.throughput_mbps for o in observations) / used if used > 1e-6 else 0.0
     out: dict[str, float] = {}
@@ -111,9 +119,21 @@ def requested_pct(
         if sla.gua_mbps is not None and o.offered_mbps > 0:
             load = max(load, min(sla.gua_mbps, o.offered_mbps * 2.0))
         need = load / y if y > 1e-9 else (n_prb / len(observations))
+        out[o.key] = 100.0 * need / max(n_prb, 1e-9)
+    return out
+
+
+def requested_pct(
+    observations: Sequence[SliceObservation], slas: Mapping[str, SliceSla], n_prb: float, params: AllocatorParams
+) -> dict[str, float]:
+    """Steps 1-2: the min ratio each slice asks for, in percent of the cell (unbounded)."""
+    need = demand_pct(observations, slas, n_prb)
+    out: dict[str, float] = {}
+    for o in observations:
+        sla = slas[o.key]
         urgency = 1.0 + params.gain * (1.0 - headroom(o, sla))
         margin = params.latency_margin if sla.p99_ceiling_ms else params.margin
-        out[o.key] = 100.0 * need * margin * urgency / max(n_prb, 1e-9)
+        out[o.key] = need[o.key] * margin * urgency
     return out
 
 
@@ -147,14 +167,24 @@ def arbitrate(
 
 
 def smooth(
-    target: Mapping[str, int], previous: Mapping[str, int] | None, max_step: int, max_release: int | None = None
+    target: Mapping[str, int], previous: Mapping[str, int] | None, max_step: int, max_release: int | None = None,
+    urgent: Collection[str] = (),
 ) -> dict[str, int]:
-    """Step 5: limit each rise to ``max_step`` and each fall to ``max_release`` (default: the same); scale
-    increases down if the sum would pass 100."""
+    """Step 5: limit each rise to ``max_step`` and each fall to ``max_release`` (default: the same); the rises
+    of the ``urgent`` slices are paid for by the others falling faster towards their targets (at most
+    ``max_step``); scale the remaining increases down if the sum would pass 100."""
     if previous is None:
         return dict(target)
     down = max_step if max_release is None else min(max_release, max_step)
     out = {k: previous.get(k, v) + max(-down, min(max_step, v - previous.get(k, v))) for k, v in target.items()}
+    owed = min(sum(out.values()) - 100, sum(max(0, out[k] - previous.get(k, out[k])) for k in urgent if k in out))
+    for k in sorted((k for k in out if k not in urgent), key=lambda k: target[k] - out[k]):
+        if owed <= 0:
+            break
+        floor = max(target[k], previous.get(k, out[k]) - max_step)
+        give = max(0, min(owed, out[k] - floor))
+        out[k] -= give
+        owed -= give
     excess = sum(out.values()) - 100
     if excess > 0:
         ups = {k: out[k] - previous.get(k, out[k]) for k in out if out[k] > previous.get(k, out[k])}
@@ -185,10 +215,15 @@ def allocate(
     req = apply_plan(requested_pct(observations, slas, n_prb, p), pl, p.plan_weight)
     heads = {o.key: headroom(o, slas[o.key]) for o in observations}
     order = sorted(heads, key=lambda k: (round(heads[k], 2), -slas[k].priority, k))
-    floors = {
-        k: max(pl.get(k, NO_PLAN).lower_pct, p.latency_floor_pct if slas[k].p99_ceiling_ms else 0) for k in order
+    need = demand_pct(observations, slas, n_prb)
+    floors = {  # a delay-ceiling slice's burst reserve: kept whoever is served first
+        k: max(pl.get(k, NO_PLAN).lower_pct, min(math.ceil(need[k] * p.burst_reserve), p.burst_reserve_cap_pct)
+               if slas[k].p99_ceiling_ms else 0, p.latency_floor_pct if slas[k].p99_ceiling_ms else 0)
+        for k in order
     }
-    mins = smooth(arbitrate(req, order, p.floor_pct, floors), previous_min, p.max_step_pct, p.max_release_pct)
+    latency = [k for k in order if slas[k].p99_ceiling_ms]  # their rises come first (bursts must not queue)
+    mins = smooth(arbitrate(req, order, p.floor_pct, floors), previous_min, p.max_step_pct, p.max_release_pct,
+                  latency)
     out: dict[str, Ratio] = {}
     for k, m in mins.items():
         b = pl.get(k, NO_PLAN)

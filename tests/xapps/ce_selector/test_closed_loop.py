@@ -42,18 +42,15 @@ async def with_xapp(port: int, deadline_s: float) -> tuple[np.ndarray, evaluatio
         stub = evaluation_pb2_grpc.EvaluationStub(ch)
         loop = asyncio.get_running_loop()
         t_end = loop.time() + deadline_s
-        truth = None
         while True:
             now = await stub.GetCellThroughput(evaluation_pb2.CellThroughputRequest(from_sim_time_ms=0))
-            if truth is None and now.at.step_index >= WARMUP:
-                truth = await stub.GetEstimationTruth(evaluation_pb2.EstimationTruthRequest())
             if now.at.step_index >= END:
                 break
             assert loop.time() < t_end, f"testbed at step {now.at.step_index} after {deadline_s} s"
             await asyncio.sleep(0.5)
         res = await stub.GetCellThroughput(evaluation_pb2.CellThroughputRequest(
             from_sim_time_ms=WARMUP * 1000, to_sim_time_ms=END * 1000))
-        assert truth is not None
+        truth = await stub.GetEstimationTruth(evaluation_pb2.EstimationTruthRequest())
         return np.array([c.served_mbps for c in res.cells]), truth
 
 
@@ -86,7 +83,8 @@ def test_selector_raises_cell_throughput_over_ls(tmp_path: Path) -> None:
     assert values.get('nextric_ce_selector_effect_total{result="confirmed"}', 0) >= 5
     assert len(groups) == 10
     assert sum(g["chosen"] != "LS" for g in groups) >= 5
-    # by the end of the warm-up the cells run better estimators than LS: lower true NMSE (evaluation channel)
+    # at the end the cells run better estimators than LS: lower true NMSE (evaluation channel; read at the end, not
+    # at a fixed step, so a slow start of the xApp process on a loaded host does not decide the outcome)
     assert all(c.neural_loaded for c in truth.cells), "the testbed process runs the committed ONNX model"
     moved = [c for c in truth.cells if set(c.mode_ues) - {"LS"}]
     assert len(moved) >= 5

@@ -1,7 +1,10 @@
 """Integration: testbed + policy service + slice scheduler as real processes on loopback, closing the loop.
 
 Scenario: the RAN-limited PoC city with hospital hotspots (URLLC demand x2.5 near the hospital). A static
-uniform 1/3 split breaks the URLLC loss ceiling (10 %); the xApp, deciding every simulated second, keeps it.
+uniform 1/3 split breaks the URLLC SLA, both its loss ceiling (10 %) and its delay ceiling (p99 20 ms); the xApp,
+deciding every simulated second, keeps both. The delay is read from the KPM reports as a RIC sees it: the
+``DRB.RlcSduDelayDl.P99`` of each (cell, period), weighted by the URLLC volume offered in it; the SLA is kept when
+99 % of the URLLC volume went through periods whose p99 is within 20 ms.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import json
 from pathlib import Path
 
 import httpx
+import numpy as np
 
 from nextric.e2 import ids, measurements
 from nextric.e2.client import E2Client
@@ -24,17 +28,30 @@ from testbed.policies import uniform_shares
 from tests.policy.service_proc import start_service
 from tests.xapps.slice_scheduler.procs import SCENARIO, start, stop
 
-SEED, STEPS, SHOCKS, SPEEDUP = 2, 180, "hotspot-ID", 10
+SEED, STEPS, SHOCKS, SPEEDUP = 6, 180, "hotspot-ID", 10
 WARMUP = 60  # simulated s before the KPIs count (the xApp process starts while the testbed already runs)
 URLLC = "2-000002"
 
 
-def static_uniform_urllc_loss() -> float:
+def weighted_p99(samples: list[tuple[float, float]]) -> float:
+    """The per-report p99 below which 99 % of the volume lies: samples are (p99 ms, offered Mbit/s)."""
+    if not samples:
+        return 0.0
+    p = np.array([x for x, _ in samples])
+    w = np.array([v for _, v in samples])
+    order = np.argsort(p)
+    cum = np.cumsum(w[order]) / max(w.sum(), 1e-12)
+    return float(p[order][min(int(np.searchsorted(cum, 0.99)), len(p) - 1)])
+
+
+def static_uniform_urllc() -> tuple[float, float]:
+    """URLLC loss and volume-weighted per-report p99 (ms) under the static uniform split, same seed."""
     sc = load_scenario(str(SCENARIO))
     emu = Emulator(sc, ShockRegime.parse(SHOCKS), seed=SEED)
     prb, tn = uniform_shares(sc)
     emu.set_allocation(shares_to_ratios(prb, "isolated"), tn)
     lost = off = 0.0
+    delays: list[tuple[float, float]] = []
     for t in range(STEPS):
         emu.step_fast()
         report = emu.read_kpm()
@@ -44,38 +61,42 @@ def static_uniform_urllc_loss() -> float:
             s = c.slices[1]
             lost += s.packet_loss * s.offered_mbps
             off += s.offered_mbps
-    return lost / off
+            delays.append((s.p99_delay_ms, s.offered_mbps))
+    return lost / off, weighted_p99(delays)
 
 
-async def observe_urllc_loss(e2_port: int, deadline_s: float) -> tuple[float, int]:
-    """Subscribe to every node's KPM as a second RIC client until the testbed stops; URLLC loss overall."""
+async def observe_urllc(e2_port: int, deadline_s: float) -> tuple[float, float, int]:
+    """Subscribe to every node's KPM as a second RIC client until the testbed stops: URLLC loss overall, the
+    volume-weighted per-report p99 (ms) and the number of reports."""
     lost = off = 0.0
-    reports = 0
+    delays: list[tuple[float, float]] = []
     async with E2Client(E2ClientSettings(target=f"127.0.0.1:{e2_port}", max_reconnect_attempts=3,
                                          backoff_initial_s=0.05, backoff_max_s=0.2)) as client:
         nodes = await client.list_nodes()
 
         async def one(node: e2ap_pb2.E2NodeInfo) -> None:
-            nonlocal lost, off, reports
+            nonlocal lost, off
             async for ind in client.subscribe(node.node_id, e2ap_pb2.REPORT_STYLE_KPM, 1000):
                 if ind.header.sim_time_ms <= WARMUP * 1000:
                     continue
                 row = measurements.kpm_table(ind.kpm).get((ids.cell_key(node.cells[0].cgi), URLLC), {})
-                lost += row.get(measurements.LOSS_DL, 0.0) * row.get(measurements.OFFERED_DL, 0.0)
-                off += row.get(measurements.OFFERED_DL, 0.0)
-                reports += 1
+                offered = row.get(measurements.OFFERED_DL, 0.0)
+                lost += row.get(measurements.LOSS_DL, 0.0) * offered
+                off += offered
+                delays.append((row.get(measurements.DELAY_DL_P99, 0.0), offered))
 
         tasks = [asyncio.create_task(one(n)) for n in nodes]
         await asyncio.wait(tasks, timeout=deadline_s)
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-    return lost / max(off, 1e-9), reports
+    return lost / max(off, 1e-9), weighted_p99(delays), len(delays)
 
 
-def test_closed_loop_keeps_urllc_sla(tmp_path: Path) -> None:
-    static_loss = static_uniform_urllc_loss()
-    assert static_loss > 0.10, f"scenario must break URLLC under the uniform split, got {static_loss:.3f}"
+def test_closed_loop_keeps_the_urllc_sla(tmp_path: Path) -> None:
+    static_loss, static_p99 = static_uniform_urllc()
+    assert static_loss > 0.10, f"scenario must break the URLLC loss ceiling under the uniform split: {static_loss:.3f}"
+    assert static_p99 > 20.0, f"... and its delay ceiling: {static_p99:.1f} ms"
 
     token = "xapp-token"
     policy = start_service(tmp_path / "policy", [{"name": "ops", "token": "op", "roles": ["operator"]},
@@ -98,7 +119,7 @@ def test_closed_loop_keeps_urllc_sla(tmp_path: Path) -> None:
             "NEXTRIC_XAPP_SLICE_POLICY__URL": policy.url, "NEXTRIC_XAPP_SLICE_POLICY__TOKEN": token,
             "NEXTRIC_XAPP_SLICE_LOG__LEVEL": "WARNING"}, tmp_path / "xapp.log")
         procs.append(xa)
-        loss, reports = asyncio.run(observe_urllc_loss(tb_ports["e2_port"], STEPS / SPEEDUP + 30))
+        loss, p99, reports = asyncio.run(observe_urllc(tb_ports["e2_port"], STEPS / SPEEDUP + 30))
         metrics = httpx.get(f"http://127.0.0.1:{xa_ports['http_port']}/metrics").text
         assert httpx.get(f"http://127.0.0.1:{xa_ports['http_port']}/ric/v1/health/alive").status_code == 200
     finally:
@@ -111,4 +132,6 @@ def test_closed_loop_keeps_urllc_sla(tmp_path: Path) -> None:
     assert sent > 10, "the xApp must have sent controls"
     summary = [ln for ln in metrics.splitlines() if "slice_scheduler_controls" in ln and not ln.startswith("#")]
     assert loss < 0.10 < static_loss, f"URLLC loss closed loop {loss:.3f} vs static {static_loss:.3f}: {summary}"
-    print(json.dumps({"urllc_loss_loop": loss, "urllc_loss_static": static_loss, "controls": sent}))
+    assert p99 < 20.0 < static_p99, f"URLLC p99 closed loop {p99:.1f} ms vs static {static_p99:.1f} ms: {summary}"
+    print(json.dumps({"urllc_loss_loop": loss, "urllc_loss_static": static_loss, "urllc_p99_ms_loop": p99,
+                      "urllc_p99_ms_static": static_p99, "controls": sent}))

@@ -32,6 +32,31 @@ def test_valid_ratios_and_urllc_protected() -> None:
     assert allocate(obs(urllc_p99=19.0), SLAS, 51.0)["2-000002"][1] > mn  # near its ceiling: asks for more
 
 
+def congested(urllc_offered: float) -> list[SliceObservation]:
+    """A hospital cell short of PRBs: eMBB and FWA at their loss ceilings, URLLC (1.2 Mbit/s per PRB) still fine."""
+    return [SliceObservation("1-000001", 40.0, 20.0, 20.0, 0.4, 600.0),
+            SliceObservation("2-000002", urllc_offered, urllc_offered, urllc_offered / 1.2, 0.0, 4.0),
+            SliceObservation("1-000003", 30.0, 15.0, 12.0, 0.3, 600.0)]
+
+
+def test_a_latency_slice_keeps_its_burst_reserve_when_others_go_first() -> None:
+    """eMBB and FWA have no headroom and are served first; URLLC still keeps 1.5 x its demand as min ratio."""
+    r = allocate(congested(24.0), SLAS, 50.0)  # URLLC demand: 20 PRBs = 40 % of the cell
+    assert r["2-000002"][1] >= 60
+    assert sum(m for _, m, _ in r.values()) <= 100
+
+
+def test_a_latency_slice_rises_at_full_step_paid_by_the_others() -> None:
+    """From a split where eMBB and FWA hold most PRBs, a URLLC surge rises by the full step in one period:
+    the others fall faster than their slow release to fund it (they do not when nobody urgent needs it)."""
+    prev = {"1-000001": 45, "2-000002": 25, "1-000003": 30}
+    r = allocate(congested(30.0), SLAS, 50.0, previous_min=prev)
+    assert r["2-000002"][1] == 25 + 25  # the full max_step_pct
+    assert sum(m for _, m, _ in r.values()) <= 100
+    calm = allocate(congested(6.0), SLAS, 50.0, previous_min=prev)
+    assert all(calm[k][1] >= prev[k] - 5 for k in ("1-000001", "1-000003"))  # slow release otherwise
+
+
 def test_plan_bounds_are_honoured() -> None:
     plan = {"1-000001": PlanBounds(lower_pct=10, upper_pct=20, max_pct=60)}
     r = allocate(obs(embb=200.0), SLAS, 51.0, plan=plan)
