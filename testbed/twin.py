@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from nextric.datacard import DataCard
 from nextric.errors import ValidationError
 from testbed.core.flow import flow_step, initial_flow
 from testbed.core.kpi import KpiSummary, control_cost, summarise
@@ -32,6 +33,7 @@ from testbed.core.shocks import (
 )
 from testbed.core.transport import Router
 from testbed.core.types import BoolArray, FloatArray
+from testbed.datacards import trajectory_card
 
 DEMAND_AR = 0.7
 DEMAND_SIGMA = 0.2
@@ -127,6 +129,25 @@ class DigitalTwin:
         up = np.ones(scenario.n_links, dtype=bool) if link_up is None else np.asarray(link_up, dtype=bool).copy()
         return DigitalTwin(scenario, regime or ShockRegime("hotspot", False), offered, cap, up,
                            mismatch or MismatchKnobs(), seed)
+
+    def rollout_card(self, result: RolloutResult, seed: int | None = None,
+                     logging_policy: str = "candidate plans under evaluation") -> DataCard:
+        """Wireless data card of one batch of rollouts (``result`` of :meth:`rollout` with the same ``seed``):
+        the twin is the simulator, its provenance the observations it was built from and its random streams."""
+        from dataclasses import asdict
+
+        sc = self.scenario
+        batch = {"kind": "digital-twin rollouts", "candidates": result.n_candidates, "seeds_per_candidate":
+                 result.n_seeds, "twin_seed": self.seed, "rollout_seed": 0 if seed is None else seed,
+                 "initialised_from": "KPM reports (TS 28.552 fields) and link alarms only",
+                 "mismatch": asdict(self.mismatch), "horizon_slow_steps": sc.timing.slow_per_horizon,
+                 "per_step": result.steps is not None,
+                 "arrays": {"scm": "(N, M)", "loss": "(N, M, S) fraction", "p99_ms": "(N, M, S) ms",
+                            "cost": "(N,) normalised control cost"}}
+        return trajectory_card(sc, self.regime, [self.seed, 0 if seed is None else seed], logging_policy,
+                               task="digital-twin rollouts of candidate slicing plans",
+                               description="horizon KPIs per candidate and exogenous seed, common random numbers",
+                               extra={"batch": batch})
 
     def rollout(self, prb_shares: FloatArray, tn_shares: FloatArray, n_seeds: int = 4,
                 seed: int | None = None, per_step: bool = False) -> RolloutResult:

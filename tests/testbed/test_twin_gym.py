@@ -61,6 +61,22 @@ def test_twin_batched_and_mismatch(city: ScenarioParams) -> None:
     np.testing.assert_allclose(single.scm[0], base.scm[0])
 
 
+def test_twin_rollouts_carry_a_data_card(city: ScenarioParams) -> None:
+    emu = Emulator(city, ShockRegime.parse("wave-ID"), seed=2, nmse_obs=2)
+    emu.step_slow()
+    twin = DigitalTwin.from_observations(city, [emu.read_kpm()], ShockRegime.parse("wave-ID"), seed=4)
+    prb, tn = _policies(city, 1)
+    res = twin.rollout(prb, tn, n_seeds=3, seed=9)
+    card = twin.rollout_card(res, seed=9, logging_policy="uniform and hand-tuned")
+    raw = card.raw
+    assert raw["provenance"]["seeds"] == [4, 9]
+    assert raw["provenance"]["shock_regime"] == "wave-ID"
+    assert raw["policy"]["logging_policy"] == "uniform and hand-tuned"
+    assert raw["batch"]["candidates"] == 2
+    assert raw["batch"]["seeds_per_candidate"] == 3
+    assert raw["batch"]["initialised_from"].startswith("KPM reports")
+
+
 @pytest.mark.filterwarnings("ignore::UserWarning")
 def test_gym_env_passes_check_env() -> None:
     env = SlicingEnv("twm_poc", "hotspot-ID")

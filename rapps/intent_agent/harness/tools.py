@@ -150,7 +150,8 @@ def build_registry(env: Env) -> Registry:
                     "baseline": {"scm": res.scm[1].tolist(), "loss": res.loss[1].tolist(),
                                  "p99_ms": res.p99_ms[1].tolist(), "cost": float(cost[1])},
                     "cost": float(cost[0]), "rollouts": 2 * seeds,
-                    "_versions": {"twin": SIMULATOR, "regime": env.regime}, "_cards": []}
+                    "_versions": {"twin": SIMULATOR, "regime": env.regime},
+                    "_cards": [twin.rollout_card(res, int(a.get("seed", 0)), "the draft plan and the status quo").name]}
 
         return await asyncio.to_thread(roll)
 
