@@ -326,7 +326,8 @@ class IntentAgent:
                     cost_ratio, rollback_conditions,
                     build.explanation(spec, out["method"], evidence, expected, risk, cost_ratio, refusal, open_loop),
                     level,
-                    g["verdicts"], refusal, trace.to_json(), time.time())
+                    g["verdicts"], refusal, trace.to_json(), time.time(),
+                    alternatives=list(out.get("alternatives", [])))
         return plan
 
     # ------------------------------------------------------------------ decide, apply, roll back

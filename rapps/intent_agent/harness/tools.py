@@ -192,7 +192,17 @@ def build_registry(env: Env) -> Registry:
         env.drafts[draft] = np.asarray(res.prb, dtype=np.float64)
         env.drafts[draft + "/tn"] = np.asarray(res.tn, dtype=np.float64)
         exp = res.expected
+        # the runners-up the planner scored, best first: what the chosen plan was ranked against
+        scored = sorted((c for c in res.trace.candidates if c.score is not None and c.verdict != "chosen"),
+                        key=lambda c: -float(c.score or 0.0))
+        alternatives = [{"rank": i + 2, "name": c.name, "family": c.family, "verdict": c.verdict,
+                         "utility": round(float(c.score or 0.0), 4), "why": c.why} for i, c in enumerate(scored[:3])]
+        chosen = next((c for c in res.trace.candidates if c.verdict == "chosen"), None)
         return {"draft": draft, "method": res.method, "fallback": bool(res.fallback), "why": res.trace.why,
+                "chosen": None if chosen is None else {"name": chosen.name, "family": chosen.family,
+                                                       "utility": None if chosen.score is None
+                                                       else round(float(chosen.score), 4)},
+                "alternatives": alternatives, "candidates_scored": len(scored) + (chosen is not None),
                 "steps": list(res.trace.steps)[:20], "twin_calls": int(res.twin_calls),
                 "decision_s": float(res.decision_s),
                 "expected": None if exp is None else {"scm": exp.scm, "scm_lo": exp.scm_lo, "scm_hi": exp.scm_hi,

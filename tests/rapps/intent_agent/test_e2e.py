@@ -87,6 +87,12 @@ async def test_intent_to_fulfilled_and_a_refusal(tmp_path: Path) -> None:
     twin_call = next(c for c in plan["trace"]["calls"] if c["tool"] == "run_twin")
     assert twin_call["versions"]["twin"].startswith("nextric-testbed twin")
     assert plan["rollback_conditions"]
+    # ranked: the runners-up the planner scored, best first, with their verdicts
+    alts = plan["alternatives"]
+    assert [a["rank"] for a in alts] == list(range(2, 2 + len(alts)))
+    assert alts
+    assert all(a["verdict"] and isinstance(a["utility"], float) for a in alts)
+    assert [a["utility"] for a in alts] == sorted((a["utility"] for a in alts), reverse=True)
     assert plan["assumptions"]
     assert "hospital zone" in plan["explanation"]
     assert {e["slice"] for e in plan["expected"]} == {"eMBB", "URLLC", "FWA"}
