@@ -27,5 +27,12 @@ def test_demo_intent_closed_loop(tmp_path: Path) -> None:
     assert res["report"]["fulfilmentStatus"] == "FULFILLED"
     assert res["plan"]["status"] == "applied"
     assert [a["kind"] for a in res["audit"]][:3] == ["compile", "plan", "apply"]
+    # the three xApps ran: the slice scheduler in-process, the beam predictor and CE selector as processes with
+    # their committed models, and the CE selector answered the rApp's compare_estimators tool
+    assert {m: "http_port" in v and bool(v.get("model")) for m, v in res["xapps"].items()} == {
+        "xapps.beam_predictor": True, "xapps.ce_selector": True}
+    ce = next(c for c in res["plan"]["trace"]["calls"] if c["tool"] == "compare_estimators")["outputs"]
+    assert ce["available"]
+    assert len(ce["groups"]["groups"]) >= 10
     assert (tmp_path / "kpis.png").stat().st_size > 10_000
     assert "FULFILLED" in (tmp_path / "report.html").read_text()
