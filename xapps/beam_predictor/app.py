@@ -21,6 +21,7 @@ import numpy as np
 from nextric.e2 import ids
 from nextric.e2.client import E2Client
 from nextric.e2.errors import E2Failure
+from nextric.e2.node_tasks import NodeTasks
 from nextric.e2.v1 import e2ap_pb2
 from nextric.e2sm.beam.v1 import beam_pb2
 from nextric.e2sm.rc.v1 import rc_pb2
@@ -76,7 +77,7 @@ class BeamPredictorApp:
         self.store = store
         self.policy = GuardrailPolicy(kind_intervals={"beam_switch": settings.guard.min_interval_ms / 1000.0})
         self.queue: asyncio.Queue[tuple[e2ap_pb2.E2NodeInfo, e2ap_pb2.RicIndication]] = asyncio.Queue()
-        self.node_tasks: dict[str, asyncio.Task[None]] = {}
+        self.node_tasks = NodeTasks(self.node_loop)
         self.guards: dict[str, GuardrailState] = defaultdict(GuardrailState)
         self.pending: dict[tuple[str, int], PendingSwitch] = {}
         self.logged_violations: dict[str, tuple[str, ...]] = {}
@@ -256,12 +257,7 @@ class BeamPredictorApp:
                 await stream.aclose()
 
     async def refresh_nodes(self) -> None:
-        nodes = {n.node_id: n for n in await self.client.list_nodes()}
-        for nid in list(self.node_tasks):
-            if nid not in nodes or self.node_tasks[nid].done():
-                self.node_tasks.pop(nid).cancel()
-        for nid in sorted(set(nodes) - set(self.node_tasks)):
-            self.node_tasks[nid] = asyncio.create_task(self.node_loop(nodes[nid]))
+        self.node_tasks.sync({n.node_id: n for n in await self.client.list_nodes()})
         self.health.set("e2", True, f"{len(self.node_tasks)} nodes")
 
     async def reload(self) -> None:
@@ -277,7 +273,7 @@ class BeamPredictorApp:
         try:
             while not stop.is_set():
                 now = time.monotonic()
-                if now - last_nodes >= self.s.node_refresh_s or any(t.done() for t in self.node_tasks.values()):
+                if now - last_nodes >= self.s.node_refresh_s or self.node_tasks.any_done():
                     try:
                         await self.refresh_nodes()
                         last_nodes = now
@@ -289,8 +285,6 @@ class BeamPredictorApp:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), min(self.s.node_refresh_s, self.s.reload_check_s))
         finally:
-            for t in self.node_tasks.values():
-                t.cancel()
-            await asyncio.gather(*self.node_tasks.values(), return_exceptions=True)
+            await self.node_tasks.close()
             worker.cancel()
             await asyncio.gather(worker, return_exceptions=True)

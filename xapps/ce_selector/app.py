@@ -19,6 +19,7 @@ import numpy as np
 from nextric.e2 import ids
 from nextric.e2.client import E2Client
 from nextric.e2.errors import E2Failure
+from nextric.e2.node_tasks import NodeTasks
 from nextric.e2.v1 import e2ap_pb2
 from nextric.e2sm.rc.v1 import rc_pb2
 from nextric.guardrail import CeModeAction, GuardrailPolicy, GuardrailState, Risk, check
@@ -122,7 +123,7 @@ class CeSelectorApp:
             self.m.model_loaded.labels(neural.version).set(1)
         self.latency_us: dict[str, float] = {}
         self.groups: dict[tuple[str, int], GroupState] = {}
-        self.node_tasks: dict[str, asyncio.Task[None]] = {}
+        self.node_tasks = NodeTasks(self.node_loop)
         self.lock = asyncio.Lock()
         self.indications = 0
         self.sent = 0
@@ -304,12 +305,7 @@ class CeSelectorApp:
                 await stream.aclose()
 
     async def refresh_nodes(self) -> None:
-        nodes = {n.node_id: n for n in await self.client.list_nodes()}
-        for nid in list(self.node_tasks):
-            if nid not in nodes or self.node_tasks[nid].done():
-                self.node_tasks.pop(nid).cancel()
-        for nid in sorted(set(nodes) - set(self.node_tasks)):
-            self.node_tasks[nid] = asyncio.create_task(self.node_loop(nodes[nid]))
+        self.node_tasks.sync({n.node_id: n for n in await self.client.list_nodes()})
         self.health.set("e2", True, f"{len(self.node_tasks)} nodes")
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -317,7 +313,7 @@ class CeSelectorApp:
         try:
             while not stop.is_set():
                 now = time.monotonic()
-                if now - last_nodes >= self.s.node_refresh_s or any(t.done() for t in self.node_tasks.values()):
+                if now - last_nodes >= self.s.node_refresh_s or self.node_tasks.any_done():
                     try:
                         await self.refresh_nodes()
                         last_nodes = now
@@ -326,6 +322,4 @@ class CeSelectorApp:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), self.s.node_refresh_s)
         finally:
-            for t in self.node_tasks.values():
-                t.cancel()
-            await asyncio.gather(*self.node_tasks.values(), return_exceptions=True)
+            await self.node_tasks.close()

@@ -23,6 +23,7 @@ import httpx
 from nextric.e2 import ids, measurements
 from nextric.e2.client import E2Client
 from nextric.e2.errors import E2Failure
+from nextric.e2.node_tasks import NodeTasks
 from nextric.e2.v1 import e2ap_pb2
 from nextric.e2sm.rc.v1 import rc_pb2
 from nextric.guardrail import Action, Decision, GuardrailPolicy, from_a1, merge, sla_from_a1
@@ -111,7 +112,7 @@ class SliceSchedulerApp:
         self.a1_slas: list[A1Sla] = []
         self.a1_guards: list[dict[str, Any]] = []
         self.plan: dict[str, Any] = {}
-        self.node_tasks: dict[str, asyncio.Task[None]] = {}
+        self.node_tasks = NodeTasks(self.node_loop)
         self.http: httpx.AsyncClient | None = None  #: the policy service (A1 policies, applied-action audit)
         self.reports: set[asyncio.Task[None]] = set()
         self.members: list[str] = [self.instance]
@@ -328,13 +329,9 @@ class SliceSchedulerApp:
     async def rebalance(self) -> None:
         nodes = {n.node_id: n for n in await self.client.list_nodes()}
         mine = set(HashRing(self.members, self.s.shard.vnodes).assigned(nodes, self.instance))
-        for nid in list(self.node_tasks):
-            if nid not in mine or self.node_tasks[nid].done():
-                self.node_tasks.pop(nid).cancel()
-                for cell in nodes[nid].cells if nid in nodes else []:
-                    self.cells.pop(ids.cell_key(cell.cgi), None)  # the next owner restores it from SDL
-        for nid in sorted(mine - set(self.node_tasks)):
-            self.node_tasks[nid] = asyncio.create_task(self.node_loop(nodes[nid]))
+        for nid in self.node_tasks.sync({nid: nodes[nid] for nid in mine}):
+            for cell in nodes[nid].cells if nid in nodes else []:
+                self.cells.pop(ids.cell_key(cell.cgi), None)  # the next owner restores it from SDL
         self.m.assigned_nodes.set(len(self.node_tasks))
         self.health.set("e2", True, f"{len(self.node_tasks)} of {len(nodes)} nodes")
 
@@ -356,7 +353,7 @@ class SliceSchedulerApp:
                         last_policy = now
                     except (httpx.HTTPError, ValueError, KeyError) as exc:
                         log.warning("A1 policy refresh failed; keeping the last ones", extra={"error": str(exc)})
-                if now - last_nodes >= self.s.node_refresh_s or any(t.done() for t in self.node_tasks.values()):
+                if now - last_nodes >= self.s.node_refresh_s or self.node_tasks.any_done():
                     try:
                         await self.rebalance()
                         last_nodes = now
@@ -365,9 +362,7 @@ class SliceSchedulerApp:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), self.s.shard.heartbeat_s)
         finally:
-            for t in self.node_tasks.values():
-                t.cancel()
-            await asyncio.gather(*self.node_tasks.values(), return_exceptions=True)
+            await self.node_tasks.close()
             with contextlib.suppress(Exception):
                 await self.flush_state()
                 await self.sdl.delete(self.s.sdl_namespace, [f"member/{self.instance}"])
