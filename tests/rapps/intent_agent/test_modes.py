@@ -67,14 +67,19 @@ async def planned(agent: IntentAgent, mode: str) -> dict[str, Any]:
     return agent.plan(rec.plans[0]).to_json()
 
 
-@pytest.mark.timeout(240)
-async def test_autonomous_applies_only_with_the_guardrails_low_risk_verdict(tmp_path: Path,
-                                                                            policy: HttpServer) -> None:
+async def put_guardrail(policy: HttpServer, low_risk: str) -> None:
+    """The guardrail policy in force: its approval mode for low-risk actions (medium and high need approval)."""
     async with httpx.AsyncClient(base_url=policy.base_url, headers={"Authorization": f"Bearer {OP}"}) as c:
         r = await c.put(f"/A1-P/v2/policytypes/{GUARDRAIL_TYPE}/policies/g", json={
             "scope": {}, "slaViolationProbabilityThreshold": 0.5,
-            "approval": {"low": "autonomous", "medium": "advisory", "high": "advisory"}})
+            "approval": {"low": low_risk, "medium": "advisory", "high": "advisory"}})
         assert r.status_code == 201, r.text
+
+
+@pytest.mark.timeout(240)
+async def test_autonomous_applies_only_with_the_guardrails_low_risk_verdict(tmp_path: Path,
+                                                                            policy: HttpServer) -> None:
+    await put_guardrail(policy, low_risk="autonomous")
     agent, sdl = await agent_with(tmp_path, policy.base_url)
     try:
         plan = await planned(agent, "autonomous")
@@ -90,13 +95,9 @@ async def test_autonomous_applies_only_with_the_guardrails_low_risk_verdict(tmp_
 
 
 @pytest.mark.timeout(240)
-async def test_a_medium_risk_verdict_needs_the_operator_even_in_autonomous_mode(tmp_path: Path,
-                                                                                policy: HttpServer) -> None:
-    async with httpx.AsyncClient(base_url=policy.base_url, headers={"Authorization": f"Bearer {OP}"}) as c:
-        r = await c.put(f"/A1-P/v2/policytypes/{GUARDRAIL_TYPE}/policies/g", json={
-            "scope": {}, "slaViolationProbabilityThreshold": 0.5,
-            "approval": {"low": "advisory", "medium": "advisory", "high": "advisory"}})
-        assert r.status_code == 201, r.text
+async def test_an_advisory_approval_matrix_needs_the_operator_even_in_autonomous_mode(
+        tmp_path: Path, policy: HttpServer) -> None:
+    await put_guardrail(policy, low_risk="advisory")
     agent, sdl = await agent_with(tmp_path, policy.base_url)
     try:
         plan = await planned(agent, "autonomous")
