@@ -70,8 +70,11 @@ async def observe_urllc(e2_port: int, deadline_s: float) -> list[tuple[float, fl
     """Subscribe to every node's KPM as a second RIC client until the testbed stops: per URLLC report after the
     warm-up, (simulated s, offered Mbit/s, loss fraction, p99 ms)."""
     rows: list[tuple[float, float, float, float]] = []
+    # its own RIC requestor id: with the xApp's (the default), a subscription with the same request id would
+    # take the xApp's stream over (E2AP names a subscription by node + RIC request id) and starve its loop
     async with E2Client(E2ClientSettings(target=f"127.0.0.1:{e2_port}", max_reconnect_attempts=3,
-                                         backoff_initial_s=0.05, backoff_max_s=0.2)) as client:
+                                         backoff_initial_s=0.05, backoff_max_s=0.2,
+                                         ric_requestor_id=4242)) as client:
         nodes = await client.list_nodes()
 
         async def one(node: e2ap_pb2.E2NodeInfo) -> None:
