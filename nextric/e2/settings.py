@@ -30,3 +30,12 @@ class E2ClientSettings(BaseModel):
     backoff_max_s: float = Field(5.0, gt=0)
     backoff_multiplier: float = Field(2.0, ge=1.0)
     max_reconnect_attempts: int = Field(0, ge=0, description="0 = retry for ever")
+
+
+def own_requestor_id(e2: E2ClientSettings, requestor_id: int) -> E2ClientSettings:
+    """``e2`` with the app's own RIC requestor id unless one was set explicitly. E2AP names a subscription by node
+    and RIC request id (requestor id + instance): two apps sharing a requestor id number their instances alike and
+    would take over each other's subscriptions to the same RAN function, so each app gets its own default."""
+    if "ric_requestor_id" in e2.model_fields_set:
+        return e2
+    return e2.model_copy(update={"ric_requestor_id": requestor_id})

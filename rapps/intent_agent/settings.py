@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from nextric.e2.settings import E2ClientSettings
+from nextric.e2.settings import E2ClientSettings, own_requestor_id
 from nextric.sdl.factory import SdlSettings
 from nextric.settings import HttpSettings, LogSettings
 
@@ -48,6 +48,12 @@ class IntentAgentSettings(BaseSettings):
 
     scenario: str = "twm_poc"
     e2: E2ClientSettings | None = Field(None, description="testbed E2 + twin server (NEXTRIC_RAPP_E2__TARGET)")
+
+    @field_validator("e2")
+    @classmethod
+    def _own_requestor_id(cls, v: E2ClientSettings | None) -> E2ClientSettings | None:
+        return None if v is None else own_requestor_id(v, 2001)  # E2 requestor id of this app unless set
+
     report_period_ms: int = Field(15_000, ge=1000, description="KPM period the rApp subscribes to (simulated)")
     sdl: SdlSettings = SdlSettings()
     sdl_namespace: str = "rapp.intent_agent"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from nextric.e2.settings import E2ClientSettings
+from nextric.e2.settings import E2ClientSettings, own_requestor_id
 from nextric.settings import HttpSettings, LogSettings
 
 MODEL_DIR = Path(__file__).resolve().parent / "model"  #: the model for a wide-beam Set B (twm_poc_wide_b)
@@ -25,6 +25,12 @@ class BeamPredictorSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="NEXTRIC_XAPP_BEAM_", env_nested_delimiter="__", extra="forbid")
 
     e2: E2ClientSettings = Field(..., description="E2 node server (NEXTRIC_XAPP_BEAM_E2__TARGET=host:port)")
+
+    @field_validator("e2")
+    @classmethod
+    def _own_requestor_id(cls, v: E2ClientSettings) -> E2ClientSettings:
+        return own_requestor_id(v, 1002)  # E2 requestor id of this app unless set
+
     report_period_ms: int = Field(1000, ge=1, le=60_000, description="BEAM report period, simulated ms")
     model_dir: Path = Field(MODEL_DIR, description="folder holding beam.onnx and beam.card.json")
     reload_check_s: float = Field(2.0, gt=0, description="wall-clock period of the check for a new artefact + card")

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from nextric.e2.settings import E2ClientSettings
+from nextric.e2.settings import E2ClientSettings, own_requestor_id
 from nextric.sdl.factory import SdlSettings
 from nextric.settings import HttpSettings, LogSettings
 
@@ -36,6 +36,12 @@ class CeSelectorSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="NEXTRIC_XAPP_CE_", env_nested_delimiter="__", extra="forbid")
 
     e2: E2ClientSettings = Field(..., description="E2 node server (NEXTRIC_XAPP_CE_E2__TARGET=host:port)")
+
+    @field_validator("e2")
+    @classmethod
+    def _own_requestor_id(cls, v: E2ClientSettings) -> E2ClientSettings:
+        return own_requestor_id(v, 1003)  # E2 requestor id of this app unless set
+
     report_period_ms: int = Field(1000, ge=1, le=60_000, description="PILOT report period, simulated ms")
     scope: Literal["group", "cell"] = Field("group", description="decide per UE group or per cell (all groups)")
     initial_mode: Literal["LS", "LMMSE", "NEURAL"] = Field(

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from nextric.e2.settings import E2ClientSettings
+from nextric.e2.settings import E2ClientSettings, own_requestor_id
 from nextric.sdl.factory import SdlSettings
 from nextric.settings import HttpSettings, LogSettings
 
@@ -62,6 +62,12 @@ class SliceSchedulerSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="NEXTRIC_XAPP_SLICE_", env_nested_delimiter="__", extra="forbid")
 
     e2: E2ClientSettings = Field(..., description="E2 node server (NEXTRIC_XAPP_SLICE_E2__TARGET=host:port)")
+
+    @field_validator("e2")
+    @classmethod
+    def _own_requestor_id(cls, v: E2ClientSettings) -> E2ClientSettings:
+        return own_requestor_id(v, 1001)  # E2 requestor id of this app unless set
+
     control_period_ms: int = Field(1000, ge=100, le=10_000, description="KPM report = control period, simulated")
     sdl: SdlSettings = SdlSettings()
     sdl_namespace: str = "xapp.slice_scheduler"
