@@ -20,7 +20,6 @@ with the same one-step delay bounds what beam choice can give.
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import time
 from pathlib import Path
@@ -31,7 +30,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from bench.common import RESULTS_DIR, machine, save_results
+from bench.common import machine, quick_or_full_main
 from testbed.beam_data import beam_config, draw_samples
 from testbed.core.engine import Emulator
 from testbed.core.reports import BeamSwitch, ControlRequest
@@ -288,18 +287,7 @@ def print_table(payload: dict[str, Any], console: Console) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="nextric bench beam", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="2 seeds, 100 sub-steps, short closed loop")
-    ap.add_argument("--out", type=Path, default=RESULTS_DIR / "beam.json")
-    args = ap.parse_args(argv)
-    console = Console()
-    payload = run(args.quick, console)
-    print_table(payload, console)
-    path = save_results(args.out.stem, payload, args.out.parent)
-    png = plot(payload, path.with_suffix(".png"))
-    console.print(f"saved {path} and {png}")
-
+    quick_or_full_main(argv, "beam", __doc__, "2 seeds, 100 sub-steps, short closed loop", run, print_table, plot)
 
 if __name__ == "__main__":
     main()

@@ -21,7 +21,6 @@ block of every estimator (numpy / onnxruntime, 1 thread) with LS as the baseline
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import time
 from collections.abc import Callable
@@ -34,7 +33,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from bench.common import RESULTS_DIR, machine, save_results
+from bench.common import machine, quick_or_full_main
 from nextric.phy.estimators import ChannelEstimator, LMMSEEstimatedCov, LMMSETrueCov, LSEstimator
 from nextric.phy.neural import load_ce_model
 from testbed.core.pilots import PilotConfig, generate_pilots, tdl_channel, tdl_profile
@@ -246,18 +245,7 @@ def plot(payload: dict[str, Any], path: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="nextric bench ce", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="delay spread 100 ns, Doppler 0 and 500 Hz only")
-    ap.add_argument("--out", type=Path, default=RESULTS_DIR / "ce.json")
-    args = ap.parse_args(argv)
-    console = Console()
-    payload = run(args.quick, console)
-    print_table(payload, console)
-    path = save_results(args.out.stem, payload, args.out.parent)
-    png = plot(payload, path.with_suffix(".png"))
-    console.print(f"saved {path} and {png}")
-
+    quick_or_full_main(argv, "ce", __doc__, "delay spread 100 ns, Doppler 0 and 500 Hz only", run, print_table, plot)
 
 if __name__ == "__main__":
     main()
