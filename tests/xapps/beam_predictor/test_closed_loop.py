@@ -9,14 +9,13 @@ import asyncio
 import json
 from pathlib import Path
 
-import grpc
 import httpx
 import pytest
 
-from nextric.evaluation.v1 import evaluation_pb2, evaluation_pb2_grpc
 from testbed.core.engine import Emulator
 from testbed.core.scenario import load_scenario
 from testbed.core.shocks import ShockRegime
+from tests.xapps.evaluation import run_to_step, served_mbps
 from tests.xapps.slice_scheduler.procs import start, stop
 
 SCENARIO, SHOCKS, SEED, SPEEDUP = "ran_limited_wide_b", "hotspot-ID", 11, 10  # wide Set B: the committed model
@@ -32,19 +31,8 @@ def default_served_mbps() -> float:
 
 
 async def served_with_xapp(port: int, deadline_s: float) -> float:
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as ch:
-        stub = evaluation_pb2_grpc.EvaluationStub(ch)
-        loop = asyncio.get_running_loop()
-        t_end = loop.time() + deadline_s
-        while True:
-            now = await stub.GetCellThroughput(evaluation_pb2.CellThroughputRequest(from_sim_time_ms=0))
-            if now.at.step_index >= END:
-                break
-            assert loop.time() < t_end, f"testbed at step {now.at.step_index} after {deadline_s} s"
-            await asyncio.sleep(0.5)
-        res = await stub.GetCellThroughput(evaluation_pb2.CellThroughputRequest(
-            from_sim_time_ms=WARMUP * 1000, to_sim_time_ms=END * 1000))
-        return sum(c.served_mbps for c in res.cells)
+    async with run_to_step(port, END, deadline_s) as stub:
+        return sum(await served_mbps(stub, WARMUP, END))
 
 
 @pytest.mark.slow

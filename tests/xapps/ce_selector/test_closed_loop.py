@@ -10,17 +10,17 @@ import asyncio
 import json
 from pathlib import Path
 
-import grpc
 import httpx
 import numpy as np
 import pytest
 
-from nextric.evaluation.v1 import evaluation_pb2, evaluation_pb2_grpc
+from nextric.evaluation.v1 import evaluation_pb2
 from nextric.phy.neural import load_ce_model
 from testbed.core.engine import Emulator
 from testbed.core.estimators import EstimatorBank
 from testbed.core.scenario import load_scenario
 from testbed.core.shocks import ShockRegime
+from tests.xapps.evaluation import run_to_step, served_mbps
 from tests.xapps.slice_scheduler.procs import start, stop
 from xapps.ce_selector.settings import MODEL_DIR
 
@@ -38,20 +38,9 @@ def ls_served_mbps() -> np.ndarray:
 
 
 async def with_xapp(port: int, deadline_s: float) -> tuple[np.ndarray, evaluation_pb2.EstimationTruthResponse]:
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as ch:
-        stub = evaluation_pb2_grpc.EvaluationStub(ch)
-        loop = asyncio.get_running_loop()
-        t_end = loop.time() + deadline_s
-        while True:
-            now = await stub.GetCellThroughput(evaluation_pb2.CellThroughputRequest(from_sim_time_ms=0))
-            if now.at.step_index >= END:
-                break
-            assert loop.time() < t_end, f"testbed at step {now.at.step_index} after {deadline_s} s"
-            await asyncio.sleep(0.5)
-        res = await stub.GetCellThroughput(evaluation_pb2.CellThroughputRequest(
-            from_sim_time_ms=WARMUP * 1000, to_sim_time_ms=END * 1000))
-        truth = await stub.GetEstimationTruth(evaluation_pb2.EstimationTruthRequest())
-        return np.array([c.served_mbps for c in res.cells]), truth
+    async with run_to_step(port, END, deadline_s) as stub:
+        served = np.array(await served_mbps(stub, WARMUP, END))
+        return served, await stub.GetEstimationTruth(evaluation_pb2.EstimationTruthRequest())
 
 
 @pytest.mark.slow
