@@ -1,10 +1,13 @@
-"""Serve an ASGI app with uvicorn inside the current event loop and learn the bound port (port 0 works)."""
+"""Serve an ASGI app with uvicorn inside the current event loop and learn the bound port (port 0 works); run an
+app process until SIGINT/SIGTERM with its HTTP side up."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import json
+import signal
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,3 +59,19 @@ async def serving(app: Any, host: str = "127.0.0.1", port: int = 0) -> AsyncIter
         yield running
     finally:
         await running.stop()
+
+
+async def run_process(run: Callable[[asyncio.Event], Awaitable[None]], web: Any, host: str, port: int,
+                      announce: Mapping[str, Any], stop: asyncio.Event | None = None) -> None:
+    """An app process: serve ``web`` (health, metrics, API), print one JSON line ``{"http_port": ..., **announce}``
+    (how supervisors and tests learn the bound port), then ``run(stop)`` until SIGINT/SIGTERM sets ``stop``."""
+    stop = stop or asyncio.Event()
+    http = await start_http(web, host, port)
+    print(json.dumps({"http_port": http.port, **announce}), flush=True)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await run(stop)
+    finally:
+        await http.stop()

@@ -7,8 +7,6 @@ and tests need no fixed port, then runs until SIGINT/SIGTERM.
 from __future__ import annotations
 
 import asyncio
-import json
-import signal
 
 from prometheus_client import CollectorRegistry
 
@@ -17,7 +15,7 @@ from nextric.e2.metrics import E2ClientMetrics
 from nextric.obs.health import Health
 from nextric.obs.http import observability_app
 from nextric.obs.logging import configure_logging
-from nextric.obs.serve import start_http
+from nextric.obs.serve import run_process
 from xapps.beam_predictor.app import BeamPredictorApp
 from xapps.beam_predictor.metrics import BeamMetrics
 from xapps.beam_predictor.model import ModelStore
@@ -25,24 +23,15 @@ from xapps.beam_predictor.settings import BeamPredictorSettings
 
 
 async def serve(settings: BeamPredictorSettings, stop: asyncio.Event | None = None) -> None:
-    stop = stop or asyncio.Event()
     registry = CollectorRegistry()
     health = Health()
     store = ModelStore(settings.model_dir, settings.inference_threads)
     store.load_now()
     async with E2Client(settings.e2, E2ClientMetrics.create(registry)) as client:
         app = BeamPredictorApp(settings, health, BeamMetrics.create(registry), client, store)
-        http = await start_http(observability_app(health, registry, "nextric-beam-predictor"),
-                                settings.http.host, settings.http.port)
-        model = store.current.version if store.current else None
-        print(json.dumps({"http_port": http.port, "model": model}), flush=True)
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        try:
-            await app.run(stop)
-        finally:
-            await http.stop()
+        await run_process(app.run, observability_app(health, registry, "nextric-beam-predictor"),
+                          settings.http.host, settings.http.port,
+                          {"model": store.current.version if store.current else None}, stop)
 
 
 def main() -> None:

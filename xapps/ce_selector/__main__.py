@@ -7,9 +7,7 @@ serving, so supervisors and tests need no fixed port, then runs until SIGINT/SIG
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import signal
 
 from prometheus_client import CollectorRegistry
 
@@ -19,7 +17,7 @@ from nextric.errors import ValidationError
 from nextric.obs.health import Health
 from nextric.obs.http import observability_app
 from nextric.obs.logging import configure_logging
-from nextric.obs.serve import start_http
+from nextric.obs.serve import run_process
 from nextric.phy.neural import OnnxCeEstimator, load_ce_model
 from nextric.sdl.factory import open_sdl
 from xapps.ce_selector.api import mount
@@ -39,24 +37,18 @@ def load_neural(settings: CeSelectorSettings) -> OnnxCeEstimator | None:
 
 
 async def serve(settings: CeSelectorSettings, stop: asyncio.Event | None = None) -> None:
-    stop = stop or asyncio.Event()
     registry = CollectorRegistry()
     health = Health()
     sdl = open_sdl(settings.sdl)
     neural = load_neural(settings)
-    async with E2Client(settings.e2, E2ClientMetrics.create(registry)) as client:
-        app = CeSelectorApp(settings, sdl, health, CeMetrics.create(registry), client, neural)
-        web = mount(observability_app(health, registry, "nextric-ce-selector"), app.groups_view, neural)
-        http = await start_http(web, settings.http.host, settings.http.port)
-        print(json.dumps({"http_port": http.port, "model": neural.version if neural else None}), flush=True)
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        try:
-            await app.run(stop)
-        finally:
-            await http.stop()
-            await sdl.close()
+    try:
+        async with E2Client(settings.e2, E2ClientMetrics.create(registry)) as client:
+            app = CeSelectorApp(settings, sdl, health, CeMetrics.create(registry), client, neural)
+            web = mount(observability_app(health, registry, "nextric-ce-selector"), app.groups_view, neural)
+            await run_process(app.run, web, settings.http.host, settings.http.port,
+                              {"model": neural.version if neural else None}, stop)
+    finally:
+        await sdl.close()
 
 
 def main() -> None:

@@ -7,8 +7,6 @@ port, then runs until SIGINT/SIGTERM.
 from __future__ import annotations
 
 import asyncio
-import json
-import signal
 
 from prometheus_client import CollectorRegistry
 
@@ -17,7 +15,7 @@ from nextric.e2.metrics import E2ClientMetrics
 from nextric.obs.health import Health
 from nextric.obs.http import observability_app
 from nextric.obs.logging import configure_logging
-from nextric.obs.serve import start_http
+from nextric.obs.serve import run_process
 from nextric.sdl.factory import open_sdl
 from xapps.slice_scheduler.app import SliceSchedulerApp
 from xapps.slice_scheduler.metrics import SliceMetrics
@@ -25,23 +23,16 @@ from xapps.slice_scheduler.settings import SliceSchedulerSettings
 
 
 async def serve(settings: SliceSchedulerSettings, stop: asyncio.Event | None = None) -> None:
-    stop = stop or asyncio.Event()
     registry = CollectorRegistry()
     health = Health()
     sdl = open_sdl(settings.sdl)
-    async with E2Client(settings.e2, E2ClientMetrics.create(registry)) as client:
-        app = SliceSchedulerApp(settings, sdl, health, SliceMetrics.create(registry), client)
-        http = await start_http(observability_app(health, registry, "nextric-slice-scheduler"),
-                                settings.http.host, settings.http.port)
-        print(json.dumps({"http_port": http.port, "instance": app.instance}), flush=True)
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        try:
-            await app.run(stop)
-        finally:
-            await http.stop()
-            await sdl.close()
+    try:
+        async with E2Client(settings.e2, E2ClientMetrics.create(registry)) as client:
+            app = SliceSchedulerApp(settings, sdl, health, SliceMetrics.create(registry), client)
+            await run_process(app.run, observability_app(health, registry, "nextric-slice-scheduler"),
+                              settings.http.host, settings.http.port, {"instance": app.instance}, stop)
+    finally:
+        await sdl.close()
 
 
 def main() -> None:
