@@ -61,10 +61,12 @@ def features(rsrp_dbm: npt.ArrayLike) -> FloatArray:
     """Model input (U, B_B) float32 from Set-B L1-RSRP (U, B_B) dBm: each beam relative to the UE's strongest
     Set-B beam, in units of :data:`RSRP_SCALE_DB` (0 for the strongest, negative below). Scale-free: the
     absolute level (path loss, transmit power) does not enter."""
-    r = np.asarray(rsrp_dbm, dtype=np.float32)
-    if r.ndim != 2:
-        raise ValueError(f"rsrp_dbm must be (U, B_B), got shape {r.shape}")
-    return np.asarray((r - r.max(axis=1, keepdims=True)) / np.float32(RSRP_SCALE_DB), dtype=np.float32)
+    r = np.array(rsrp_dbm, dtype=np.float32)  # a copy: computed in place below (same float32 steps, fewer buffers)
+    if r.ndim != 2 or r.shape[1] == 0:
+        raise ValueError(f"rsrp_dbm must be (U, B_B) with B_B >= 1, got shape {r.shape}")
+    np.subtract(r, r.max(axis=1, keepdims=True), out=r)
+    np.divide(r, np.float32(RSRP_SCALE_DB), out=r)
+    return r
 
 
 def input_order(reported: Sequence[int], model_set_b: Sequence[int]) -> IntArray | None:
