@@ -99,6 +99,7 @@ ARGPARSE_BENCHES = {
     "beam": ("bench.beam", "beam predictor (Set B 8 -> Set A 32) vs best-in-Set-B and last serving beam"),
     "ce": ("bench.ce", "channel-estimator selector: LS / LMMSE / neural NMSE over a TDL grid, choice vs oracle"),
     "twm": ("bench.twm_poc", "TWM PoC: uniform, DT-FAIR, FWM/CDWM-only, WM-free, TWM and improved planner (--quick)"),
+    "twm-oracle": ("bench.twm_oracle", "TWM PoC hindsight ceiling: best of the library plans per horizon vs planners"),
 }
 
 

@@ -178,3 +178,25 @@ def test_dt_fair_parameters_can_be_reused_without_twin_calls(obs) -> None:  # ty
     assert again.twin_calls == 0
     np.testing.assert_allclose(again.prb, r.prb, atol=1e-12)
     np.testing.assert_allclose(again.tn, r.tn, atol=1e-12)
+
+
+def test_planner_config_refuses_unknown_modes() -> None:
+    from rapps.intent_agent.planner.run import PlannerConfig
+
+    for field in ("surge_projection", "replan", "fallback"):
+        with pytest.raises(ValidationError, match=field):
+            PlannerConfig(**{field: "sometimes"})
+    assert PlannerConfig(replan="corner-case").replan == "corner-case"
+
+
+def test_corner_case_replanning_keeps_the_plan_when_nothing_is_flagged(obs) -> None:  # type: ignore[no-untyped-def]
+    from rapps.intent_agent.planner.run import PlannerConfig, monitor, plan
+
+    req = _req(obs, method="improved", seed=1)
+    cfg = PlannerConfig(replan="corner-case", risk_threshold=1.0, disagreement_threshold=1e9)
+    r = plan(req, None, cfg)
+    v = monitor(req, r, 1, None, cfg)
+    assert not v.corner_case
+    assert not v.proposed
+    assert v.plan is r
+    assert "keep the plan" in v.why

@@ -65,9 +65,17 @@ class PlannerConfig:
     replan_pop: int = 48
     surge_projection: str = "urllc"  #: improved: "urllc" | "all" | "none" (see planner/safety.py)
     replan_margin: float = 0.05  #: improved: utility gain a surrogate replan needs to replace the plan
+    replan: str = "every-step"  #: improved: replan at "every-step" or only on a "corner-case" (as twm)
     fallback: str = "uniform"  #: improved, nothing passed: "uniform" | "best-twin" (best verified utility)
     dtfair_candidates: int = 24
     dtfair_seeds: int = 16
+
+    def __post_init__(self) -> None:
+        for name, allowed in (("surge_projection", ("urllc", "all", "none")), ("replan", ("every-step", "corner-case")),
+                              ("fallback", ("uniform", "best-twin"))):
+            if getattr(self, name) not in allowed:
+                raise ValidationError(f"PlannerConfig.{name} must be one of {list(allowed)}, "
+                                      f"got {getattr(self, name)!r}")
 
 
 DEFAULT_CONFIG = PlannerConfig()
@@ -78,14 +86,10 @@ def _raster(sc: ScenarioParams) -> CityRaster:
     return CityRaster.build(sc)
 
 
-_MODELS: dict[str, WorldModels] = {}
-
-
+@lru_cache(maxsize=1)
 def default_models() -> WorldModels:
-    """The committed ONNX models, loaded once per process (cached in this module's dict)."""
-    if "default" not in _MODELS:
-        _MODELS["default"] = WorldModels()
-    return _MODELS["default"]
+    """The committed ONNX models, loaded once per process (memoised; pass ``models`` to use others)."""
+    return WorldModels()
 
 
 @dataclass(frozen=True, eq=False)
@@ -409,7 +413,7 @@ def monitor(req: PlanRequest, current: PlanResult, step: int, models: WorldModel
     assert cur.fc is not None
     risk, dis = float(cur.fc.risk()[0]), float(cur.fc.disagreement()[0])
     corner = risk > cfg.risk_threshold or dis > cfg.disagreement_threshold
-    if current.method == "twm" and not corner:
+    if not corner and (current.method == "twm" or cfg.replan == "corner-case"):
         return MonitorVerdict(step, False, risk, dis, False, False, current,
                               f"risk {risk:.2f}, disagreement {dis:.3f}: within thresholds, keep the plan")
     # alternatives: templates (twm) or a surrogate replan (improved, every step)
