@@ -32,13 +32,12 @@ from rich.progress import Progress
 from rich.table import Table
 
 from bench.common import RESULTS_DIR, machine, save_results
-from bench.twm_poc import HISTORY, SCENARIOS, WARMUP
+from bench.twm_poc import HISTORY, SCENARIOS, WARMUP, executed_cost
 from rapps.intent_agent.planner.library import Plans, library
 from rapps.intent_agent.worldmodels.datagen import observe
 from rapps.intent_agent.worldmodels.features import CityRaster, Context
 from rapps.intent_agent.worldmodels.seeds import EVAL_SEEDS
 from testbed.core.engine import Emulator
-from testbed.core.kpi import control_cost, cost_reduction
 from testbed.core.params import ScenarioParams
 from testbed.core.scenario import load_scenario
 from testbed.core.scheduler import shares_to_ratios
@@ -65,10 +64,8 @@ def execute_static(emu: Emulator, sc: ScenarioParams, prb: np.ndarray, tn: np.nd
         emu.set_allocation(shares_to_ratios(prb[k]), tn[k])
         emu.step_slow()
     kp = emu.kpis_since(t_start)
-    s = sc.n_slices
-    j = float(control_cost(prb, tn, sc.cost, np.full((sc.n_cells, s), 1 / s), np.full((sc.n_links, s), 1 / s)))
-    return Executed(float(kp.scm[0]), float(cost_reduction(np.asarray(j), sc.cost)),
-                    tuple(map(float, kp.loss[0])), tuple(map(float, kp.p99_ms[0])))
+    return Executed(float(kp.scm[0]), executed_cost(sc, prb, tn)[1], tuple(map(float, kp.loss[0])),
+                    tuple(map(float, kp.p99_ms[0])))
 
 
 def worst_ceiling_ratio(e: Executed, sc: ScenarioParams) -> float:
@@ -78,12 +75,14 @@ def worst_ceiling_ratio(e: Executed, sc: ScenarioParams) -> float:
     return float(max(r))
 
 
-def horizon_library(sc: ScenarioParams, scen: str, seed: int, n_plans: int) -> tuple[Emulator, Plans]:
-    """The emulator after warm-up and the library a planner would generate from its observations."""
+def horizon_library(sc: ScenarioParams, scen: str, seed: int, n_plans: int,
+                    ras: CityRaster | None = None) -> tuple[Emulator, Plans]:
+    """The emulator after warm-up and the library a planner would generate from its observations (``ras``:
+    the city's raster, built here when not given)."""
     regime = ShockRegime.parse(scen)
     reps, up, emu = observe(sc, regime, seed, WARMUP)
     tw = DigitalTwin.from_observations(sc, reps[-HISTORY:], ShockRegime.parse(f"{regime.family}-ID"), up, seed=seed)
-    lib = library(CityRaster.build(sc), Context.of_twin(tw), n_plans, sc.timing.slow_per_horizon, seed)
+    lib = library(ras or CityRaster.build(sc), Context.of_twin(tw), n_plans, sc.timing.slow_per_horizon, seed)
     return emu, lib
 
 
@@ -104,11 +103,12 @@ def committed_methods(path: Path, seeds: list[int]) -> dict[str, dict[str, list[
 def run(scenarios: tuple[str, ...], seeds: list[int], n_plans: int, prog: Progress) -> dict[str, Any]:
     sc = load_scenario("twm_poc")
     task = prog.add_task("hindsight: library plans x horizons", total=len(scenarios) * len(seeds) * n_plans)
+    ras = CityRaster.build(sc)
     out: dict[str, Any] = {}
     for scen in scenarios:
         rows = []
         for seed in seeds:
-            emu, lib = horizon_library(sc, scen, seed, n_plans)
+            emu, lib = horizon_library(sc, scen, seed, n_plans, ras)
             ex = []
             for i in range(len(lib)):
                 ex.append(execute_static(copy.deepcopy(emu), sc, lib.prb[i], lib.tn[i]))

@@ -59,6 +59,14 @@ WARMUP = 4
 HISTORY = 4  #: KPM reports handed to the planner
 
 
+def executed_cost(sc: ScenarioParams, prb: np.ndarray, tn: np.ndarray) -> tuple[float, float]:
+    """Control cost J and cost reduction vs uniform of executed shares prb (K, C, S), tn (K, L, S), with the
+    uniform policy in force before the plan."""
+    s = sc.n_slices
+    j = float(control_cost(prb, tn, sc.cost, np.full((sc.n_cells, s), 1 / s), np.full((sc.n_links, s), 1 / s)))
+    return j, float(cost_reduction(np.asarray(j), sc.cost))
+
+
 def execute(emu: Emulator, sc: ScenarioParams, req: PlanRequest, first: PlanResult, wm: WorldModels,
             monitor: bool) -> dict[str, Any]:
     """Run the plan for its horizon on ``emu`` with Phase-2 monitoring; KPIs, cost and the decision log."""
@@ -84,11 +92,9 @@ def execute(emu: Emulator, sc: ScenarioParams, req: PlanRequest, first: PlanResu
             switches += int(v.gate_passed)
             cur = v.plan
     kp = emu.kpis_since(t_start)
-    pe, te = np.stack(prb_exec), np.stack(tn_exec)
-    s = sc.n_slices
-    j = float(control_cost(pe, te, sc.cost, np.full((sc.n_cells, s), 1 / s), np.full((sc.n_links, s), 1 / s)))
+    j, dcost = executed_cost(sc, np.stack(prb_exec), np.stack(tn_exec))
     return {"scm": float(kp.scm[0]), "loss": kp.loss[0].tolist(), "p99_ms": kp.p99_ms[0].tolist(),
-            "dcost": float(cost_reduction(np.asarray(j), sc.cost)), "cost": j, "monitor_s": mon_s,
+            "dcost": dcost, "cost": j, "monitor_s": mon_s,
             "switches": switches, "corner_cases": corners}
 
 

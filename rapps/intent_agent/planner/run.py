@@ -416,7 +416,7 @@ def monitor(req: PlanRequest, current: PlanResult, step: int, models: WorldModel
     if not corner and (current.method == "twm" or cfg.replan == "corner-case"):
         return MonitorVerdict(step, False, risk, dis, False, False, current,
                               f"risk {risk:.2f}, disagreement {dis:.3f}: within thresholds, keep the plan")
-    # alternatives: templates (twm) or a surrogate replan (improved, every step)
+    # alternatives: templates (twm) or a surrogate replan (improved: every step, or corner cases only)
     if current.method == "twm":
         alts = _templates(st, rest_p, rest_t, cur)
         names = ("template/boost-worst-slice", "template/full-rows", "template/rules")
