@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -18,6 +18,7 @@ class SliceInfo:
     sla_loss: float
     sla_p99_ms: float | None
     base_delay_ms: float  #: the slice's processing + air-interface floor (no queueing)
+    description: str = ""  #: what the slice carries in this scenario (its UE groups), for name resolution
 
     @property
     def key(self) -> str:
@@ -31,9 +32,14 @@ class Domain:
     zone_kinds: dict[str, str]  #: zone name -> kind (hospital, fwa, corridor)
     cells: tuple[int, ...]
     min_transport_delay_ms: float
+    links: tuple[str, ...] = ()  #: transport link names
+    link_groups: dict[str, tuple[str, ...]] = field(default_factory=dict)  #: group name -> member links
 
     def slice(self, name: str) -> SliceInfo:
         return next(s for s in self.slices if s.name == name)
+
+    def has_slice(self, name: str) -> bool:
+        return any(s.name == name for s in self.slices)
 
     def slice_names(self) -> tuple[str, ...]:
         return tuple(s.name for s in self.slices)
@@ -51,6 +57,21 @@ def domain_of(sc: ScenarioParams) -> Domain:
             inside = [sc.cells[i].cell_id for i in np.argsort(d)[:2]]
         zones[z.name] = tuple(sorted(inside))
         kinds[z.name] = z.kind
-    slices = tuple(SliceInfo(s.name, s.sst, s.sd, s.sla_loss, s.sla_p99_ms, s.base_delay_ms) for s in sc.slices)
-    min_tn = min((lk.delay_ms for lk in sc.transport.links), default=0.0)
-    return Domain(slices, zones, kinds, tuple(c.cell_id for c in sc.cells), float(min_tn))
+    slices = tuple(SliceInfo(s.name, s.sst, s.sd, s.sla_loss, s.sla_p99_ms, s.base_delay_ms, _describe(sc, i))
+                   for i, s in enumerate(sc.slices))
+    links = sc.transport.links
+    min_tn = min((lk.delay_ms for lk in links), default=0.0)
+    groups: dict[str, tuple[str, ...]] = {"backhaul": tuple(lk.name for lk in links)}
+    corridor = tuple(lk.name for lk in links if lk.corridor)
+    if corridor:
+        groups["corridor"] = corridor
+    groups["hub"] = tuple(lk.name for lk in links if lk.dst == sc.transport.hub)
+    return Domain(slices, zones, kinds, tuple(c.cell_id for c in sc.cells), float(min_tn),
+                  tuple(lk.name for lk in links), groups)
+
+
+def _describe(sc: ScenarioParams, index: int) -> str:
+    """'<n> static UEs in fwa-west, ...' from the slice's UE groups (the scenario's own slice description)."""
+    parts = [f"{g.count} {g.mobility} UEs in {g.zone or 'the whole area'}" for g in sc.ue_groups
+             if g.slice_index == index]
+    return ", ".join(parts)

@@ -1,8 +1,11 @@
-"""Grammar pass: natural language -> findings (clauses with verbs, slices, KPIs, numbers, area, time); pure.
+"""Grammar pass: natural language -> findings (mentions, clauses, frames); pure.
 
-The text is normalised (typos repaired against the lexicon, units attached to numbers, cell lists and time
-ranges lifted out first), then split into clauses at connectives; each clause keeps its own verb polarity,
-slices, KPIs, comparator and quantity so "keep X below 5 ms while limiting Y" yields two expectations.
+The text is normalised (abbreviations expanded, number words turned into digits, typos repaired against the
+lexicon; every rewrite is a note), its mentions found (``mentions.py``), then split into clauses at
+connectives. Each clause keeps its verb polarity and whether it is a constraint ("without ...", "unless ...");
+within a clause every quantity opens a *frame* that binds the slices, KPIs, cells and links that belong to it
+("URLLC latency under 10 ms and eMBB under 50 ms": two frames), with the comparator read from the words
+before the number, negations included ("do not let X exceed 5 ms" is an upper bound).
 """
 
 from __future__ import annotations
@@ -12,175 +15,261 @@ from dataclasses import dataclass, field
 
 from rapps.intent_agent.compiler import lexicon as lx
 from rapps.intent_agent.compiler.domain import Domain
+from rapps.intent_agent.compiler.mentions import Mention, find_mentions
+from rapps.intent_agent.compiler.numbers import normalise_numbers
+from rapps.intent_agent.compiler.resolve import SliceNames
 
 
 @dataclass
-class Quantity:
-    value: float
-    unit: str  #: canonical: ms, fraction, mbps, "" (bare number)
-    family: str  #: time, ratio, rate, none
-    upper: float | None = None  #: a range "between a and b"
+class Frame:
+    quantity: Mention | None
+    comparator: str | None  #: below | above | near | equal | by | to | from | range | None
+    slices: list[Mention] = field(default_factory=list)
+    kpis: list[Mention] = field(default_factory=list)
+    cells: list[Mention] = field(default_factory=list)
+    links: list[Mention] = field(default_factory=list)
+    per: str | None = None  #: "ue" | "site": per-UE / per-site throughput
+    text: str = ""
+
+    def slice_names(self) -> list[str]:
+        return list(dict.fromkeys(s for m in self.slices for s in m.value))
+
+    def kpi_names(self) -> list[str]:
+        return list(dict.fromkeys(str(m.value) for m in self.kpis))
 
 
 @dataclass
 class Clause:
     text: str
+    start: int
+    end: int
     polarity: str  #: up | keep | down | prepare | none
-    slices: list[str] = field(default_factory=list)
-    kpis: list[str] = field(default_factory=list)
-    comparator: str | None = None  #: below | above | near | by
-    quantity: Quantity | None = None
-    negated: bool = False  #: "without violating ..."
-    more: list[tuple[str | None, Quantity]] = field(default_factory=list)  #: further (comparator, quantity)
+    verb: str | None
+    constraint: bool  #: "without ...", "unless ...": a bound the rest must respect
+    mentions: list[Mention]
+    frames: list[Frame]
+    sla: bool  #: the clause speaks of the SLA (relative changes apply to it)
+    dedicated: bool  #: "dedicated" / "exclusive" reservation wording
+
+    def of(self, kind: str) -> list[Mention]:
+        return [m for m in self.mentions if m.kind == kind]
 
 
 @dataclass
 class Findings:
     text: str  #: normalised text
+    low: str
+    mentions: list[Mention]
     clauses: list[Clause]
-    zone: str | None
-    unknown_areas: list[str]
-    cells: list[int]
-    window: tuple[str, str, str] | None  #: (label, start, end)
-    event: str | None
-    confirmed_stricter: bool
     notes: list[str]
-    all_slices: list[str]
+    confirmed_stricter: bool
+
+    def of(self, kind: str) -> list[Mention]:
+        return [m for m in self.mentions if m.kind == kind]
+
+    @property
+    def all_slices(self) -> list[str]:
+        return list(dict.fromkeys(s for m in self.of("slice") for s in m.value if len(m.value) == 1))
 
 
-_CELLS = re.compile(r"\bcells?\s*#?\s*(\d+(?:\s*(?:,|and|&|or)\s*#?\s*\d+)*)", re.I)
-_RANGE_TIME = re.compile(r"\b(?:from|between)\s+(\d{1,2})(?::(\d{2}))?\s*(am|pm|h)?\s*(?:to|and|-|until)\s+"
-                         r"(\d{1,2})(?::(\d{2}))?\s*(am|pm|h)?", re.I)
-_CLOCK_RANGE = re.compile(r"\b(\d{1,2}):(\d{2})\s*[-–]\s*(\d{1,2}):(\d{2})\b")
-_NUM_UNIT = re.compile(r"(?<![\w.])(\d+(?:[.,]\d+)?)\s*(ms|msec|milliseconds?|seconds?|secs?|s|us|µs|"
-                       r"microseconds?|%|percent|per\s?cent|pct|mbps|mbit/s|mb/s|gbps|gbit/s|kbps|kbit/s)?(?![\w])",
-                       re.I)
-_BETWEEN = re.compile(r"\bbetween\s+(\d+(?:\.\d+)?)\s*(?:and|-|to)\s+(\d+(?:\.\d+)?)\s*([a-zµ%/]+)?", re.I)
-_SPLIT = re.compile(r"\s*(?:;|,|\bwhile\b|\bwhilst\b|\bbut\b|\band also\b|\bas well as\b|\bplus\b|(?=\bwithout\b)"
-                    r"|\band\s+(?=(?:keep|limit|reduce|preserve|maintain|ensure|prioriti[sz]e|maximi[sz]e|"
-                    r"minimi[sz]e|increase|cut|lower|give|cap|improve|protect|guarantee)\b)"
-                    r"|(?=\b(?:keeping|limiting|preserving|maintaining|ensuring|reducing|capping)\b))\s*", re.I)
-_AREA_WORD = re.compile(r"\b(?:in|at|around|near|for)\s+(?:the\s+)?([a-z][a-z\-]+)\s+(zone|area|district)\b", re.I)
+_SPLIT = re.compile(r"\s*(?:;|\.\s|,\s*(?=(?:and\s+|but\s+|then\s+)?(?:keep|limit|reduce|preserve|maintain|ensure|"
+                    r"prioriti[sz]e|maximi[sz]e|minimi[sz]e|increase|cut|lower|give|cap|improve|protect|guarantee|"
+                    r"reserve|dedicate|halve|double|make|do|don't|never|also|raise|boost|prepare|allow|let|set|"
+                    r"hold|without|unless|while|whilst))|,\s*(?=[a-z]+ing\b)|\bwhile\b|\bwhilst\b|\bbut\b|"
+                    r"\band also\b|\bas well as\b|\bplus\b|(?=\bwithout\b)|(?=\bunless\b)|(?=\bprovided\b)|"
+                    r"(?=\bas long as\b)|(?=\bso long as\b)"
+                    r"|\band\s+(?=(?:then\s+)?(?:keep|limit|reduce|preserve|maintain|ensure|prioriti[sz]e|maximi[sz]e|"
+                    r"minimi[sz]e|increase|cut|lower|give|cap|improve|protect|guarantee|reserve|dedicate|halve|"
+                    r"double|make|do|never|raise|boost|prepare|allow|set|hold)\b)"
+                    r"|(?=\b(?:keeping|limiting|preserving|maintaining|ensuring|reducing|capping|protecting)\b))\s*",
+                    re.I)
+_GLUE_TOKEN = re.compile(r"[a-z']+|[^\sa-z]", re.I)
+_ATTACH = ("slice", "cell", "link")
 
 
-def _hhmm(h: str, m: str | None, ampm: str | None) -> str:
-    hour = int(h) % 24
-    if ampm and ampm.lower() == "pm" and hour < 12:
-        hour += 12
-    if ampm and ampm.lower() == "am" and hour == 12:
-        hour = 0
-    return f"{hour:02d}:{int(m or 0):02d}"
+def normalise(raw: str, domain: Domain) -> tuple[str, list[str]]:
+    """Whitespace, units written together, abbreviations, number words, typos -> (text, notes)."""
+    notes: list[str] = []
+    t = " ".join(raw.replace("\u00a0", " ").split())
+    t = re.sub(r"~\s*", "about ", t)
+    t = re.sub(r"(\d)\s*mins?\b", r"\1 minutes", t, flags=re.I)
+    t = re.sub(r"(\d)\s*(?:hrs?)\b", r"\1 hours", t, flags=re.I)
+    t = re.sub(r"(<=|>=|≤|≥|<|>)", r" \1 ", t)
+    for ab, full in sorted(lx.ABBREVIATIONS.items(), key=lambda x: -len(x[0])):
+        pat = re.compile(rf"(?<![\w/]){re.escape(ab)}(?![\w/])", re.I)
+        if pat.search(t):
+            t = pat.sub(full, t)
+            if ab.lower() != full.lower() and ab not in ("~",) and not ab.endswith("'t") and ab != "dont":
+                notes.append(f"read '{ab}' as '{full}'")
+    t, num_notes = normalise_numbers(t)
+    notes += num_notes
+    vocab = lx.vocabulary(domain.slice_names() + tuple(domain.zones) + domain.links)
+    t, typo_notes = lx.repair_typos(t, vocab)
+    notes += typo_notes
+    return " ".join(t.split()), notes
 
 
-def _quantity(num: str, unit: str | None) -> Quantity:
-    v = float(num.replace(",", "."))
-    u = (unit or "").lower().replace(" ", "")
-    if u in ("secs", "sec"):
-        u = "s"
-    if u.startswith("percent") or u == "percent":
-        u = "%"
-    fam, k = lx.UNITS.get(u, ("none", 1.0))
-    canon = {"time": "ms", "ratio": "fraction", "rate": "mbps"}.get(fam, "")
-    return Quantity(v * k, canon, fam)
-
-
-def parse(raw: str, domain: Domain) -> Findings:
-    vocab = lx.vocabulary(domain.slice_names() + tuple(domain.zones))
-    text, notes = lx.repair_typos(" ".join(raw.split()), vocab)
+def parse(raw: str, domain: Domain, names: SliceNames, now: str | None = None) -> Findings:
+    text, notes = normalise(raw, domain)
     low = text.lower()
-    cells: list[int] = []
-    for m in _CELLS.finditer(text):
-        cells += [int(x) for x in re.findall(r"\d+", m.group(1))]
-    low = _CELLS.sub(" the cells ", low)
-    window = None
-    tm = _RANGE_TIME.search(low)
-    if tm and (tm.group(3) or tm.group(6) or tm.group(2) or tm.group(5)):
-        window = ("window", _hhmm(tm.group(1), tm.group(2), tm.group(3) or tm.group(6)),
-                  _hhmm(tm.group(4), tm.group(5), tm.group(6)))
-        low = low.replace(tm.group(0), " ")
-    elif (m2 := _CLOCK_RANGE.search(low)) is not None:
-        window = ("window", _hhmm(m2.group(1), m2.group(2), None), _hhmm(m2.group(3), m2.group(4), None))
-        low = low.replace(m2.group(0), " ")
-    else:
-        for word, (w_start, w_end) in lx.WINDOWS.items():
-            baseline = re.search(rf"\b{word}\s+(?:cost\s+)?baseline", low)
-            if re.search(rf"\b{word}\b(?!\s+baseline)", low) and not baseline:
-                if word == "daytime" and not re.search(r"\b(?:during|in|over|for)\s+(?:the\s+)?daytime", low):
-                    continue
-                window = (f"{word} peak" if word in ("evening", "morning") else word, w_start, w_end)
-                break
-    zone = None
-    for name in sorted(domain.zones, key=len, reverse=True):
-        pat = re.escape(name.lower()).replace(r"\-", r"[\s\-]")
-        if re.search(rf"\b{pat}\b", low):
-            zone = name
-            low = re.sub(rf"\b{pat}\b(\s+(?:zone|area))?", " the area ", low)
-            break
-    unknown = [m.group(1) for m in _AREA_WORD.finditer(low) if m.group(1) not in ("the", "area")
-               and m.group(1) not in {n.lower() for n in domain.zones}]
-    event = next((e for e in lx.EVENTS if re.search(rf"\b{e}\b", low)), None)
+    mentions = find_mentions(text, low, domain, names, now)
+    clauses = [_clause(low, a, b, mentions) for a, b in _clause_spans(low, mentions)]
     confirmed = any(c in low for c in lx.CONFIRM)
-    slice_map = {**lx.SLICE_WORDS, **{s.lower(): s for s in domain.slice_names()}}
-    canon = {s.lower(): s for s in domain.slice_names()}
-    clauses: list[Clause] = []
-    for part in _SPLIT.split(low):
-        part = part.strip()
-        if not part:
+    return Findings(text, low, mentions, [c for c in clauses if c.text], notes, confirmed)
+
+
+def _clause_spans(low: str, mentions: list[Mention]) -> list[tuple[int, int]]:
+    inside = [(m.start, m.end) for m in mentions]
+    cuts = [0]
+    for m in _SPLIT.finditer(low):
+        if any(a < m.start() < b for a, b in inside):
             continue
-        words = re.findall(r"[a-zµ%<>=/\-]+|\d+(?:\.\d+)?", part)
-        polarity = "none"
-        for w in words:
-            if w in lx.PREPARE_VERBS:
-                polarity = "prepare"
-            elif w in lx.DOWN_VERBS:
-                polarity = "down"
-            elif w in lx.UP_VERBS:
-                polarity = "up"
-            elif w in lx.KEEP_VERBS:
-                polarity = "keep"
-            else:
-                continue
-            break
-        c = Clause(part, polarity, negated=bool(re.search(r"\bwithout\b|\bnot\b|\bnever\b", part)))
-        if re.search(r"\b(?:all|every|each)\s+(?:the\s+)?slices?\b", part):
-            c.slices = list(domain.slice_names())
-        for w in words:
-            s = slice_map.get(w)
-            if s is not None and canon.get(s.lower()) and canon[s.lower()] not in c.slices:
-                c.slices.append(canon[s.lower()])
-            k = lx.KPI_WORDS.get(w)
-            if k is not None and k not in c.kpis:
-                c.kpis.append(k)
-        if "energy_cost" in c.kpis and "resource_cost" in c.kpis:
-            c.kpis.remove("resource_cost")
-        if "low latency" in part and "URLLC" in canon.values() and not c.slices and "p99_latency_ms" not in c.kpis:
-            c.kpis.append("p99_latency_ms")
-        b = _BETWEEN.search(part)
-        if b:
-            q = _quantity(b.group(1), b.group(3))
-            q.upper = _quantity(b.group(2), b.group(3)).value
-            c.quantity, c.comparator = q, "range"
+        cuts += [m.start(), m.end()]
+    cuts.append(len(low))
+    spans = [(cuts[i], cuts[i + 1]) for i in range(0, len(cuts) - 1, 2)]
+    return [(a, b) for a, b in spans if b > a]
+
+
+def _polarity(words: list[str]) -> tuple[str, str | None]:
+    for w in words:
+        if w in lx.PREPARE_VERBS:
+            return "prepare", w
+        if w in lx.DOWN_VERBS:
+            return "down", w
+        if w in lx.UP_VERBS:
+            return "up", w
+        if w in lx.KEEP_VERBS:
+            return "keep", w
+    return "none", None
+
+
+def _clause(low: str, a: int, b: int, mentions: list[Mention]) -> Clause:
+    part = low[a:b]
+    ms = [m for m in mentions if a <= m.start < b]
+    words = re.findall(r"[a-zµ%<>=/\-']+", part)
+    polarity, verb = _polarity(words)
+    constraint = re.match(r"\s*(?:without|unless|provided|as long as|so long as)\b", part) is not None
+    if constraint:
+        polarity = "keep"
+    c = Clause(part.strip(), a, b, polarity, verb, constraint, ms, [], any(m.kind == "sla" for m in ms),
+               any(w in part for w in lx.DEDICATED_WORDS))
+    c.frames = _frames(low, c)
+    return c
+
+
+def rebuild_frames(low: str, c: Clause) -> None:
+    """Frames again after a mention was added to the clause (the semantic step)."""
+    c.frames = _frames(low, c)
+
+
+def _glue_only(low: str, a: int, b: int, ms: list[Mention]) -> bool:
+    """Only glue words (and other attachable mentions) between ``a`` and ``b``."""
+    gap = low[a:b]
+    for m in ms:
+        if a <= m.start and m.end <= b and m.kind in (*_ATTACH, "kpi", "per"):
+            gap = gap[: m.start - a] + " " * (m.end - m.start) + gap[m.end - a:]
+    return all(t in lx.GLUE for t in _GLUE_TOKEN.findall(gap))
+
+
+def _frames(low: str, c: Clause) -> list[Frame]:
+    qs = [m for m in c.mentions if m.kind == "quantity"]
+    if not qs:
+        f = Frame(None, None, c.of("slice"), c.of("kpi"), c.of("cell"), c.of("link"), text=c.text)
+        f.per = next((m.value for m in c.of("per")), None)
+        return [f]
+    frames = [Frame(q, None, text=low[q.start:q.end]) for q in qs]
+    for m in c.mentions:
+        if m.kind not in (*_ATTACH, "kpi", "per"):
+            continue
+        i = _owner(low, m, qs, c)
+        f = frames[i]
+        if m.kind == "slice":
+            f.slices.append(m)
+        elif m.kind == "kpi":
+            f.kpis.append(m)
+        elif m.kind == "cell":
+            f.cells.append(m)
+        elif m.kind == "link":
+            f.links.append(m)
         else:
-            for i, mm in enumerate(_NUM_UNIT.finditer(part)):
-                q = _quantity(mm.group(1), mm.group(2))
-                before = part[: mm.start()].split()[-3:]
-                comp: str | None = None
-                if "by" in before:
-                    comp = "by"
-                elif any(w in lx.ABOVE for w in before):
-                    comp = "above"
-                elif any(w in lx.BELOW for w in before) or ("than" in before and "less" in part):
-                    comp = "below"
-                elif any(w in lx.NEAR for w in before):
-                    comp = "near"
-                if i == 0:
-                    c.quantity, c.comparator = q, comp
-                else:
-                    c.more.append((comp, q))
-        if c.comparator is None and any(w in lx.NEAR for w in words) and "baseline" in part:
-            c.comparator = "near"
-        if c.comparator is None and "baseline" in part and re.search(r"\b(?:no more than|not above|at most)\b", part):
-            c.comparator = "below"
-        clauses.append(c)
-    all_slices = [s for s in domain.slice_names() if any(s in c.slices for c in clauses)]
-    return Findings(text, clauses, zone, unknown, cells, window, event, confirmed, notes, all_slices)
+            f.per = str(m.value)
+    _distribute(c, frames)
+    prev = c.start
+    for f in frames:
+        assert f.quantity is not None
+        f.comparator = comparator(low[prev:f.quantity.start], f.quantity)
+        prev = f.quantity.end
+    return frames
+
+
+def _owner(low: str, m: Mention, qs: list[Mention], c: Clause) -> int:
+    """Index of the quantity a slice / KPI / cell / link mention belongs to."""
+    after = [i for i, q in enumerate(qs) if q.start >= m.end]
+    before = [i for i, q in enumerate(qs) if q.end <= m.start]
+    if not before:
+        return 0
+    if not after:
+        return before[-1]
+    i, j = before[-1], after[0]
+    if _glue_only(low, qs[i].end, m.start, c.mentions):
+        return i  # "10 ms for URLLC and ...": trails its number
+    return j
+
+
+def _distribute(c: Clause, frames: list[Frame]) -> None:
+    """"loss under 1 % and 5 % for URLLC and eMBB (respectively)": one slice per number, in order."""
+    multi = [f for f in frames if len(f.slice_names()) > 1]
+    if len(frames) < 2 or len(multi) != 1 or any(f.slices for f in frames if f is not multi[0]):
+        return
+    f0 = multi[0]
+    names = f0.slice_names()
+    if len(names) != len(frames) or any(len(m.value) > 1 for m in f0.slices):
+        return
+    by_name = {str(m.value[0]): m for m in f0.slices}
+    for f, n in zip(frames, names, strict=True):
+        f.slices = [by_name[n]]
+
+
+def comparator(pre: str, q: Mention) -> str | None:
+    """Read the bound of a number from the words before it (within its frame), negations included."""
+    if q.how == "range":
+        return "range"
+    w = " " + re.sub(r"\s+", " ", pre.lower()) + " "
+    w = w[-80:]
+    if re.search(r"\bby\s+(?:about\s+|around\s+|roughly\s+|approximately\s+|another\s+|a further\s+)?$", w):
+        return "by"
+    if re.search(r"\bfrom\s+(?:the\s+current\s+|today's\s+|about\s+|around\s+)?$", w):
+        return "from"
+    best: tuple[int, str] = (-1, "")
+    for words, kind in ((lx.BELOW_WORDS, "below"), (lx.ABOVE_WORDS, "above"), (lx.NEAR_WORDS, "near"),
+                        (lx.RISE_WORDS, "rise"), (lx.FALL_WORDS, "fall"), (("exactly", "equal to", "="), "equal")):
+        for word in words:
+            for m in re.finditer(rf"(?<![\w]){re.escape(word)}(?![\w])", w):
+                if m.end() > best[0] or (m.end() == best[0] and kind in ("below", "above")):
+                    best = (m.end(), kind)
+    pos, kind = best
+    if pos >= 0:
+        start = w.rfind(" ", 0, max(0, pos - 1))
+        head = w[: max(0, start)]
+        neg = re.search(rf"\b(?:{'|'.join(lx.NEGATORS)})\b", head) is not None
+        phrase = w[:pos]
+        if re.search(r"\b(?:no|not)\s+(?:more|greater|higher)\s+than\s*$", phrase) or \
+                re.search(r"\bnot\s+to\s+exceed\s*$", phrase):
+            return "below"
+        if re.search(r"\b(?:no|not)\s+(?:less|lower|fewer)\s+than\s*$", phrase) or \
+                re.search(r"\bnot\s+(?:below|under)\s*$", phrase):
+            return "above"
+        if kind in ("rise", "above") and neg and any(r in w[max(0, start):pos] for r in lx.RISE_WORDS):
+            return "below"
+        if kind in ("fall", "below") and neg and any(r in w[max(0, start):pos] for r in lx.FALL_WORDS):
+            return "above"
+        if kind in ("rise",):
+            return "above"
+        if kind in ("fall",):
+            return "below"
+        if (kind == "above" and w[pos:].strip() == "") or kind != "above":
+            return kind
+        return kind
+    if re.search(r"\b(?:to|at)\s+(?:about\s+|around\s+)?$", w):
+        return "to"
+    return None

@@ -12,12 +12,14 @@ from typing import Any, Literal
 
 Condition = Literal["IS_LESS_THAN", "IS_GREATER_THAN", "IS_WITHIN_RANGE", "IS_EQUAL_TO"]
 CONDITIONS = ("IS_LESS_THAN", "IS_GREATER_THAN", "IS_WITHIN_RANGE", "IS_EQUAL_TO")
-#: KPI names of targets: p99 latency (ms), packet loss (fraction), throughput (Mbit/s), allocated PRB share
-#: (resource cost) and used PRB share (energy cost proxy), both relative to the pre-intent baseline
-KPIS = ("p99_latency_ms", "packet_loss", "throughput_mbps", "resource_cost", "energy_cost")
+#: KPI names of targets: p99 latency (ms), packet loss (fraction), throughput (Mbit/s: per slice, per UE, per
+#: site), allocated PRB share (resource cost) and used PRB share (energy cost proxy), both relative to the
+#: pre-intent baseline, and transport link utilisation (fraction of link capacity, per named link or link group)
+KPIS = ("p99_latency_ms", "packet_loss", "throughput_mbps", "resource_cost", "energy_cost", "ue_throughput_mbps",
+        "site_throughput_mbps", "link_utilisation")
 ACTION_KINDS = ("slice_prb_quota", "transport_share")
 IssueKind = Literal["under_specified", "over_constrained", "contradictory", "infeasible", "unknown_reference",
-                    "stricter_than_sla"]
+                    "stricter_than_sla", "unsupported", "low_confidence", "unaccounted"]
 
 
 @dataclass(frozen=True)
@@ -30,8 +32,9 @@ class Target:
     upper: float | None = None  #: second bound of IS_WITHIN_RANGE
     slice: str | None = None
     unit: str = ""
-    relative: bool = False  #: value is a ratio to the pre-intent baseline (cost targets)
+    relative: bool = False  #: value is a ratio to the pre-intent baseline (cost targets, "halve", "by 20 %")
     source: str = "intent"  #: intent | sla | kb
+    links: tuple[str, ...] = ()  #: transport links the target is on (link_utilisation); empty = not a link KPI
 
     def holds(self, achieved: float) -> bool:
         if self.condition == "IS_LESS_THAN":
@@ -61,6 +64,7 @@ class Context:
     cells: tuple[int, ...] = ()  #: scenario cell ids of the area (empty = every cell)
     window: TimeWindow | None = None
     event: str | None = None  #: e.g. "stadium event" (expected demand surge)
+    place: str | None = None  #: where the event is, as the operator named it (a known zone or cell)
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,28 @@ class ActionSet:
     slice_caps: tuple[tuple[str, float], ...] = ()  #: (slice, max PRB share) the intent imposes
     slice_floors: tuple[tuple[str, float], ...] = ()  #: (slice, min PRB share)
     headroom: float = 0.0  #: extra share reserved for an expected surge (events)
+    #: TS 28.541 RRMPolicyRatio requests per cell (None = every cell of the context) and slice
+    ratio_policies: tuple[RatioReservation, ...] = ()
+
+
+@dataclass(frozen=True)
+class RatioReservation:
+    """A TS 28.541 RRMPolicyRatio request as fractions of a cell's PRBs: dedicated <= min <= max (None = not set).
+    Dedicated PRBs are the slice's alone; min is guaranteed but lent out when idle; max caps the slice."""
+
+    slice: str
+    cell: int | None = None
+    dedicated: float | None = None
+    min: float | None = None
+    max: float | None = None
+
+
+@dataclass(frozen=True)
+class WordMapping:
+    """Which words of the intent became which part of the spec (or of the question asked back)."""
+
+    words: str
+    became: str
 
 
 @dataclass(frozen=True)
@@ -106,6 +132,7 @@ class IntentSpec:
     evidence: tuple[Evidence, ...] = ()
     notes: tuple[str, ...] = ()  #: what the compiler read and how (typo fixes, defaults taken from the SLA)
     backend: str = "grammar"
+    mapping: tuple[WordMapping, ...] = ()  #: words of the text -> target / action / context they became
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -115,6 +142,7 @@ class IntentSpec:
 class Issue:
     kind: str
     message: str
+    words: tuple[str, ...] = ()  #: the words of the intent the issue is about
 
 
 @dataclass(frozen=True)
@@ -127,6 +155,7 @@ class Clarification:
     evidence: tuple[Evidence, ...] = ()
     notes: tuple[str, ...] = ()
     backend: str = "grammar"
+    mapping: tuple[WordMapping, ...] = ()  #: what was understood before the question arose
 
     @property
     def explanation(self) -> str:
@@ -167,6 +196,7 @@ SPEC_SCHEMA: dict[str, Any] = {
                     "kpi": {"enum": list(KPIS)}, "condition": {"enum": list(CONDITIONS)}, "value": _NUM,
                     "upper": {"type": ["number", "null"]}, "slice": {"type": ["string", "null"]}, "unit": _STR,
                     "relative": {"type": "boolean"}, "source": {"enum": ["intent", "sla", "kb"]},
+                    "links": {"type": "array", "items": _STR},
                 },
             },
         },
@@ -181,6 +211,7 @@ SPEC_SCHEMA: dict[str, Any] = {
                                    "end": {"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$"}},
                 },
                 "event": {"type": ["string", "null"]},
+                "place": {"type": ["string", "null"]},
             },
         },
         "actions": {
@@ -193,6 +224,11 @@ SPEC_SCHEMA: dict[str, Any] = {
                 "slice_caps": {"type": "array", "items": {"type": "array", "minItems": 2, "maxItems": 2}},
                 "slice_floors": {"type": "array", "items": {"type": "array", "minItems": 2, "maxItems": 2}},
                 "headroom": {"type": "number", "minimum": 0, "maximum": 0.5},
+                "ratio_policies": {"type": "array", "items": {
+                    "type": "object", "additionalProperties": False, "required": ["slice"],
+                    "properties": {"slice": _STR, "cell": {"type": ["integer", "null"]},
+                                   **{k: {"type": ["number", "null"], "minimum": 0, "maximum": 1}
+                                      for k in ("dedicated", "min", "max")}}}},
             },
         },
         "notes": {"type": "array", "items": _STR},
@@ -211,16 +247,27 @@ def spec_from_json(text: str, obj: dict[str, Any], backend: str) -> IntentSpec:
                             str(o.get("verb", "ENSURE"))),
         targets=tuple(Target(t["kpi"], t["condition"], float(t["value"]),
                              None if t.get("upper") is None else float(t["upper"]), t.get("slice"),
-                             t.get("unit", ""), bool(t.get("relative", False)), t.get("source", "intent"))
+                             t.get("unit", ""), bool(t.get("relative", False)), t.get("source", "intent"),
+                             tuple(str(x) for x in t.get("links", ())))
                       for t in obj["targets"]),
         context=Context(c.get("zone"), tuple(int(x) for x in c.get("cells", ())),
                         None if not w else TimeWindow(w.get("label", "window"), w["start"], w["end"]),
-                        c.get("event")),
+                        c.get("event"), c.get("place")),
         actions=ActionSet(tuple(a.get("kinds", ACTION_KINDS)), float(a.get("prb_min", 0.0)),
                           float(a.get("prb_max", 1.0)), float(a.get("max_row_change", 2.0)),
                           tuple((str(s), float(v)) for s, v in a.get("slice_caps", ())),
                           tuple((str(s), float(v)) for s, v in a.get("slice_floors", ())),
-                          float(a.get("headroom", 0.0))),
+                          float(a.get("headroom", 0.0)),
+                          tuple(_ratio(r) for r in a.get("ratio_policies", ()))),
         notes=tuple(obj.get("notes", ())),
+        mapping=tuple(WordMapping(str(m["words"]), str(m["became"])) for m in obj.get("mapping", ())),
         backend=backend,
     )
+
+
+def _ratio(r: dict[str, Any]) -> RatioReservation:
+    def f(k: str) -> float | None:
+        return None if r.get(k) is None else float(r[k])
+
+    return RatioReservation(str(r["slice"]), None if r.get("cell") is None else int(r["cell"]), f("dedicated"),
+                            f("min"), f("max"))
