@@ -100,7 +100,7 @@ def _quantity(num: str, unit: str | None) -> Quantity:
         return Quantity(v * 0.001, "fraction", "ratio")
     fam, k = lx.UNITS.get(u, lx.UNITS.get(u.rstrip("s"), ("none", 1.0)))
     canon = {"time": "ms", "ratio": "fraction", "rate": "mbps"}.get(fam, "")
-    return Quantity(v * k, canon, fam)
+    return Quantity(round(v * k, 12), canon, fam)
 
 
 def _cells(group: str) -> tuple[int, ...]:
@@ -130,6 +130,8 @@ def find_mentions(text: str, low: str, domain: Domain, names: SliceNames, now: s
     for m in _CELLS.finditer(low):
         add("cell", m.start(), m.end(), _cells(m.group(1)))
     _links(low, domain, add)
+    for h in names.find(low):  # before zones: "hospital devices" is a service, "the hospital zone" a place
+        add("slice", h.start, h.end, h.slices, f"{h.how} ({h.doc_id})")
     for name in sorted(domain.zones, key=len, reverse=True):
         pat = re.escape(name.lower()).replace(r"\-", r"[\s\-]")
         for m in re.finditer(rf"\b{pat}\b(?:\s+(?:zone|area|district))?", low):
@@ -140,8 +142,6 @@ def find_mentions(text: str, low: str, domain: Domain, names: SliceNames, now: s
     for e in lx.EVENTS:
         for m in re.finditer(rf"\b{e}(?:es|s)?\b", low):
             add("event", m.start(), m.end(), e)
-    for h in names.find(low):
-        add("slice", h.start, h.end, h.slices, f"{h.how} ({h.doc_id})")
     for m in _ALL_SLICES.finditer(low):
         add("slice", m.start(), m.end(), domain.slice_names(), "all slices")
     slice_words = {**lx.SLICE_WORDS, **{s.lower(): s for s in domain.slice_names()}}

@@ -56,18 +56,22 @@ def resolve_unknowns(b: Build, fnd: Findings, matcher: ConceptMatcher) -> None:
         need: tuple[str, ...] = ()
         if not has_slice and (has_q or has_kpi):
             need += ("slice",)
-        if not has_kpi and has_q:
+        unit_says = any(m.kind == "quantity" and m.value.family in ("time", "rate") for m in c.mentions)
+        if not has_kpi and has_q and not unit_says:
             need += ("kpi",)
         if need:
             queries += [(p, need, c, None) for p in leftover_phrases(fnd.low, c)]
     if not queries:
         return
     results = matcher.match([q[0] for q in queries], tuple(sorted({k for q in queries for k in q[1]})))
+    solved = {(id(q[2]), r.kind) for q, r in zip(queries, results, strict=True) if r.accepted and q[2] is not None}
     for (phrase, kinds, clause, obj), r in zip(queries, results, strict=True):
         if r.kind not in kinds:
             continue
         if r.accepted:
             _accept(b, fnd, phrase, r, clause, obj)
+        elif (id(clause), r.kind) in solved:
+            continue  # another phrase of the clause already gave it its slice / KPI
         elif obj is not None:
             b.notes.append(f"'{phrase}': closest concept {r.value} ({r.kind}) at confidence {r.confidence:.2f}, "
                            f"below the threshold {matcher.threshold:.2f}")
