@@ -100,6 +100,7 @@ ARGPARSE_BENCHES = {
     "ce": ("bench.ce", "channel-estimator selector: LS / LMMSE / neural NMSE over a TDL grid, choice vs oracle"),
     "twm": ("bench.twm_poc", "TWM PoC: uniform, DT-FAIR, FWM/CDWM-only, WM-free, TWM and improved planner (--quick)"),
     "twm-oracle": ("bench.twm_oracle", "TWM PoC hindsight ceiling: best of the library plans per horizon vs planners"),
+    "intents": ("bench.intents", "intent compiler corpus: accuracy per category, silent drops, compile p99"),
 }
 
 

@@ -62,8 +62,9 @@ class IntentCompiler:
         if self.semantic is not None:
             resolve_unknowns(b, fnd, self.semantic)
         ctx = _context(b, fnd)
+        carry: list[tuple[Frame, str]] = []  #: last frame with a number and its KPI ("... but at most 30 %")
         for c in fnd.clauses:
-            _clause(b, fnd, c, baseline, ctx.cells)
+            _clause(b, fnd, c, baseline, carry)
         _global_checks(b, fnd, ctx)
         enforce(b, fnd.mentions)
         if b.issues:
@@ -148,7 +149,7 @@ def _context(b: Build, fnd: Findings) -> Context:
 
 def _inherit(frames: list[Frame]) -> None:
     """Frames without slices / KPIs / cells / links take the previous frame's (then the next one's)."""
-    for attr in ("slices", "kpis", "cells", "links"):
+    for attr in ("slices", "kpis", "cells"):
         for i in range(1, len(frames)):
             if not getattr(frames[i], attr):
                 setattr(frames[i], attr, list(getattr(frames[i - 1], attr)))
@@ -177,7 +178,7 @@ def _kpi(c: Clause, f: Frame, prev: str | None) -> str | None:
     assert f.quantity is not None
     q: Quantity = f.quantity.value
     kpis = [k for k in f.kpi_names() if k != "coverage"]
-    if f.links or "link_utilisation" in kpis:
+    if "link_utilisation" in kpis or (f.links and not [k for k in kpis if k != "link_utilisation"]):
         return "link_utilisation"
     if "prb_share" in kpis:
         return "prb_share"
@@ -209,12 +210,17 @@ def _per(kpi: str, per: str | None) -> str:
     return kpi
 
 
-def _clause(b: Build, fnd: Findings, c: Clause, baseline: Mapping[str, float], ctx_cells: tuple[int, ...]) -> None:
+def _clause(b: Build, fnd: Findings, c: Clause, baseline: Mapping[str, float],
+            carry: list[tuple[Frame, str]]) -> None:
     if c.polarity == "prepare":
         qualitative.prepare(b, fnd, c)
     frames = c.frames
     _inherit(frames)
     prev: str | None = None
+    if carry and frames[0].quantity is not None and not any(f.slices or f.kpis or f.links for f in frames):
+        last, prev = carry[-1]
+        for f in frames:  # a clause that only adds a number continues the previous one
+            f.slices, f.kpis, f.cells, f.per = list(last.slices), list(last.kpis), list(last.cells), last.per
     for f in frames:
         slices = _slices(b, fnd, f)
         for m in fnd.of("per"):
@@ -227,6 +233,7 @@ def _clause(b: Build, fnd: Findings, c: Clause, baseline: Mapping[str, float], c
         if kpi is None:
             continue  # the coverage check asks what the number applies to
         prev = kpi
+        carry.append((f, kpi))
         if kpi == "prb_share":
             cells = [x for m in f.cells for x in m.value if x in b.domain.cells]
             share_frame(b, fnd, c, f, slices, cells)

@@ -75,12 +75,12 @@ class Findings:
 _SPLIT = re.compile(r"\s*(?:;|\.\s|,\s*(?=(?:and\s+|but\s+|then\s+)?(?:keep|limit|reduce|preserve|maintain|ensure|"
                     r"prioriti[sz]e|maximi[sz]e|minimi[sz]e|increase|cut|lower|give|cap|improve|protect|guarantee|"
                     r"reserve|dedicate|halve|double|make|do|don't|never|also|raise|boost|prepare|allow|let|set|"
-                    r"hold|without|unless|while|whilst))|,\s*(?=[a-z]+ing\b)|\bwhile\b|\bwhilst\b|\bbut\b|"
+                    r"hold|grow|expand|without|unless|while|whilst))|,\s*(?=[a-z]+ing\b)|\bwhile\b|\bwhilst\b|\bbut\b|"
                     r"\band also\b|\bas well as\b|\bplus\b|(?=\bwithout\b)|(?=\bunless\b)|(?=\bprovided\b)|"
                     r"(?=\bas long as\b)|(?=\bso long as\b)"
                     r"|\band\s+(?=(?:then\s+)?(?:keep|limit|reduce|preserve|maintain|ensure|prioriti[sz]e|maximi[sz]e|"
                     r"minimi[sz]e|increase|cut|lower|give|cap|improve|protect|guarantee|reserve|dedicate|halve|"
-                    r"double|make|do|never|raise|boost|prepare|allow|set|hold)\b)"
+                    r"double|make|do|never|raise|boost|prepare|allow|set|hold|grow|expand|let|save|decrease)\b)"
                     r"|(?=\b(?:keeping|limiting|preserving|maintaining|ensuring|reducing|capping|protecting)\b))\s*",
                     re.I)
 _GLUE_TOKEN = re.compile(r"[a-z']+|[^\sa-z]", re.I)
@@ -240,17 +240,19 @@ def comparator(pre: str, q: Mention) -> str | None:
         return "by"
     if re.search(r"\bfrom\s+(?:the\s+current\s+|today's\s+|about\s+|around\s+)?$", w):
         return "from"
-    best: tuple[int, str] = (-1, "")
+    if re.search(r"\b(?:down|up)\s+$", w):
+        return "by"  # "bring the bill down 15 %"
+    best: tuple[int, str, int] = (-1, "", 0)
     for words, kind in ((lx.BELOW_WORDS, "below"), (lx.ABOVE_WORDS, "above"), (lx.NEAR_WORDS, "near"),
                         (lx.RISE_WORDS, "rise"), (lx.FALL_WORDS, "fall"), (("exactly", "equal to", "="), "equal")):
         for word in words:
             for m in re.finditer(rf"(?<![\w]){re.escape(word)}(?![\w])", w):
-                if m.end() > best[0] or (m.end() == best[0] and kind in ("below", "above")):
-                    best = (m.end(), kind)
-    pos, kind = best
+                if m.end() > best[0] or (m.end() == best[0] and (kind in ("below", "above") or
+                                                                 m.start() < best[2])):
+                    best = (m.end(), kind, m.start())
+    pos, kind, start = best
     if pos >= 0:
-        start = w.rfind(" ", 0, max(0, pos - 1))
-        head = w[: max(0, start)]
+        head = w[:start]
         neg = re.search(rf"\b(?:{'|'.join(lx.NEGATORS)})\b", head) is not None
         phrase = w[:pos]
         if re.search(r"\b(?:no|not)\s+(?:more|greater|higher)\s+than\s*$", phrase) or \
@@ -259,9 +261,9 @@ def comparator(pre: str, q: Mention) -> str | None:
         if re.search(r"\b(?:no|not)\s+(?:less|lower|fewer)\s+than\s*$", phrase) or \
                 re.search(r"\bnot\s+(?:below|under)\s*$", phrase):
             return "above"
-        if kind in ("rise", "above") and neg and any(r in w[max(0, start):pos] for r in lx.RISE_WORDS):
+        if kind in ("rise", "above") and neg and any(r in w[start:pos] for r in lx.RISE_WORDS):
             return "below"
-        if kind in ("fall", "below") and neg and any(r in w[max(0, start):pos] for r in lx.FALL_WORDS):
+        if kind in ("fall", "below") and neg and any(r in w[start:pos] for r in lx.FALL_WORDS):
             return "above"
         if kind in ("rise",):
             return "above"

@@ -138,7 +138,8 @@ _WORD = re.compile(r"[A-Za-zµ][A-Za-z\-]*")
 
 
 def repair_typos(text: str, vocab: list[str]) -> tuple[str, list[str]]:
-    """Replace words close to a domain word (difflib ratio >= 0.8) by it; returns the text and notes."""
+    """Replace words close to a domain word (difflib ratio >= 0.84, same first letter) by it; returns the text
+    and notes."""
     known = set(vocab) | COMMON
     notes: list[str] = []
 
@@ -147,7 +148,9 @@ def repair_typos(text: str, vocab: list[str]) -> tuple[str, list[str]]:
         lw = w.lower()
         if len(lw) < 4 or lw in known or lw.rstrip("s") in known:
             return w
-        best = difflib.get_close_matches(lw, vocab, n=1, cutoff=0.8)
+        if "-" in w and all(p.isupper() or p.isdigit() for p in w.split("-") if p):
+            return w  # an identifier such as "Z-HUB": named, never repaired into another name
+        best = [v for v in difflib.get_close_matches(lw, vocab, n=3, cutoff=0.84) if v[0] == lw[0]][:1]
         if not best:
             return w
         notes.append(f"read '{w}' as '{best[0]}'")

@@ -77,9 +77,10 @@ _ALL_SLICES = re.compile(r"\b(?:all|every|each)\s+(?:the\s+|of\s+the\s+)?slices?
 _SLA = re.compile(r"\bslas?\b|\bservice[\s-]level\b|\bagreed\s+(?:value|target|level)s?\b")
 _PER_UE = re.compile(r"\bper[\s-](?:user|ue|subscriber|device|customer|household|home|terminal|connection)s?\b|"
                      r"\b(?:user|ue|subscriber|device)[\s-](?:throughput|speed|rate|bitrate)s?\b|"
-                     r"\b(?:each|every)\s+(?:user|ue|subscriber|device|customer|household|home)\b")
+                     r"\b(?:each|every)\s+(?:[a-z]+\s+)?(user|ue|subscriber|device|customer|household|home)\b")
 _PER_SITE = re.compile(r"\bper[\s-](?:site|cell|gnb|gnodeb|sector)s?\b|\b(?:site|cell)[\s-](?:throughput|capacity)\b"
                        r"|\b(?:each|every)\s+(?:site|sector)\b")
+VENUES = ("stadium", "arena", "venue", "hall", "dome")  #: a nameless venue is where the event's cells are
 _CAPWORD = re.compile(r"(?<![\w'])([A-Z][A-Za-z0-9'&\-]+(?:\s+[A-Z][A-Za-z0-9'&\-]+)*)")
 
 
@@ -153,8 +154,9 @@ def find_mentions(text: str, low: str, domain: Domain, names: SliceNames, now: s
     for w, label in lx.UNSUPPORTED_KPIS.items():
         for m in re.finditer(rf"\b{re.escape(w)}\b", low):
             add("unsupported", m.start(), m.end(), label)
-    for m in _PER_UE.finditer(low):
-        add("per", m.start(), m.end(), "ue")
+    for m in _PER_UE.finditer(low):  # "every eMBB user": only the noun, the slice stays a slice
+        a = m.start(1) if m.group(1) else m.start()
+        add("per", a, m.end(), "ue")
     for m in _PER_SITE.finditer(low):
         add("per", m.start(), m.end(), "site")
     for m in re.finditer(r"\b(?:energy|power|electricity)\s+(?:cost|costs|consumption|use|usage|bill|draw)\b", low):
@@ -173,33 +175,39 @@ def find_mentions(text: str, low: str, domain: Domain, names: SliceNames, now: s
 
 
 def _links(low: str, domain: Domain, add: Any) -> None:
+    for name in domain.links:
+        for m in re.finditer(rf"(?:\b(?:the\s+)?links?\s+)?(?<![\w-]){re.escape(name.lower())}(?![\w-])(?:\s+links?)?",
+                             low):
+            add("link", m.start(), m.end(), (name, (name,)))
+    for m in re.finditer(r"\blinks?\s+([a-z0-9]+-[a-z0-9]+)\b|(?<![\w-])([a-z0-9]+-hub)\b", low):
+        add("object", m.start(), m.end(), "link", "unknown link")
     for g, members in sorted(domain.link_groups.items(), key=lambda x: -len(x[0])):
-        pats = [rf"\b(?:the\s+)?{g}\s+(?:transport\s+|backhaul\s+)?links?\b",
+        pats = [rf"(?<![\w-])(?:the\s+)?{g}\s+(?:transport\s+|backhaul\s+)?links?\b",
                 rf"\blinks?\s+(?:of|in|along|on|through|across)\s+the\s+{g}\b",
-                rf"\b{g}\s+(?:backhaul|transport)(?:\s+network)?\b"]
-        if g == "backhaul":
-            pats += [r"\b(?:the\s+)?backhaul(?:\s+links?)?\b", r"\btransport\s+(?:network|links?)\b",
-                     r"\ball\s+(?:the\s+)?links\b"]
+                rf"(?<![\w-]){g}\s+(?:backhaul|transport)(?:\s+network)?\b"]
         for p in pats:
             for m in re.finditer(p, low):
                 add("link", m.start(), m.end(), (g, members))
-    for name in domain.links:
-        for m in re.finditer(rf"(?:\b(?:the\s+)?links?\s+)?\b{re.escape(name.lower())}\b(?:\s+links?)?", low):
-            add("link", m.start(), m.end(), (name, (name,)))
-    for m in re.finditer(r"\blinks?\s+([a-z0-9]+-[a-z0-9]+)\b|\b([a-z0-9]+-hub)\b", low):
-        add("object", m.start(), m.end(), "link", "unknown link")
+    if "backhaul" in domain.link_groups:  # the generic words last: "corridor backhaul" is the corridor group
+        for p in (r"\b(?:the\s+)?backhaul(?:\s+links?)?\b", r"\btransport\s+(?:network|links?)\b",
+                  r"\ball\s+(?:the\s+)?links\b"):
+            for m in re.finditer(p, low):
+                add("link", m.start(), m.end(), ("backhaul", domain.link_groups["backhaul"]))
 
 
 def _places(text: str, low: str, domain: Domain, add: Any) -> None:
     nouns = "|".join(lx.PLACE_NOUNS)
     generic = {"the", "area", "zone", "same", "whole", "entire", "this", "that", "our", "my", "its", "their", "an",
                "a", "cell", "cells", "network", "city"}
-    for m in re.finditer(rf"\b(?:in|at|around|near|inside|across|by|outside|to|for)\s+(?:the\s+|an?\s+)?"
-                         rf"((?:[a-z0-9'\-]+\s+){{0,3}}?(?:{nouns}))\b", low):
-        words = m.group(1).split()
-        if all(w in generic for w in words[:-1]):
-            continue  # "the area", "a stadium": no name, nothing to look up
-        add("place", m.start(1), m.end(1), m.group(1))
+    word = r"(?!(?:at|in|for|near|around|the|to|and|or|of|on|with|while|during)\b)[a-z0-9'\-]+"
+    for m in re.finditer(rf"\b(?:in|at|around|near|inside|across|by|outside|to|for)\s+(the\s+|an?\s+)?"
+                         rf"((?:{word}\s+){{0,3}}(?:{nouns}))\b", low):
+        words = m.group(2).split()
+        article = (m.group(1) or "").strip()
+        if all(w in generic for w in words[:-1]) and (words[-1] in ("area", "zone", "cell", "network") or
+                                                       article in ("a", "an") or words[-1] in VENUES):
+            continue  # "the area", "a stadium", "the stadium" (an event venue: its cells say where)
+        add("place", m.start(2), m.end(2), m.group(2))
     for m in re.finditer(r"\b(?:at|in|near|around)\s+(?:the\s+)?([A-Z][\w'\-]*(?:\s+[A-Z][\w'\-]*)*)", text):
         phrase = m.group(1)
         if phrase.lower() in {z.lower() for z in domain.zones} or phrase.lower() in lx.SLICE_WORDS or \

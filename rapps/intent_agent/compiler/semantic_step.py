@@ -57,7 +57,8 @@ def resolve_unknowns(b: Build, fnd: Findings, matcher: ConceptMatcher) -> None:
         if not has_slice and (has_q or has_kpi):
             need += ("slice",)
         unit_says = any(m.kind == "quantity" and m.value.family in ("time", "rate") for m in c.mentions)
-        if not has_kpi and has_q and not unit_says:
+        share = any(w in c.text for w in lx.SHARE_WORDS)
+        if not has_kpi and has_q and not unit_says and not share:
             need += ("kpi",)
         if need:
             queries += [(p, need, c, None) for p in leftover_phrases(fnd.low, c)]

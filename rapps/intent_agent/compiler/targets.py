@@ -48,7 +48,9 @@ def quantity_target(b: Build, fnd: Findings, c: Clause, f: Frame, kpi: str, slic
         b.notes.append(f"'{f.quantity.text}' read as the current {name} (the starting point, not a target)")
         b.map(f.quantity.text, f"current {name} (context)")
         return
-    if q.family == "multiple" or (f.comparator == "by" and q.family == "ratio"):
+    cost_change = kpi in ("resource_cost", "energy_cost") and f.comparator is None and direction(c, kpi) != 0
+    if q.family == "multiple" or (f.comparator == "by" and q.family == "ratio") or \
+            (cost_change and q.family == "ratio"):
         _relative(b, fnd, c, f, kpi, slices, baseline, words)
         return
     if kpi in ("resource_cost", "energy_cost"):
