@@ -1,6 +1,10 @@
 """Templated phrasings of the intent corpus (deterministic: the seed fixes every choice).
 
     python tests/rapps/intent_agent/corpus/templates.py   # rewrites templated.jsonl next to this file
+    python tests/rapps/intent_agent/corpus/templates.py --seed 2027 --split fresh --out templated_fresh.jsonl
+
+The second file is a held-out set drawn after development was done (other seed, texts already in the corpus
+skipped); it is measured, never tuned to.
 
 Each family draws slices, KPI words, comparators, values and units from its own lists; the split comes from
 the draw too (one in four held out). Expected specs are computed here from the drawn *values*, never from the
@@ -342,10 +346,10 @@ FAMILIES: list[tuple[Callable[[random.Random], tuple[str, str, dict[str, Any]]],
     (times, 18), (transport, 16), (per_ue, 12), (typos, 16), (abbreviations, 14)]
 
 
-def generate(seed: int = 17) -> list[Entry]:
+def generate(seed: int = 17, split: str | None = None, skip: set[str] | None = None, prefix: str = "t") -> list[Entry]:
     r = random.Random(seed)
     out: list[Entry] = []
-    seen: set[str] = set()
+    seen: set[str] = set(skip or ())
     for fam, n in FAMILIES:
         made = tries = 0
         while made < n and tries < 20 * n:
@@ -354,14 +358,33 @@ def generate(seed: int = 17) -> list[Entry]:
             if text in seen:
                 continue
             seen.add(text)
-            split = "heldout" if r.random() < 0.25 else "dev"
-            out.append({"id": f"t-{fam.__name__}-{made:03d}", "category": cat, "split": split, "source": "template",
-                        "text": text, "expect": exp})
+            draw = "heldout" if r.random() < 0.25 else "dev"
+            out.append({"id": f"{prefix}-{fam.__name__}-{made:03d}", "category": cat, "split": split or draw,
+                        "source": "template", "text": text, "expect": exp})
             made += 1
     return out
 
 
+def main() -> None:
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seed", type=int, default=17)
+    ap.add_argument("--split", default=None, help="one split for every row (default: 1 in 4 heldout, else dev)")
+    ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--scale", type=float, default=1.0, help="rows per family x this")
+    args = ap.parse_args()
+    out = args.out if args.out.is_absolute() else OUT.parent / args.out
+    skip = set()
+    for f in OUT.parent.glob("*.jsonl") if args.split is not None else ():  # a fresh set skips known texts
+        if f.resolve() != out.resolve():
+            skip |= {json.loads(x)["text"] for x in f.read_text(encoding="utf-8").splitlines() if x.strip()}
+    global FAMILIES
+    FAMILIES = [(fam, max(1, round(n * args.scale))) for fam, n in FAMILIES]
+    rows = generate(args.seed, args.split, skip, "t" if args.split is None else f"t{args.seed}")
+    out.write_text("".join(json.dumps(e) + "\n" for e in rows), encoding="utf-8")
+    print(f"wrote {len(rows)} phrasings to {out}")
+
+
 if __name__ == "__main__":
-    rows = generate()
-    OUT.write_text("".join(json.dumps(e) + "\n" for e in rows), encoding="utf-8")
-    print(f"wrote {len(rows)} phrasings to {OUT}")
+    main()
