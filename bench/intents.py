@@ -48,12 +48,18 @@ class Verdict:
 
 
 def load_corpus(split: str = "all", path: Path = CORPUS) -> list[dict[str, Any]]:
-    rows = []
+    """Every phrasing once: a text written twice (by hand and by a template) counts once, and as ``dev`` if any
+    copy is, so no held-out number is measured on a development text."""
+    by_text: dict[str, dict[str, Any]] = {}
     for f in sorted(path.glob("*.jsonl")):
         for line in f.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                rows.append(json.loads(line))
-    return [r for r in rows if split == "all" or r["split"] == split]
+            if not line.strip():
+                continue
+            r = json.loads(line)
+            old = by_text.get(r["text"])
+            if old is None or (r["split"] == "dev" and old["split"] != "dev"):
+                by_text[r["text"]] = r
+    return [r for r in by_text.values() if split == "all" or r["split"] == split]
 
 
 def _close(a: float | None, b: float | None) -> bool:

@@ -226,6 +226,12 @@ def _clause(b: Build, fnd: Findings, c: Clause, baseline: Mapping[str, float],
         for m in fnd.of("per"):
             if f.per == m.value and (f.quantity is None or m in c.mentions):
                 m.use(f"per-{m.value} throughput")
+        vague = [m for m in f.slices if len(m.value) > 1 and m.how != "all slices"]
+        if vague and not slices:
+            m = vague[0]
+            b.ask("under_specified", f"'{m.text}' is carried by several slices here: {', '.join(m.value)}.",
+                  f"Which slice did you mean by '{m.text}'?", m, *([f.quantity] if f.quantity else []), *f.kpis)
+            continue
         if f.quantity is None:
             qualitative.frame(b, fnd, c, f, slices)
             continue

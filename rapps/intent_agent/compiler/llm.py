@@ -2,7 +2,8 @@
 Ollama). The model must answer with a ``submit_intent_spec`` tool call whose arguments validate against
 :data:`~rapps.intent_agent.compiler.spec.SPEC_SCHEMA`; the spec then passes the same SLA / knowledge-base
 checks as the grammar's. Anything else (no tool call, invalid JSON, schema errors, HTTP errors, timeouts)
-falls back to the deterministic compiler, and the result says so in its notes."""
+falls back to the deterministic compiler, and the result says so in its notes. The LLM's spec is held to the
+same coverage check as the grammar's: a spec that drops a number of the text is rejected like any other."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ from typing import Any
 import httpx
 import jsonschema
 
-from rapps.intent_agent.compiler.compile import compile_intent
+from rapps.intent_agent.compiler.compile import IntentCompiler
+from rapps.intent_agent.compiler.coverage import llm_drops
 from rapps.intent_agent.compiler.domain import Domain
+from rapps.intent_agent.compiler.grammar import parse
 from rapps.intent_agent.compiler.kb import KnowledgeBase
 from rapps.intent_agent.compiler.spec import SPEC_SCHEMA, Clarification, CompileResult, IntentSpec, spec_from_json
 
@@ -91,13 +94,14 @@ class LlmCompiler:
     """LLM first, the grammar compiler as the fallback and as the judge of SLA / KB consistency."""
 
     def __init__(self, config: LlmConfig, domain: Domain, kb: KnowledgeBase,
-                 client: httpx.Client | None = None) -> None:
+                 client: httpx.Client | None = None, grammar: IntentCompiler | None = None) -> None:
         self.config, self.domain, self.kb = config, domain, kb
+        self.grammar = grammar or IntentCompiler(domain, kb)
         headers = {"Authorization": f"Bearer {config.api_key}"} if config.api_key else {}
         self.client = client or httpx.Client(timeout=config.timeout_s, headers=headers)
 
-    def compile(self, text: str) -> CompileResult:
-        reference = compile_intent(text, self.domain, self.kb)
+    def compile(self, text: str, now: str | None = None) -> CompileResult:
+        reference = self.grammar.compile(text, now)
         try:
             r = self.client.post(self.config.base_url.rstrip("/") + "/chat/completions",
                                  json=request_body(text, self.domain, self.config.model))
@@ -105,6 +109,9 @@ class LlmCompiler:
             obj = parse_tool_call(r.json())
             spec = spec_from_json(text, obj, "llm")
             bad = check_llm_spec(spec, self.domain)
+            if isinstance(reference, IntentSpec):
+                dropped = llm_drops(spec, parse(text, self.domain, self.grammar.names, now).mentions)
+                bad += [f"the spec drops '{d}' of the intent (coverage check)" for d in dropped]
             if bad:
                 raise ValueError("; ".join(bad))
         except (httpx.HTTPError, ValueError) as exc:

@@ -124,6 +124,16 @@ def test_invalid_output_falls_back_to_grammar(answer: dict[str, Any], why: str, 
     assert spec.context.cells == (6, 9)
 
 
+def test_llm_spec_that_drops_a_number_is_rejected(served: tuple[FakeModel, str], compiler: LlmCompiler) -> None:
+    fake, _ = served
+    text = "Cut resource cost by 15 % and keep URLLC loss below 10 % in the hospital zone"
+    fake.status, fake.answer = 200, completion({**GOOD, "targets": GOOD["targets"][:1]})  # the cost cut dropped
+    spec = compiler.compile(text)
+    assert isinstance(spec, IntentSpec)
+    assert spec.backend == "grammar"
+    assert any("coverage check" in n for n in spec.notes), spec.notes
+
+
 def test_http_error_falls_back(served: tuple[FakeModel, str], compiler: LlmCompiler) -> None:
     fake, _ = served
     fake.status = 503
