@@ -29,9 +29,21 @@ async function intents() {
     const targets = (last.achievedValues || []).map(t => `${t.target} ${t.condition} ${t.value}` +
       (t.achieved == null ? "" : ` (${Number(t.achieved).toPrecision(3)})`)).join("; ");
     const why = it.compilation && it.compilation.kind === "clarification" ? it.compilation.question : (last.why || "");
-    body.appendChild(row([it.name, it.lifecycleStatus, el("span", state, state), targets, why]));
+    body.appendChild(row([it.name, it.lifecycleStatus, el("span", state, state), targets, readAs(it.compilation, why)]));
   }
   return list.length;
+}
+// which words of the intent became which target / area / window, and what was asked back
+function readAs(c, why) {
+  const box = el("div"); box.appendChild(el("span", why));
+  const mapping = c ? ((c.spec && c.spec.mapping) || c.mapping || []) : [];
+  const asked = c && c.kind === "clarification" ? (c.issues || []).filter(i => (i.words || []).length) : [];
+  if (!mapping.length && !asked.length) return box;
+  const d = el("details", undefined, "read-as"); d.appendChild(el("summary", "read as"));
+  const ul = el("ul");
+  for (const m of mapping) ul.appendChild(el("li", `“${m.words}” → ${m.became}`));
+  for (const i of asked) ul.appendChild(el("li", `asked about “${i.words.join("”, “")}” (${i.kind})`, "asked"));
+  d.appendChild(ul); box.appendChild(d); return box;
 }
 async function plans() {
   const list = await api("/rapp/v1/plans?status=awaiting_approval");
