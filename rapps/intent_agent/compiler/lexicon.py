@@ -8,7 +8,7 @@ import re
 #: words -> canonical slice name (matched case-insensitively against the scenario's slice names too)
 SLICE_WORDS = {
     "urllc": "URLLC", "ultra-reliable": "URLLC", "mission-critical": "URLLC", "critical": "URLLC",
-    "embb": "eMBB", "broadband": "eMBB", "mbb": "eMBB",
+    "embb": "eMBB", "mbb": "eMBB",  # bare "broadband" is mobile or home broadband: the catalogue decides
     "fwa": "FWA", "fixed-wireless": "FWA",
 }
 #: words -> KPI family (reliability and coverage expand into SLA targets)

@@ -72,7 +72,8 @@ def _score(comp: IntentCompiler, rows: list[dict[str, Any]]) -> tuple[float, dic
 @pytest.mark.parametrize("with_embeddings", [False, True])
 def test_corpus_accuracy(with_embeddings: bool, domain: Domain, matcher: EmbeddingMatcher) -> None:
     comp = IntentCompiler(domain, KnowledgeBase.load(), matcher if with_embeddings else None)
-    acc, per, drops, inverted, bad = _score(comp, load_corpus())
+    rows = [r for r in load_corpus() if with_embeddings or r["category"] != "semantic"]  # grammar alone asks there
+    acc, per, drops, inverted, bad = _score(comp, rows)
     assert acc >= 0.95, bad
     assert min(per.values()) >= 0.90, (per, bad)
     assert drops == 0, bad
