@@ -4,7 +4,9 @@ malformed PDU must leave nothing behind that could affect the next one)."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, ParamSpec, TypeVar
 
 from pycrate_asn1rt.codecs import ASN1CodecPER
 from pycrate_core.charpy import Charpy
@@ -38,3 +40,26 @@ def aper_decode(obj: Any, data: bytes, what: str, whole: bool = False) -> Any:
         raise CodecError(f"not a {what}: {type(exc).__name__}: {exc}") from exc
     finally:
         del ASN1CodecPER._off[depth:]
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def structural(what: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Decorate a decoder that walks a decoded value: a value of an unexpected shape (an open type left as octets,
+    a CHOICE outside the subset) becomes a :class:`CodecError` naming ``what``, like any other malformed input."""
+
+    def wrap(fn: Callable[P, R]) -> Callable[P, R]:
+        @wraps(fn)
+        def decode(*args: P.args, **kwargs: P.kwargs) -> R:
+            try:
+                return fn(*args, **kwargs)
+            except CodecError:
+                raise
+            except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+                raise CodecError(f"malformed {what}: {type(exc).__name__}: {exc}") from exc
+
+        return decode
+
+    return wrap

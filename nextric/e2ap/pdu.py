@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, ClassVar, Literal
 
-from nextric.e2ap.asn import aper_decode, aper_encode
+from nextric.e2ap.asn import aper_decode, aper_encode, structural
 from nextric.e2ap.errors import CodecError
 from nextric.e2ap.schema import schema
 
@@ -648,6 +648,7 @@ def decode(data: bytes) -> Pdu:
     return from_asn(kind, body)
 
 
+@structural("E2AP PDU")
 def from_asn(kind: str, body: Mapping[str, Any]) -> Pdu:
     name, value = body["value"]
     ies = {ie["value"][0]: ie["value"][1] for ie in value.get("protocolIEs", [])}
@@ -658,8 +659,4 @@ def from_asn(kind: str, body: Mapping[str, Any]) -> Pdu:
         return cls.from_ies(ies)
     except KeyError as exc:
         raise CodecError(f"{name} lacks the mandatory IE {exc}") from exc
-    except CodecError:
-        raise
-    except Exception as exc:
-        raise CodecError(f"{name}: {type(exc).__name__}: {exc}") from exc
 

@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from nextric.e2ap.asn import aper_decode, aper_encode
+from nextric.e2ap.asn import aper_decode, aper_encode, structural
 from nextric.e2ap.errors import CodecError
 from nextric.e2ap.kpm import Guami, Snssai, UeId
 from nextric.e2ap.schema import schema
@@ -183,6 +183,7 @@ def encode_header(header: ControlHeader) -> bytes:
         "ueID": header.ue.to_asn(), "ric-Style-Type": header.style, "ric-ControlAction-ID": header.action})})
 
 
+@structural("RC control header")
 def decode_header(data: bytes) -> ControlHeader:
     v = aper_decode(schema().rc.E2SM_RC_ControlHeader, data, "RC control header")
     f1 = v["ric-controlHeader-formats"][1]
@@ -201,17 +202,13 @@ def encode_slice_quota(policies: Sequence[PolicyRatio]) -> bytes:
                        {"ric-controlMessage-formats": ("controlMessage-Format1", {"ranP-List": ran_p})})
 
 
+@structural("RC slice quota")
 def decode_slice_quota(data: bytes) -> tuple[PolicyRatio, ...]:
     v = aper_decode(schema().rc.E2SM_RC_ControlMessage, data, "RC control message")
-    try:
-        top = _params(v["ric-controlMessage-formats"][1]["ranP-List"])
-        groups = _need(top, P_POLICY_RATIO_LIST, "list")
-        return tuple(_policy(_need(_params(g), P_POLICY_RATIO_GROUP, "structure") if P_POLICY_RATIO_GROUP in _params(g)
-                             else g) for g in groups)
-    except CodecError:
-        raise
-    except (KeyError, TypeError, ValueError, IndexError) as exc:
-        raise CodecError(f"RC slice quota: {type(exc).__name__}: {exc}") from exc
+    top = _params(v["ric-controlMessage-formats"][1]["ranP-List"])
+    groups = _need(top, P_POLICY_RATIO_LIST, "list")
+    return tuple(_policy(_need(_params(g), P_POLICY_RATIO_GROUP, "structure") if P_POLICY_RATIO_GROUP in _params(g)
+                         else g) for g in groups)
 
 
 def encode_outcome(values: Sequence[tuple[int, tuple[str, Any]]]) -> bytes:
@@ -220,6 +217,7 @@ def encode_outcome(values: Sequence[tuple[int, tuple[str, Any]]]) -> bytes:
         "ranP-List": [{"ranParameter-ID": pid, "ranParameter-value": val} for pid, val in values]})})
 
 
+@structural("RC control outcome")
 def decode_outcome(data: bytes) -> tuple[tuple[int, tuple[str, Any]], ...]:
     v = aper_decode(schema().rc.E2SM_RC_ControlOutcome, data, "RC control outcome")
     items = v["ric-controlOutcome-formats"][1]["ranP-List"]
@@ -246,6 +244,7 @@ def encode_function_definition(definition: FunctionDefinition) -> bytes:
         "ranFunctionDefinition-Control": {"ric-ControlStyle-List": styles}})
 
 
+@structural("RC RAN function definition")
 def decode_function_definition(data: bytes) -> FunctionDefinition:
     """The control part of an RC RAN function definition (:class:`CodecError` when other parts are present:
     the vendored subset does not type them)."""
