@@ -16,7 +16,6 @@ from nextric.e2ap import kpm, mapping, rc
 from nextric.e2ap import pdu as e2
 from nextric.e2ap.errors import CodecError
 from nextric.e2ap.schema import ASN1_DIR, COMMON, KPM_V3, RC, schema
-from nextric.e2sm.kpm.v1 import kpm_pb2
 from nextric.e2sm.rc.v1 import rc_pb2
 
 PLMN = b"\x00\xf1\x10"  # 001/01
@@ -200,7 +199,9 @@ def test_rc_header_outcome_and_definition_round_trip() -> None:
     assert rc.decode_outcome(rc.encode_outcome(outcome)) == outcome
     definition = rc.slice_quota_function("1.3.6.1.4.1.53148.1.1.2.3")
     got = rc.decode_function_definition(rc.encode_function_definition(definition))
-    assert got == definition and got.supports(2, 6) and not got.supports(3, 1)
+    assert got == definition
+    assert got.supports(2, 6)
+    assert not got.supports(3, 1)
 
 
 def test_rc_slice_quota_with_a_missing_ratio_is_refused() -> None:
@@ -277,7 +278,8 @@ def test_kpm_format1_as_sent_by_the_agent_is_what_asn1tools_reads() -> None:
     names = [i["measType"][1] for i in body["measInfoList"]]
     assert names == list(measurements.ALL_MEASUREMENTS)
     assert body["measData"][0]["measRecord"][0] == ("real", 3.5)
-    assert body["measInfoList"][0]["labelInfoList"][0]["measLabel"]["sliceID"] == {"sST": b"\x01", "sD": b"\x00\x00\x01"}
+    label = body["measInfoList"][0]["labelInfoList"][0]["measLabel"]
+    assert label["sliceID"] == {"sST": b"\x01", "sD": b"\x00\x00\x01"}
 
 
 def test_e2sm_compiles_deterministically() -> None:

@@ -3,10 +3,10 @@ and a failed decode leaves nothing behind that changes the next one."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 import pytest
-
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -25,10 +25,8 @@ LIMIT_S = 2.0  # a decode of a few hundred octets that takes longer than this co
 def decode_all(data: bytes) -> None:
     for decode in DECODERS:
         t0 = time.perf_counter()
-        try:
+        with contextlib.suppress(CodecError):
             decode(data)
-        except CodecError:
-            pass
         assert time.perf_counter() - t0 < LIMIT_S, f"{decode.__qualname__} took too long on {data.hex()}"
 
 
@@ -53,10 +51,8 @@ def test_mutated_and_truncated_pdus(seed: bytes, data: st.DataObject) -> None:
 def test_a_failed_decode_does_not_disturb_the_next() -> None:
     good = e2.encode(PDUS[9])
     for junk in (b"", b"\x00", b"\xff" * 40, good[:-3], good[:5]):
-        try:
+        with contextlib.suppress(CodecError):
             e2.decode(junk)
-        except CodecError:
-            pass
         assert e2.decode(good) == PDUS[9]
     assert kpm.decode_message(kpm.encode_message(format1())) == format1()
 
