@@ -46,6 +46,8 @@ def run_testbed(
     seed: Annotated[int | None, typer.Option(help="seed of the emulator's random streams")] = None,
     speedup: Annotated[float | None, typer.Option(help="x real time; 0 = as fast as possible")] = None,
     steps: Annotated[int | None, typer.Option(help="fast sub-steps to run, then exit")] = None,
+    e2ap: Annotated[str | None, typer.Option(help="HOST:PORT of a RIC's E2 termination: every node connects there "
+                                            "over E2AP as an srsRAN gNB would")] = None,
 ) -> None:
     """Run the emulated gNB testbed: an E2 node per cell, the transport controller, health and metrics.
 
@@ -58,7 +60,7 @@ def run_testbed(
     from testbed.serve import serve
     from testbed.settings import TestbedSettings
 
-    given = {"scenario": scenario, "shocks": shocks, "seed": seed, "speedup": speedup, "steps": steps}
+    given = {"scenario": scenario, "shocks": shocks, "seed": seed, "speedup": speedup, "steps": steps, "e2ap": e2ap}
     settings = TestbedSettings().model_copy(update={k: v for k, v in given.items() if v is not None})
     settings = TestbedSettings.model_validate(settings.model_dump())  # re-validate the overrides
     configure_logging("testbed", settings.log.level, settings.log.json_lines)
@@ -99,6 +101,7 @@ ARGPARSE_BENCHES = {
     "beam": ("bench.beam", "beam predictor (Set B 8 -> Set A 32) vs best-in-Set-B and last serving beam"),
     "ce": ("bench.ce", "channel-estimator selector: LS / LMMSE / neural NMSE over a TDL grid, choice vs oracle"),
     "twm": ("bench.twm_poc", "TWM PoC: uniform, DT-FAIR, FWM/CDWM-only, WM-free, TWM and improved planner (--quick)"),
+    "e2ap": ("bench.e2ap_codec", "E2AP/E2SM-KPM codec: RIC Indications/s per core (KPM format 3, 10 UEs) vs protobuf"),
     "twm-oracle": ("bench.twm_oracle", "TWM PoC hindsight ceiling: best of the library plans per horizon vs planners"),
     "intents": ("bench.intents", "intent compiler corpus: accuracy per category, silent drops, compile p99"),
 }

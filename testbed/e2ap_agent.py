@@ -255,3 +255,23 @@ def inventory(infos: Sequence[e2ap_pb2.E2NodeInfo]) -> list[dict[str, object]]:
     return [{"cgi": ids.cell_key(c.cgi), "pci": c.pci, "nr_band": c.nr_band, "dl_arfcn": c.dl_arfcn,
              "bandwidth_mhz": c.bandwidth_mhz, "scs_khz": c.scs_khz, "prb_count": c.prb_count,
              "slices": [ids.snssai_key(s) for s in c.slices]} for info in infos for c in info.cells]
+
+
+@dataclass
+class RunningAgents:
+    agents: E2apAgents
+    task: asyncio.Task[None]
+    stop_event: asyncio.Event
+
+    async def stop(self) -> None:
+        self.stop_event.set()
+        await self.task
+
+
+def start_agents(gnbs: EmulatedGnbs, service: E2NodeService, target: str, transport: Transport = "auto",
+                 time_origin_unix_ms: int = 0) -> RunningAgents:
+    """Connect every emulated node to the E2 termination at ``target`` (HOST:PORT) in the background."""
+    host, port = parse_target(target)
+    agents = E2apAgents(gnbs, service, AgentSettings(host, port, transport, time_origin_unix_ms=time_origin_unix_ms))
+    stop = asyncio.Event()
+    return RunningAgents(agents, asyncio.create_task(agents.run(stop)), stop)

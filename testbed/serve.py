@@ -27,6 +27,7 @@ from testbed.core.engine import Emulator
 from testbed.core.estimators import EstimatorBank
 from testbed.core.scenario import load_scenario
 from testbed.core.shocks import ShockRegime
+from testbed.e2ap_agent import start_agents
 from testbed.e2node import EmulatedGnbs, StepDriver
 from testbed.evaluation_service import EvaluationService
 from testbed.evaluation_service import registrar as evaluation_registrar
@@ -78,6 +79,7 @@ async def serve(settings: TestbedSettings, stop: asyncio.Event | None = None) ->
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    agents = start_agents(node, e2.service, settings.e2ap, settings.e2ap_transport) if settings.e2ap else None
     runner = StepDriver(node, e2.hub, settings.speedup or None)
     kpis = SliceKpiMetrics.create(registry)
 
@@ -88,6 +90,8 @@ async def serve(settings: TestbedSettings, stop: asyncio.Event | None = None) ->
     try:
         await runner.run(settings.steps, stop, observe)
     finally:
+        if agents is not None:
+            await agents.stop()
         await e2.stop(0.5)
         await http.stop()
     return runner.steps

@@ -25,6 +25,10 @@ class TestbedSettings(BaseSettings):
     estimator_mode: Literal["LS", "LMMSE", "NEURAL"] = Field("LMMSE", description="every cell's estimator at start")
     ce_model_dir: Path | None = Field(CE_MODEL_DIR, description="folder with ce.onnx + ce.card.json, the PHY's NEURAL "
                                       "estimator (None or unloadable: NEURAL runs LMMSE)")
+    e2ap: str | None = Field(None, description="HOST:PORT of a RIC's E2 termination: every node also connects there "
+                             "as an E2AP E2 node, as an srsRAN gNB would (testbed/e2ap_agent.py)")
+    e2ap_transport: Literal["auto", "sctp", "tcp"] = Field("auto", description="sctp, tcp (length-prefixed framing) "
+                                                          "or auto (SCTP where the kernel has it)")
     e2: E2ServerSettings = E2ServerSettings()
     http: HttpSettings = HttpSettings()
     log: LogSettings = LogSettings()
