@@ -111,9 +111,10 @@ def run(seconds: float = 1.0, repeats: int = 3) -> dict[str, Any]:
     for _ in range(repeats):  # interleaved, so drift on a shared host hits every case alike
         for name, fn in cases.items():
             samples[name].append(rate(fn, seconds))
-    results: dict[str, dict[str, Any]] = {name: {"median_per_s": statistics.median(v), "min_per_s": min(v), "max_per_s": max(v),
-                      "spread_pct": 100.0 * (max(v) - min(v)) / statistics.median(v), "samples_per_s": v}
-               for name, v in samples.items()}
+    results: dict[str, dict[str, Any]] = {
+        name: {"median_per_s": statistics.median(v), "min_per_s": min(v), "max_per_s": max(v),
+               "spread_pct": 100.0 * (max(v) - min(v)) / statistics.median(v), "samples_per_s": v}
+        for name, v in samples.items()}
     dec: float = results["e2ap_decode"]["median_per_s"]
     enc: float = results["e2ap_encode"]["median_per_s"]
     return {
