@@ -250,9 +250,7 @@ class E2SetupResponse(Pdu):
 
 
 @dataclass(frozen=True)
-class E2SetupFailure(Pdu):
-    NAME: ClassVar[str] = "E2setupFailure"
-    KIND: ClassVar[Kind] = "unsuccessfulOutcome"
+class _TransactionCause(Pdu):
     transaction_id: int
     cause: Cause
 
@@ -261,8 +259,14 @@ class E2SetupFailure(Pdu):
         yield "Cause", self.cause.to_asn()
 
     @classmethod
-    def from_ies(cls, ies: Mapping[str, Any]) -> E2SetupFailure:
+    def from_ies(cls, ies: Mapping[str, Any]) -> _TransactionCause:
         return cls(ies["TransactionID"], Cause.of(ies["Cause"]))
+
+
+@dataclass(frozen=True)
+class E2SetupFailure(_TransactionCause):
+    NAME: ClassVar[str] = "E2setupFailure"
+    KIND: ClassVar[Kind] = "unsuccessfulOutcome"
 
 
 @dataclass(frozen=True)
@@ -473,19 +477,9 @@ class ErrorIndication(Pdu):
 
 
 @dataclass(frozen=True)
-class ResetRequest(Pdu):
+class ResetRequest(_TransactionCause):
     NAME: ClassVar[str] = "ResetRequest"
     KIND: ClassVar[Kind] = "initiatingMessage"
-    transaction_id: int
-    cause: Cause
-
-    def ies(self) -> Iterator[tuple[str, Any]]:
-        yield "TransactionID", self.transaction_id
-        yield "Cause", self.cause.to_asn()
-
-    @classmethod
-    def from_ies(cls, ies: Mapping[str, Any]) -> ResetRequest:
-        return cls(ies["TransactionID"], Cause.of(ies["Cause"]))
 
 
 @dataclass(frozen=True)
@@ -545,19 +539,9 @@ class E2NodeConfigurationUpdateAcknowledge(Pdu):
 
 
 @dataclass(frozen=True)
-class E2NodeConfigurationUpdateFailure(Pdu):
+class E2NodeConfigurationUpdateFailure(_TransactionCause):
     NAME: ClassVar[str] = "E2nodeConfigurationUpdateFailure"
     KIND: ClassVar[Kind] = "unsuccessfulOutcome"
-    transaction_id: int
-    cause: Cause
-
-    def ies(self) -> Iterator[tuple[str, Any]]:
-        yield "TransactionID", self.transaction_id
-        yield "Cause", self.cause.to_asn()
-
-    @classmethod
-    def from_ies(cls, ies: Mapping[str, Any]) -> E2NodeConfigurationUpdateFailure:
-        return cls(ies["TransactionID"], Cause.of(ies["Cause"]))
 
 
 @dataclass(frozen=True)
