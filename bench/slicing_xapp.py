@@ -27,6 +27,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from bench.common import RESULTS_DIR, machine, save_results
+from nextric.control.slices import SliceObservation, SliceSla
 from nextric.guardrail import GuardrailState
 from testbed.core.engine import Emulator, StepRecord
 from testbed.core.kpi import control_cost, cost_reduction, summarise
@@ -36,7 +37,6 @@ from testbed.core.scenario import load_scenario
 from testbed.core.scheduler import shares_to_ratios
 from testbed.core.shocks import ShockRegime
 from testbed.policies import uniform_shares
-from xapps.slice_scheduler.core import SliceObservation, SliceSla
 from xapps.slice_scheduler.decide import decide_cell
 
 REGIMES = ("hotspot-ID", "hotspot-OOD", "wave-ID", "wave-OOD")

@@ -14,7 +14,10 @@ from prometheus_client import CollectorRegistry
 
 from nextric.obs.health import Health
 from nextric.obs.http import observability_router
+from nextric.sdl.api import SdlBackend
+from nextric.sdl.factory import SdlSettings, open_sdl
 from policy.a1 import A1Service
+from policy.announce import A1Announcer
 from policy.auth import Authenticator
 from policy.guard import GuardrailService
 from policy.limits import BodySizeLimit, RateLimiter
@@ -49,8 +52,14 @@ def create_app(
     backend: Backend | None = None,
     clock: Callable[[], float] = time.time,
     notify_client: httpx.AsyncClient | None = None,
+    sdl: SdlBackend | None = None,
 ) -> FastAPI:
-    """Build the ASGI app; nothing starts until the lifespan runs (uvicorn or ``httpx`` + lifespan)."""
+    """Build the ASGI app; nothing starts until the lifespan runs (uvicorn or ``httpx`` + lifespan).
+
+    ``sdl`` (or ``settings.sdl_backend``): where A1 policy changes are announced to the xApps (channel ``a1`` in
+    ``settings.a1_namespace``), so they reload on the change instead of polling."""
+    if sdl is None and settings.sdl_backend != "none":
+        sdl = open_sdl(SdlSettings(backend=settings.sdl_backend, redis_url=settings.sdl_redis_url))
     store = backend if backend is not None else open_backend(settings)
     registry = CollectorRegistry()
     health = Health()
@@ -69,7 +78,13 @@ def create_app(
         verdict_cache=settings.verdict_cache,
         approval_ttl_s=settings.approval_ttl_s,
     )
-    a1.set_on_change(guard.refresh)
+    announcer = A1Announcer(sdl, settings.a1_namespace)
+
+    def changed() -> None:
+        guard.refresh()
+        announcer.changed()
+
+    a1.set_on_change(changed)
     auth = Authenticator(settings.grants(), RateLimiter(settings.requests_per_s, settings.burst))
     service = PolicyService(store, writer, a1, guard, notifier, health, registry)
 
@@ -83,6 +98,7 @@ def create_app(
         finally:
             health.set("storage", False, "stopping")
             await notifier.aclose()
+            await announcer.drain()
             writer.close()
             store.close()
 

@@ -41,6 +41,10 @@ class PolicySettings(BaseSettings):
     sqlite_path: Path = Path("nextric-policy.db")
     redis_url: str | None = None
     redis_prefix: str = "nextric:policy:"
+    sdl_backend: Literal["none", "embedded", "redis"] = Field(
+        default="none", description="SDL where A1 policy changes are announced to the xApps (none: not announced)")
+    sdl_redis_url: str | None = Field(default=None, description="redis://host:port/db of the SDL (redis backend)")
+    a1_namespace: str = Field(default="policy.a1", description="SDL namespace of the announcements (channel a1)")
     tokens: list[TokenGrant] = Field(default_factory=list)
     tokens_file: Path | None = Field(default=None, description="JSON list of grants, e.g. a mounted secret")
     max_body_bytes: int = Field(default=64 * 1024, gt=0)

@@ -1,5 +1,11 @@
-"""Wiring of the slice scheduler: E2 KPM in -> decide_cell (core + guardrail) -> E2 control out; SDL state,
-A1 policies from the policy service, the rApp plan from SDL, sharding, metrics. No decision logic here.
+"""Wiring of the slice scheduler: E2 KPM in -> decide_cell (the shared law of :mod:`nextric.control.slices` +
+guardrail) -> E2 control out; SDL state, A1 policies from the policy service, the rApp plan from SDL, sharding,
+metrics. No decision logic here.
+
+Simulated time only: decisions follow the KPM indications; the rApp plan and the A1 policies are (re)loaded when
+their SDL notifications arrive (``nextric.sdl.follow``), never on a wall-clock timer, so two runs of one seed make
+the same decisions. The law's parameters as they run (the allocator's settings with the guardrail's step limit
+applied) are published in SDL (``law``) for the rApp's digital twin.
 
 Failure behaviour: a node restart is absorbed by the E2 client (resubscribe, new incarnation); an SDL outage
 keeps the loop deciding from memory (writes are retried, ``sdl`` goes not-ready); a restart of this process
@@ -16,23 +22,27 @@ import os
 import socket
 import time
 from collections.abc import Mapping
+from dataclasses import asdict
 from typing import Any
 
 import httpx
 
+from nextric.control.policy import EMPTY_PLAN, PLAN_CHANNEL, ControlPlan, decode_plan
+from nextric.control.slices import AllocatorParams, Ratio, SliceObservation, SliceSla
 from nextric.e2 import ids, measurements
 from nextric.e2.client import E2Client
 from nextric.e2.errors import E2Failure
 from nextric.e2.node_tasks import NodeTasks
 from nextric.e2.v1 import e2ap_pb2
 from nextric.e2sm.rc.v1 import rc_pb2
+from nextric.errors import ValidationError
 from nextric.guardrail import Action, Decision, GuardrailPolicy, from_a1, merge, sla_from_a1
 from nextric.guardrail import SliceSla as A1Sla
 from nextric.guardrail.codec import action_to_json
 from nextric.guardrail.policy import applies_to
 from nextric.obs.health import Health
 from nextric.sdl.api import SdlBackend
-from xapps.slice_scheduler.core import AllocatorParams, PlanBounds, Ratio, SliceObservation, SliceSla
+from nextric.sdl.follow import follow
 from xapps.slice_scheduler.decide import decide_cell, member_of
 from xapps.slice_scheduler.effect import PendingEffect, check_report, echo_matches
 from xapps.slice_scheduler.metrics import SliceMetrics
@@ -43,6 +53,7 @@ from xapps.slice_scheduler.state import CellState, state_key
 log = logging.getLogger("xapp.slice_scheduler")
 SLA_TYPE = "ORAN_SliceSLATarget_1.0.0"
 GUARD_TYPE = "NEXTRIC_Guardrail_1.0.0"
+A1_CHANNEL = "a1"  #: SDL channel on which the policy service announces A1 policy changes
 MAX_PENDING_REPORTS = 256  #: applied reports in flight to the policy service; more are dropped (counted)
 
 
@@ -80,21 +91,6 @@ def echoed(ack: e2ap_pb2.RicControlAcknowledge) -> dict[str, Ratio]:
     return out
 
 
-def plan_from_json(obj: Mapping[str, Any], cell_key: str, now_ms: int) -> dict[str, PlanBounds]:
-    """The rApp plan (SDL JSON): ``{"validUntilMs"?, "cells": {"<cell key>"|"*": {"<slice key>": {"lowerPct",
-    "upperPct", "maxPct", "targetPct"}}}}``; an expired plan is ignored."""
-    until = obj.get("validUntilMs")
-    if until is not None and now_ms > int(until):
-        return {}
-    cells = obj.get("cells", {})
-    merged = {**cells.get("*", {}), **cells.get(cell_key, {})}
-    return {
-        k: PlanBounds(int(v.get("lowerPct", 0)), int(v.get("upperPct", 100)), int(v.get("maxPct", 100)),
-                      None if v.get("targetPct") is None else float(v["targetPct"]))
-        for k, v in merged.items()
-    }
-
-
 class SliceSchedulerApp:
     def __init__(self, settings: SliceSchedulerSettings, sdl: SdlBackend, health: Health,
                  metrics: SliceMetrics, client: E2Client) -> None:
@@ -111,12 +107,15 @@ class SliceSchedulerApp:
         self.sdl_ok = False  #: last SDL operation succeeded (False until the first heartbeat)
         self.a1_slas: list[A1Sla] = []
         self.a1_guards: list[dict[str, Any]] = []
-        self.plan: dict[str, Any] = {}
+        self.plan: ControlPlan = EMPTY_PLAN
+        self.plan_errors = 0
+        self.a1_version = 0  #: A1 refreshes done (tests and the lock-step driver wait on it)
         self.node_tasks = NodeTasks(self.node_loop)
         self.http: httpx.AsyncClient | None = None  #: the policy service (A1 policies, applied-action audit)
         self.reports: set[asyncio.Task[None]] = set()
         self.members: list[str] = [self.instance]
         self.decisions = 0
+        self.handled = 0  #: cells whose period is fully handled (control acknowledged or none needed)
         self.sent = 0
         for c in ("e2", "sdl"):
             health.register(c)
@@ -156,10 +155,45 @@ class SliceSchedulerApp:
                     guards.append(body)
         self.a1_slas, self.a1_guards = slas, guards
 
-    async def refresh_plan(self) -> None:
-        got = await self.sdl.get(self.s.plan_namespace, [self.s.plan_key])
-        raw = got.get(self.s.plan_key)
-        self.plan = json.loads(raw) if raw else {}
+    async def refresh_plan(self, _: str | None = None) -> None:
+        """Load the rApp's plan (on start, on each ``slice_plan`` notification); a bad plan is refused whole and
+        the one in force stays."""
+        raw = (await self.sdl.get(self.s.plan_namespace, [self.s.plan_key])).get(self.s.plan_key)
+        try:
+            plan = decode_plan(raw)
+        except ValidationError as exc:
+            self.plan_errors += 1
+            log.warning("rApp plan refused; keeping the one in force", extra={"error": str(exc)})
+            return
+        if plan != self.plan:
+            log.info("rApp plan loaded", extra={"plan": plan.plan_id, "version": plan.version})
+        self.plan = plan
+
+    def law(self) -> dict[str, Any]:
+        """The law as it runs (default guardrail scope): what the rApp's twin must roll out to match it."""
+        policy = self.guard_policy("*")
+        step = max(1, min(self.params.max_step_pct, policy.max_step_pp, policy.high_step_pp - 1))
+        return {"allocator": {**asdict(self.params), "max_step_pct": step},
+                "controlPeriodMs": self.s.control_period_ms,
+                "slices": [d.model_dump() for d in self.s.slices]}
+
+    async def publish_law(self) -> None:
+        try:
+            await self.sdl.set(self.s.sdl_namespace, {"law": json.dumps(self.law(), sort_keys=True).encode()})
+        except Exception as exc:  # SDL down: the next A1 change or restart publishes it again
+            self.sdl_down(f"law write failed: {exc}")
+
+    async def refresh_a1(self, _: str | None = None) -> None:
+        """Reload the A1 policies (on start, on each policy-service notification)."""
+        if self.http is None:
+            return
+        try:
+            await self.refresh_policies(self.http)
+        except (httpx.HTTPError, ValueError, KeyError) as exc:
+            log.warning("A1 policy refresh failed; keeping the last ones", extra={"error": str(exc)})
+            return
+        self.a1_version += 1
+        await self.publish_law()
 
     # ------------------------------------------------------------------ state in SDL
     async def load_state(self, cell_key: str) -> CellState:
@@ -203,60 +237,68 @@ class SliceSchedulerApp:
         now_ms = ind.header.sim_time_ms
         now_s = now_ms / 1000.0
         for cell in node.cells:
-            ck = ids.cell_key(cell.cgi)
-            st = await self.load_state(ck)
-            if st.incarnation != ind.header.incarnation:
-                if st.incarnation:  # the node restarted (seen live, or while this process was down)
-                    log.info("E2 node restarted: its ratios are sent again", extra={"cell": ck})
-                    self.pending.pop(ck, None)
-                    st.node_restarted(ind.header.incarnation)
-                st.incarnation = ind.header.incarnation
-                self.dirty.add(ck)
-            obs = observations(table, cell)
-            self.check_effect(ck, now_ms, obs, float(cell.prb_count))
-            t0 = time.perf_counter()
-            plan = plan_from_json(self.plan, ck, now_ms) if self.plan else None
-            d = decide_cell(ck, obs, self.slas_for(ck), float(cell.prb_count), st.previous_min, st.guard, now_s,
-                            self.params, plan, self.guard_policy(ck))
-            self.m.decision_latency.observe(time.perf_counter() - t0)
-            self.decisions += 1
-            for k, h in d.headroom.items():
-                self.m.headroom.labels(ck, k).set(h)
-            v = d.verdict
-            if v.decision is Decision.DENY:
-                for r in v.reasons:
-                    self.m.controls_denied.labels(r.code.value).inc()
-                log.info("control denied", extra={"cell": ck, "reasons": [r.message for r in v.reasons]})
-            elif v.decision is Decision.CLAMP:
-                for r in v.reasons:
-                    self.m.controls_clamped.labels(r.code.value).inc()
-                log.info("control clamped", extra={"cell": ck, "reasons": [r.message for r in v.reasons]})
-            if d.sent is None or d.sent == st.sent:
-                if d.sent is not None:
-                    st.previous_min = {k: r[1] for k, r in d.sent.items()}
-                continue
-            req = e2ap_pb2.RicControlRequest(
-                node_id=node.node_id, slice_quota=rc_pb2.SliceQuotaControl(cells=[quota_cell(cell, d.sent)]))
             try:
-                ack = await self.client.control(req)
-            except E2Failure as exc:
-                self.m.controls_failed.labels(exc.value).inc()
-                log.warning("control refused", extra={"cell": ck, "error": str(exc)})
-                continue
-            self.m.controls_sent.inc()
-            self.sent += 1
-            if not echo_matches(d.sent, echoed(ack)):
-                self.m.controls_not_effective.labels("echo").inc()
-                self.m.not_effective.labels(ck).set(1)
-            else:
-                self.pending[ck] = PendingEffect(d.sent, int(ack.effective_sim_time_ms))
-            st.guard = st.guard.applied(v.action, now_s)
-            self.report_applied(v.action, now_s)
-            st.sent, st.sent_at_s = dict(d.sent), now_s
-            st.previous_min = {k: r[1] for k, r in d.sent.items()}
-            self.dirty.add(ck)
+                await self._handle_cell(node, cell, table, ind, now_ms, now_s)
+            finally:
+                self.handled += 1
         if self.sdl_ok:  # while SDL is down only the heartbeat retries: a hung Redis must not stall decisions
             await self.flush_state()
+
+    async def _handle_cell(self, node: e2ap_pb2.E2NodeInfo, cell: e2ap_pb2.CellInfo, table: measurements.KpmTable,
+                           ind: e2ap_pb2.RicIndication, now_ms: int, now_s: float) -> None:
+        ck = ids.cell_key(cell.cgi)
+        st = await self.load_state(ck)
+        if st.incarnation != ind.header.incarnation:
+            if st.incarnation:  # the node restarted (seen live, or while this process was down)
+                log.info("E2 node restarted: its ratios are sent again", extra={"cell": ck})
+                self.pending.pop(ck, None)
+                st.node_restarted(ind.header.incarnation)
+            st.incarnation = ind.header.incarnation
+            self.dirty.add(ck)
+        obs = observations(table, cell)
+        self.check_effect(ck, now_ms, obs, float(cell.prb_count))
+        t0 = time.perf_counter()
+        plan = self.plan.cell_bounds(ck, now_ms)
+        slas = self.plan.apply_slas(ck, now_ms, self.slas_for(ck))
+        d = decide_cell(ck, obs, slas, float(cell.prb_count), st.previous_min, st.guard, now_s,
+                        self.params, plan, self.guard_policy(ck))
+        self.m.decision_latency.observe(time.perf_counter() - t0)
+        self.decisions += 1
+        for k, h in d.headroom.items():
+            self.m.headroom.labels(ck, k).set(h)
+        v = d.verdict
+        if v.decision is Decision.DENY:
+            for r in v.reasons:
+                self.m.controls_denied.labels(r.code.value).inc()
+            log.info("control denied", extra={"cell": ck, "reasons": [r.message for r in v.reasons]})
+        elif v.decision is Decision.CLAMP:
+            for r in v.reasons:
+                self.m.controls_clamped.labels(r.code.value).inc()
+            log.info("control clamped", extra={"cell": ck, "reasons": [r.message for r in v.reasons]})
+        if d.sent is None or d.sent == st.sent:
+            if d.sent is not None:
+                st.previous_min = {k: r[1] for k, r in d.sent.items()}
+            return
+        req = e2ap_pb2.RicControlRequest(
+            node_id=node.node_id, slice_quota=rc_pb2.SliceQuotaControl(cells=[quota_cell(cell, d.sent)]))
+        try:
+            ack = await self.client.control(req)
+        except E2Failure as exc:
+            self.m.controls_failed.labels(exc.value).inc()
+            log.warning("control refused", extra={"cell": ck, "error": str(exc)})
+            return
+        self.m.controls_sent.inc()
+        self.sent += 1
+        if not echo_matches(d.sent, echoed(ack)):
+            self.m.controls_not_effective.labels("echo").inc()
+            self.m.not_effective.labels(ck).set(1)
+        else:
+            self.pending[ck] = PendingEffect(d.sent, int(ack.effective_sim_time_ms))
+        st.guard = st.guard.applied(v.action, now_s)
+        self.report_applied(v.action, now_s)
+        st.sent, st.sent_at_s = dict(d.sent), now_s
+        st.previous_min = {k: r[1] for k, r in d.sent.items()}
+        self.dirty.add(ck)
 
     def report_applied(self, action: Action, now_s: float) -> None:
         """Tell the policy service's audit that ``action`` reached the network (after the E2 ack), in the
@@ -319,7 +361,6 @@ class SliceSchedulerApp:
             ) or [self.instance]
             if self.instance not in self.members:
                 self.members.append(self.instance)
-            await self.refresh_plan()
         except Exception as exc:  # SDL down: keep the last ring, keep deciding
             self.sdl_down(f"unreachable: {exc}")
             return
@@ -342,17 +383,17 @@ class SliceSchedulerApp:
             headers = {"Authorization": f"Bearer {token.get_secret_value()}"} if token else {}
             http = httpx.AsyncClient(base_url=self.s.policy.url, headers=headers, timeout=self.s.policy.timeout_s)
         self.http = http
-        last_policy = last_nodes = 0.0
+        await self.publish_law()
+        watchers = [asyncio.create_task(follow(self.sdl, self.s.plan_namespace, [PLAN_CHANNEL], self.refresh_plan,
+                                               stop))]
+        if http is not None:
+            watchers.append(asyncio.create_task(follow(self.sdl, self.s.policy.a1_namespace, [A1_CHANNEL],
+                                                       self.refresh_a1, stop)))
+        last_nodes = 0.0
         try:
             while not stop.is_set():
                 now = time.monotonic()
                 await self.heartbeat()
-                if http is not None and now - last_policy >= self.s.policy.refresh_s:
-                    try:
-                        await self.refresh_policies(http)
-                        last_policy = now
-                    except (httpx.HTTPError, ValueError, KeyError) as exc:
-                        log.warning("A1 policy refresh failed; keeping the last ones", extra={"error": str(exc)})
                 if now - last_nodes >= self.s.node_refresh_s or self.node_tasks.any_done():
                     try:
                         await self.rebalance()
@@ -362,6 +403,9 @@ class SliceSchedulerApp:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), self.s.shard.heartbeat_s)
         finally:
+            for w in watchers:
+                w.cancel()
+            await asyncio.gather(*watchers, return_exceptions=True)
             await self.node_tasks.close()
             with contextlib.suppress(Exception):
                 await self.flush_state()

@@ -8,6 +8,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
+from nextric.control.slices import (
+    AllocatorParams,
+    PlanBounds,
+    Ratio,
+    SliceObservation,
+    SliceSla,
+    allocate,
+    headroom,
+)
 from nextric.guardrail import (
     DEFAULT_POLICY,
     GuardrailPolicy,
@@ -17,15 +26,6 @@ from nextric.guardrail import (
     SNssai,
     Verdict,
     check,
-)
-from xapps.slice_scheduler.core import (
-    AllocatorParams,
-    PlanBounds,
-    Ratio,
-    SliceObservation,
-    SliceSla,
-    allocate,
-    headroom,
 )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from xapps.slice_scheduler.core import Ratio, SliceObservation
+from nextric.control.slices import Ratio, SliceObservation
 
 
 @dataclass(frozen=True)

@@ -41,11 +41,12 @@ class AllocatorSettings(BaseModel):
 
 
 class PolicySettings(BaseModel):
-    """Where the A1 policies come from (the policy service); unset url = scenario defaults only."""
+    """Where the A1 policies come from (the policy service); unset url = scenario defaults only. They are loaded
+    at start and again whenever the policy service announces a change on SDL (``a1_namespace``, channel ``a1``)."""
 
     url: str | None = Field(None, description="base URL of the policy service, e.g. http://policy:8080")
     token: SecretStr | None = Field(None, description="bearer token with the xapp role")
-    refresh_s: float = Field(2.0, gt=0, description="wall-clock period of the A1 policy refresh")
+    a1_namespace: str = Field("policy.a1", description="SDL namespace where the policy service announces changes")
     timeout_s: float = Field(2.0, gt=0)
 
 
@@ -71,7 +72,8 @@ class SliceSchedulerSettings(BaseSettings):
     control_period_ms: int = Field(1000, ge=100, le=10_000, description="KPM report = control period, simulated")
     sdl: SdlSettings = SdlSettings()
     sdl_namespace: str = "xapp.slice_scheduler"
-    plan_namespace: str = Field("rapp.intent_agent", description="SDL namespace of the rApp's slice plan")
+    plan_namespace: str = Field("rapp.intent_agent", description="SDL namespace of the rApp's plan (announced on "
+                                "its channel slice_plan)")
     plan_key: str = "slice_plan"
     policy: PolicySettings = PolicySettings()
     shard: ShardSettings = ShardSettings()

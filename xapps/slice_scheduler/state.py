@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from nextric.control.slices import Ratio
 from nextric.guardrail import GuardrailState
-from xapps.slice_scheduler.core import Ratio
 from xapps.slice_scheduler.decide import to_action
 
 

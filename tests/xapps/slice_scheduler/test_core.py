@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from nextric.control.slices import PlanBounds, SliceObservation, SliceSla, allocate
 from nextric.guardrail import Decision, GuardrailPolicy, GuardrailState
-from xapps.slice_scheduler.core import PlanBounds, SliceObservation, SliceSla, allocate
 from xapps.slice_scheduler.decide import decide_cell
 from xapps.slice_scheduler.descriptor import validate
 from xapps.slice_scheduler.effect import PendingEffect, check_report

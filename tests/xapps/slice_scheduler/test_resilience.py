@@ -261,7 +261,7 @@ async def test_applied_controls_reach_the_policy_audit(tmp_path: Path, redis_url
     pump = Pump(nodes, server).start()
     records: list[dict[str, object]] = []
     try:
-        policy = PolicySettings(url=svc.url, token=SecretStr("xt"), refresh_s=0.5)
+        policy = PolicySettings(url=svc.url, token=SecretStr("xt"))
         async with httpx.AsyncClient(base_url=svc.url, headers={"Authorization": "Bearer op"}) as http, \
                 running_app(server.port, redis_url, "t.audit", policy=policy) as (_app, _h, registry):
             await until(lambda: min(controls_per_node(nodes).values()) >= 1, what="controls")
@@ -290,3 +290,47 @@ async def test_applied_controls_reach_the_policy_audit(tmp_path: Path, redis_url
             (f"{p['member']['sst']}-{p['member']['sd']}" if p["member"].get("sd") else str(p["member"]["sst"]),
              p["minPrbRatio"], p["maxPrbRatio"], p["dedicatedPrbRatio"]) for p in action["policies"])))
     assert sorted(got) == sent
+
+
+async def test_plan_and_a1_changes_arrive_by_sdl_notification(tmp_path: Path, redis_url: str) -> None:
+    """No timers: the rApp's plan (SDL set + publish) and an A1 SLA policy (the policy service announces it on SDL)
+    reach the running xApp on their notifications, over a real Redis; the law the xApp runs is published in SDL."""
+    from nextric.control.policy import PLAN_CHANNEL, ControlPlan, SlaCeiling
+    from nextric.control.slices import PlanBounds
+
+    svc = start_service(tmp_path / "policy", [{"name": "ops", "token": "op", "roles": ["operator"]},
+                                              {"name": "slice", "token": "xt", "roles": ["xapp"]}], backend="memory",
+                        sdl_backend="redis", sdl_redis_url=redis_url)
+    nodes = LoadedNodes(2)
+    server = await start_e2_server(nodes, E2ServerSettings())
+    pump = Pump(nodes, server).start()
+    sdl = open_sdl(SdlSettings(backend="redis", redis_url=redis_url))
+    try:
+        policy = PolicySettings(url=svc.url, token=SecretStr("xt"))
+        async with running_app(server.port, redis_url, "t.notify", policy=policy) as (app, _h, _r):
+            await until(lambda: app.a1_version >= 1, what="the initial A1 load")
+            law = (await sdl.get("t.notify", ["law"]))["law"]
+            assert b'"max_step_pct": 24' in law  # the allocator's step with the default guardrail's limit
+            ck = ids.cell_key(nodes.node_infos()[0].cells[0].cgi)
+            plan = ControlPlan(cells={ck: {"1-000001": PlanBounds(40, 60, 90)}},
+                               slas={ck: {"1-000001": SlaCeiling(0.05)}}, plan_id="p7", version=7)
+            await sdl.set_and_publish("rapp.intent_agent", {"slice_plan": plan.encode()}, PLAN_CHANNEL, b"7")
+            await until(lambda: app.plan.version == 7, what="the plan")
+            sent = len(nodes.applied)
+            await until(lambda: any(ids.cell_key(r.slice_quota.cells[0].cgi) == ck and any(
+                p.min_prb_policy_ratio >= 40 for p in r.slice_quota.cells[0].policies
+                if ids.snssai_key(p.members[0].snssai) == "1-000001") for r in nodes.applied[sent:]),
+                what="a control inside the plan's bounds")
+            body = {"scope": {"sliceId": {"plmnId": {"mcc": "001", "mnc": "01"}, "sst": 2, "sd": "000002"}},
+                    "sliceSlaObjectives": {"maxPacketDelayMs": 8.0}}
+            seen = app.a1_version
+            async with httpx.AsyncClient(base_url=svc.url, headers={"Authorization": "Bearer op"}) as http:
+                r = await http.put("/A1-P/v2/policytypes/ORAN_SliceSLATarget_1.0.0/policies/tight", json=body)
+                assert r.status_code in (200, 201), r.text
+            await until(lambda: app.a1_version > seen, what="the A1 change")
+            assert app.slas_for(ck)["2-000002"].p99_ceiling_ms == 8.0
+    finally:
+        await sdl.close()
+        await pump.stop()
+        await server.stop(None)
+        svc.stop()
