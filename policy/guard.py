@@ -36,7 +36,7 @@ from nextric.guardrail import (
     rollback_actions,
     sla_from_a1,
 )
-from nextric.guardrail.codec import action_to_json, snssai_to_json, verdict_to_json
+from nextric.guardrail.codec import action_to_json, prediction_to_json, snssai_to_json, verdict_to_json
 from nextric.guardrail.policy import applies_to
 from policy.a1 import A1Service
 from policy.metrics import PolicyMetrics
@@ -180,12 +180,7 @@ class GuardrailService:
                     "verdictId": vid,
                     "at": now,
                     "verdict": verdict_to_json(verdict),
-                    "prediction": None
-                    if prediction is None
-                    else {
-                        "slaViolationProbability": prediction.sla_violation_probability,
-                        "model": prediction.model,
-                    },
+                    "prediction": None if prediction is None else prediction_to_json(prediction),
                     "approvalId": approval_id,
                     "approvalRequestId": new_approval,
                 },

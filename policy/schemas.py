@@ -59,10 +59,22 @@ class CeModeModel(Wire):
 ActionModel = Annotated[SlicePrbQuotaModel | BeamSwitchModel | CeModeModel, Field(discriminator="kind")]
 
 
+class ExpectedEffectModel(Wire):
+    """Predicted benefit on the intent's target against the status quo (positive = towards the target)."""
+
+    target: str = Field(min_length=1, max_length=128)
+    mean: float = Field(allow_inf_nan=False)
+    lo: float = Field(allow_inf_nan=False)
+    hi: float = Field(allow_inf_nan=False)
+    unit: str = Field(default="", max_length=32)
+
+
 class PredictionModel(Wire):
     sla_violation_probability: float = Field(ge=0, le=1)
     model: str = Field(default="unknown", max_length=128)
     horizon_s: Seconds | None = None
+    harm_probability: float | None = Field(default=None, ge=0, le=1)
+    expected_effect: ExpectedEffectModel | None = None
 
 
 class CheckRequest(Wire):

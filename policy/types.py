@@ -114,6 +114,8 @@ GUARDRAIL_SCHEMA: dict[str, Any] = {
             "additionalProperties": False,
         },
         "slaViolationProbabilityThreshold": {"type": "number", "minimum": 0, "maximum": 1},
+        "harmProbabilityThreshold": {"type": "number", "minimum": 0, "maximum": 1},
+        "requireExpectedEffect": {"type": "boolean"},
         "approval": {
             "type": "object",
             "properties": {"low": _MODE, "medium": _MODE, "high": _MODE},
@@ -121,7 +123,9 @@ GUARDRAIL_SCHEMA: dict[str, Any] = {
         },
         "riskThresholds": {
             "type": "object",
-            "properties": {"mediumStepPercent": _PERCENT, "highStepPercent": _PERCENT},
+            "properties": {"mediumStepPercent": _PERCENT, "highStepPercent": _PERCENT,
+                           "mediumViolationProbability": {"type": "number", "minimum": 0, "maximum": 1},
+                           "highViolationProbability": {"type": "number", "minimum": 0, "maximum": 1}},
             "additionalProperties": False,
         },
         "rollback": {
@@ -189,6 +193,8 @@ def _guardrail_semantic(body: Mapping[str, Any]) -> object:
     policy = from_a1(body)
     if policy.medium_step_pp > policy.high_step_pp:
         raise ValidationError("riskThresholds: mediumStepPercent exceeds highStepPercent")
+    if policy.medium_violation > policy.high_violation:
+        raise ValidationError("riskThresholds: mediumViolationProbability exceeds highViolationProbability")
     return policy
 
 

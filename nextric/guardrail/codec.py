@@ -10,6 +10,7 @@ from nextric.guardrail.model import (
     Action,
     BeamSwitchAction,
     CeModeAction,
+    ExpectedEffect,
     Prediction,
     Reason,
     Risk,
@@ -86,11 +87,27 @@ def action_from_json(obj: Mapping[str, Any]) -> Action:
 
 
 def prediction_from_json(obj: Mapping[str, Any]) -> Prediction:
+    eff = obj.get("expectedEffect")
     return Prediction(
         float(obj["slaViolationProbability"]),
         str(obj.get("model", "unknown")),
         None if obj.get("horizonS") is None else float(obj["horizonS"]),
+        None if obj.get("harmProbability") is None else float(obj["harmProbability"]),
+        None if eff is None else ExpectedEffect(str(eff["target"]), float(eff["mean"]), float(eff["lo"]),
+                                                float(eff["hi"]), str(eff.get("unit", ""))),
     )
+
+
+def prediction_to_json(p: Prediction) -> dict[str, Any]:
+    out: dict[str, Any] = {"slaViolationProbability": p.sla_violation_probability, "model": p.model}
+    if p.horizon_s is not None:
+        out["horizonS"] = p.horizon_s
+    if p.harm_probability is not None:
+        out["harmProbability"] = p.harm_probability
+    if p.effect is not None:
+        e = p.effect
+        out["expectedEffect"] = {"target": e.target, "mean": e.mean, "lo": e.lo, "hi": e.hi, "unit": e.unit}
+    return out
 
 
 def reason_to_json(r: Reason) -> dict[str, Any]:

@@ -62,7 +62,7 @@ def _check_prb(action: SlicePrbQuotaAction, ctx: Context, prediction: Prediction
             change = max(change, abs(a[0] - b[0]), abs(a[1] - b[1]), abs(a[2] - b[2]))
     changed = any(q is not p for q, p in zip(clamped, action.policies, strict=True))
     out = SlicePrbQuotaAction(action.cell_id, tuple(clamped), action.risk) if changed else action
-    risk = rules.prb_risk(change, action.risk, policy)
+    risk = rules.prediction_risk(prediction, rules.prb_risk(change, action.risk, policy), policy)
 
     merged = dict(current)
     for q in clamped:
@@ -115,16 +115,18 @@ def _check_other(
         )
         if limited is not None:
             denials.append(limited)
-    _common(denials, action.risk, ctx, prediction)
+    risk = rules.prediction_risk(prediction, action.risk, ctx.policy)
+    _common(denials, risk, ctx, prediction)
     decision = Decision.DENY if denials else Decision.ALLOW
-    return Verdict(decision, action, action, tuple(denials), action.risk)
+    return Verdict(decision, action, action, tuple(denials), risk)
 
 
 def _common(denials: list[Reason], risk: Risk, ctx: Context, prediction: Prediction | None) -> None:
-    """Rules every action kind passes: predicted SLA violation, then operator approval."""
-    predicted = rules.predicted_violation(prediction, ctx.policy)
-    if predicted is not None:
-        denials.append(predicted)
+    """Rules every action kind passes: predicted SLA violation, harm, no effect, then operator approval."""
+    for rule in (rules.predicted_violation, rules.predicted_harm, rules.no_effect):
+        found = rule(prediction, ctx.policy)
+        if found is not None:
+            denials.append(found)
     needs = rules.approval(risk, ctx.policy, ctx.approved)
     if needs is not None:
         denials.append(needs)

@@ -57,6 +57,8 @@ class ReasonCode(StrEnum):
     CLAMP_INFEASIBLE = "clamp_infeasible"
     RATE_LIMITED = "rate_limited"
     PREDICTED_SLA_VIOLATION = "predicted_sla_violation"
+    PREDICTED_HARM = "predicted_harm"
+    NO_EFFECT_EXPECTED = "no_effect_expected"
     APPROVAL_REQUIRED = "approval_required"
     MODE_NOT_ALLOWED = "mode_not_allowed"
     ROLLBACK = "rollback"
@@ -149,12 +151,35 @@ def action_parameters(action: Action) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True, slots=True)
+class ExpectedEffect:
+    """Predicted change of the intent's target KPI against the status quo (what runs without the action), as a
+    benefit: positive = towards the target (lower loss or delay, higher throughput), in ``unit``; ``lo``/``hi``
+    bound its interval (e.g. 90 %)."""
+
+    target: str
+    mean: float
+    lo: float
+    hi: float
+    unit: str = ""
+
+    @property
+    def measurable(self) -> bool:
+        """The whole interval is a benefit."""
+        return self.lo > 0.0
+
+
+@dataclass(frozen=True, slots=True)
 class Prediction:
-    """A world model's forecast for the state after the action (probability in 0..1)."""
+    """A world model's forecast for the state after the action (probabilities in 0..1).
+
+    ``sla_violation_probability``: some SLA or target is broken (absolute); ``harm_probability``: one is broken that
+    the status quo keeps (relative); ``effect``: the expected benefit on the intent's target."""
 
     sla_violation_probability: float
     model: str = "unknown"
     horizon_s: float | None = None
+    harm_probability: float | None = None
+    effect: ExpectedEffect | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -87,6 +87,12 @@ class GuardrailPolicy:
     action kind (beam switches live on a faster timescale than PRB quotas).
     ``medium_step_pp`` / ``high_step_pp``: a PRB change at least this large is medium / high risk.
     ``violation_threshold``: deny when a supplied prediction's SLA-violation probability is above it.
+    ``harm_threshold``: deny when a supplied prediction's probability of harm (breaking an SLA or target that the
+    status quo keeps) is above it (the do-no-harm rule).
+    ``require_effect``: deny a prediction whose expected effect on the intent's target is not measurable (its
+    interval reaches zero or the wrong side): a plan that changes nothing is not worth the change.
+    ``medium_violation`` / ``high_violation``: a predicted SLA-violation probability at least this large makes the
+    action medium / high risk (approval modes then apply), whatever its step size.
     ``breach_periods``: consecutive SLA-breached KPI periods after an applied action that trigger a rollback.
     """
 
@@ -98,6 +104,10 @@ class GuardrailPolicy:
     approval: Mapping[Risk, ApprovalMode] = field(default_factory=lambda: _DEFAULT_APPROVAL)
     medium_step_pp: int = 10
     high_step_pp: int = 25
+    harm_threshold: float = 0.2
+    require_effect: bool = True
+    medium_violation: float = 0.1
+    high_violation: float = 0.3
     breach_periods: int = 3
     ce_modes: frozenset[str] = DEFAULT_CE_MODES
 
@@ -146,6 +156,10 @@ def merge(policies: Iterable[GuardrailPolicy]) -> GuardrailPolicy:
         approval=MappingProxyType(approval),
         medium_step_pp=min(p.medium_step_pp for p in items),
         high_step_pp=min(p.high_step_pp for p in items),
+        harm_threshold=min(p.harm_threshold for p in items),
+        require_effect=any(p.require_effect for p in items),
+        medium_violation=min(p.medium_violation for p in items),
+        high_violation=min(p.high_violation for p in items),
         breach_periods=min(p.breach_periods for p in items),
         ce_modes=ce_modes,
     )
@@ -187,6 +201,10 @@ def from_a1(body: Mapping[str, Any]) -> GuardrailPolicy:
         approval=MappingProxyType(approval),
         medium_step_pp=int(risk.get("mediumStepPercent", 10)),
         high_step_pp=int(risk.get("highStepPercent", 25)),
+        harm_threshold=float(body.get("harmProbabilityThreshold", 0.2)),
+        require_effect=bool(body.get("requireExpectedEffect", True)),
+        medium_violation=float(risk.get("mediumViolationProbability", 0.1)),
+        high_violation=float(risk.get("highViolationProbability", 0.3)),
         breach_periods=int(body.get("rollback", {}).get("consecutiveBreachPeriods", 3)),
         ce_modes=frozenset(body.get("allowedCeModes", sorted(DEFAULT_CE_MODES))),
     )

@@ -155,6 +155,45 @@ def predicted_violation(prediction: Prediction | None, policy: GuardrailPolicy) 
     )
 
 
+def predicted_harm(prediction: Prediction | None, policy: GuardrailPolicy) -> Reason | None:
+    """Deny when the action would break, more likely than tolerated, what the status quo keeps (do no harm)."""
+    harm = None if prediction is None else prediction.harm_probability
+    if prediction is None or harm is None or harm <= policy.harm_threshold:
+        return None
+    return Reason(
+        ReasonCode.PREDICTED_HARM,
+        "prediction",
+        f"predicted harm probability {prediction.harm_probability:.3f} above {policy.harm_threshold}: it breaks "
+        f"an SLA or target that what runs now keeps",
+        None,
+        {"probability": prediction.harm_probability, "threshold": policy.harm_threshold, "model": prediction.model},
+    )
+
+
+def no_effect(prediction: Prediction | None, policy: GuardrailPolicy) -> Reason | None:
+    """Deny an action whose predicted benefit on its target is not measurable: no change without a reason."""
+    if prediction is None or prediction.effect is None or not policy.require_effect or prediction.effect.measurable:
+        return None
+    e = prediction.effect
+    return Reason(
+        ReasonCode.NO_EFFECT_EXPECTED,
+        "prediction",
+        f"no measurable effect expected on {e.target}: benefit {e.mean:+.4g} {e.unit} (interval {e.lo:+.4g} to "
+        f"{e.hi:+.4g}) against what runs now",
+        None,
+        {"target": e.target, "mean": e.mean, "lo": e.lo, "hi": e.hi, "unit": e.unit, "model": prediction.model},
+    )
+
+
+def prediction_risk(prediction: Prediction | None, risk: Risk, policy: GuardrailPolicy) -> Risk:
+    """Risk raised by the predicted absolute SLA-violation probability (never lowered)."""
+    if prediction is None:
+        return risk
+    p = prediction.sla_violation_probability
+    derived = Risk.HIGH if p >= policy.high_violation else (Risk.MEDIUM if p >= policy.medium_violation else Risk.LOW)
+    return derived if derived.rank > risk.rank else risk
+
+
 def approval(risk: Risk, policy: GuardrailPolicy, approved: bool) -> Reason | None:
     """In advisory mode for this risk level an operator must approve the exact action first."""
     if approved or policy.mode_for(risk) is not ApprovalMode.ADVISORY:

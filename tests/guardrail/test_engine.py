@@ -14,6 +14,7 @@ from nextric.guardrail import (
     Bounds,
     CeModeAction,
     Decision,
+    ExpectedEffect,
     GuardrailPolicy,
     GuardrailState,
     Prediction,
@@ -97,8 +98,11 @@ def test_rate_limit_counts_only_changed_parameters() -> None:
     assert check(act((A, 35, 100, 0)), state.context(1.0)).decision is Decision.ALLOW
 
 
+AUTONOMOUS = MappingProxyType({r: ApprovalMode.AUTONOMOUS for r in Risk})
+
+
 def test_prediction_and_approval() -> None:
-    policy = GuardrailPolicy(violation_threshold=0.3)
+    policy = GuardrailPolicy(violation_threshold=0.3, approval=AUTONOMOUS)
     ctx = GuardrailState().context(0.0, policy)
     assert check(act((A, 30, 100, 0)), ctx, Prediction(0.3)).decision is Decision.ALLOW
     assert check(act((A, 30, 100, 0)), ctx, Prediction(0.31)).codes() == {ReasonCode.PREDICTED_SLA_VIOLATION}
@@ -108,8 +112,34 @@ def test_prediction_and_approval() -> None:
     assert v.risk is Risk.HIGH
     assert v.codes() == {ReasonCode.APPROVAL_REQUIRED}
     assert check(act((A, 40, 100, 0)), state.context(5.0, approved=True)).decision is Decision.ALLOW
-    autonomous = GuardrailPolicy(approval=MappingProxyType({r: ApprovalMode.AUTONOMOUS for r in Risk}))
+    autonomous = GuardrailPolicy(approval=AUTONOMOUS)
     assert check(act((A, 40, 100, 0)), state.context(5.0, autonomous)).decision is Decision.ALLOW
+
+
+def test_predicted_violation_raises_the_risk_and_so_the_approval_needed() -> None:
+    """A small step is low risk by itself; a predicted SLA-violation probability makes it medium or high, and
+    high risk needs an operator by default."""
+    ctx = GuardrailState().context(0.0)
+    assert check(act((A, 5, 100, 0)), ctx, Prediction(0.05)).risk is Risk.LOW
+    assert check(act((A, 5, 100, 0)), ctx, Prediction(0.15)).risk is Risk.MEDIUM
+    v = check(act((A, 5, 100, 0)), ctx, Prediction(0.4))
+    assert v.risk is Risk.HIGH
+    assert v.codes() == {ReasonCode.APPROVAL_REQUIRED}
+    assert check(act((A, 5, 100, 0)), GuardrailState().context(0.0, approved=True), Prediction(0.4)).allowed
+
+
+def test_harm_and_no_effect_are_refused() -> None:
+    ctx = GuardrailState().context(0.0, GuardrailPolicy(approval=AUTONOMOUS))
+    useful = ExpectedEffect("eMBB.packetLossRate", 0.1, 0.05, 0.15, "fraction")
+    assert check(act((A, 5, 100, 0)), ctx, Prediction(0.05, harm_probability=0.1, effect=useful)).allowed
+    harmful = check(act((A, 5, 100, 0)), ctx, Prediction(0.05, harm_probability=0.5, effect=useful))
+    assert harmful.codes() == {ReasonCode.PREDICTED_HARM}
+    useless = ExpectedEffect("URLLC.packetLossRate", 0.0, -0.001, 0.001, "fraction")
+    v = check(act((A, 5, 100, 0)), ctx, Prediction(0.0, harm_probability=0.0, effect=useless))
+    assert v.codes() == {ReasonCode.NO_EFFECT_EXPECTED}
+    assert "no measurable effect expected" in v.reasons[0].message
+    lenient = GuardrailState().context(0.0, GuardrailPolicy(approval=AUTONOMOUS, require_effect=False))
+    assert check(act((A, 5, 100, 0)), lenient, Prediction(0.0, effect=useless)).allowed
 
 
 def test_other_action_kinds() -> None:
