@@ -35,6 +35,7 @@ from testbed.core.reports import (
     BeamReport,
     BeamSwitch,
     CellKpm,
+    ControlAck,
     ControlRequest,
     EstimatorMode,
     KpmReport,
@@ -106,6 +107,8 @@ class EmulatedGnbs:
             self.bindings.append(CellBinding(cell.cell_id, index, info.node_id, cgi, ids.cell_key(cgi)))
         self._by_key = {b.cell_key: b for b in self.bindings}
         self._by_cell_id = {b.cell_id: b for b in self.bindings}
+        #: called with the simulated time (ms) after every sub-step's reports (e.g. the transport telemetry)
+        self.step_hooks: list[Callable[[int], None]] = []
 
     # ------------------------------------------------------------------ E2NodeBackend
 
@@ -278,10 +281,19 @@ class EmulatedGnbs:
 
     # ------------------------------------------------------------------ stepping
 
+    def advance(self) -> tuple[ControlAck, ...]:
+        """One fast sub-step of the emulator and its KPM kept for the reports (no E2 publishing)."""
+        acks = self.emu.step_fast()
+        self._history.append(self.emu.read_kpm())
+        return acks
+
+    def kpm_messages(self, period_ms: int) -> list[kpm_pb2.KpmIndicationMessage]:
+        """Every cell's KPM over the last ``period_ms``, as its E2 node reports it."""
+        return [self.kpm_message(b, period_ms) for b in self.bindings]
+
     def step(self, hub: IndicationHub) -> int:
         """One fast sub-step of the emulator, then every report that is due; returns indications queued."""
-        self.emu.step_fast()
-        self._history.append(self.emu.read_kpm())
+        self.advance()
         now = self.sim_time_ms
         sent = 0
         beam_report: BeamReport | None = None
@@ -293,6 +305,8 @@ class EmulatedGnbs:
                 sent += hub.publish(b.node_id, BEAM, now, partial(self.beam_message, beam_report, b))
             if hub.due(b.node_id, PILOT, now):
                 sent += hub.publish(b.node_id, PILOT, now, partial(self.pilot_message, b))
+        for hook in self.step_hooks:
+            hook(now)
         return sent
 
 

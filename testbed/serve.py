@@ -60,6 +60,8 @@ async def serve(settings: TestbedSettings, stop: asyncio.Event | None = None) ->
                    estimators=EstimatorBank.default(load_neural_estimator(settings.ce_model_dir)),
                    estimator_mode=settings.estimator_mode)
     node = EmulatedGnbs(emu)
+    transport = TransportController(emu)
+    node.step_hooks.append(transport.publish)
     twin = TwinService(scenario, settings.scenario, [b.cell_key for b in node.bindings])
     registry = CollectorRegistry()
     health = Health()
@@ -68,7 +70,7 @@ async def serve(settings: TestbedSettings, stop: asyncio.Event | None = None) ->
         node,
         settings.e2,
         registry,
-        extra_services=[transport_registrar(TransportController(emu)), twin_registrar(twin),
+        extra_services=[transport_registrar(transport), twin_registrar(twin),
                         evaluation_registrar(EvaluationService(emu, {b.cell_id: b.cgi for b in node.bindings}))],
     )
     http = await start_http(

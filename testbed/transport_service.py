@@ -1,12 +1,16 @@
 """Transport controller service of the testbed (``nextric.transport.v1.TransportController``).
 
 Transport is not E2: per-link, per-slice bandwidth shares are set here, the way an SDN controller's
-northbound API would take them, and applied by the emulator at its next fast sub-step.
+northbound API would take them, and applied by the emulator at its next fast sub-step. ``WatchLinks`` streams the
+link telemetry every period of simulated time: the step driver calls :meth:`TransportController.publish` after
+each sub-step (a subscriber that does not keep up loses its oldest reports, never the testbed's pace).
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
@@ -18,6 +22,8 @@ from testbed.core.engine import Emulator
 from testbed.core.reports import ControlRequest, TransportShare
 
 SERVICE_NAME = "nextric.transport.v1.TransportController"
+MAX_QUEUED_REPORTS = 64  #: per WatchLinks subscriber; older reports are dropped when it falls behind
+MAX_WATCHERS = 64
 
 
 class TransportController(transport_pb2_grpc.TransportControllerServicer):
@@ -25,15 +31,18 @@ class TransportController(transport_pb2_grpc.TransportControllerServicer):
         self.emu = emu
         self._slices = [ids.snssai_key(ids.make_snssai(s.sst, s.sd)) for s in emu.sc.slices]
         self._ids = itertools.count(1)
+        self._watchers: list[tuple[int, asyncio.Queue[transport_pb2.LinkReport]]] = []
+        self.dropped = 0
 
-    async def ListLinks(self, request: transport_pb2.ListLinksRequest, context: Any) -> transport_pb2.ListLinksResponse:
+    def links(self, window_steps: int) -> list[transport_pb2.Link]:
+        """Every link with its per-slice telemetry over the last ``window_steps`` sub-steps."""
         up = self.emu.link_up
         step_ms = round(self.emu.sc.timing.fast_step_s * 1000)
-        n_steps = max(1, round((request.window_ms or step_ms) / step_ms))
         if self.emu.step_index == 0:
             offered = carried = None
+            n_steps = window_steps
         else:
-            n_steps = min(n_steps, self.emu.step_index)
+            n_steps = min(window_steps, self.emu.step_index)
             offered, carried = self.emu.link_loads(n_steps)
         links = []
         for i, link in enumerate(self.emu.sc.transport.links):
@@ -57,7 +66,46 @@ class TransportController(transport_pb2_grpc.TransportControllerServicer):
                     window_ms=n_steps * step_ms,
                 )
             )
-        return transport_pb2.ListLinksResponse(links=links)
+        return links
+
+    def _steps(self, window_ms: int) -> int:
+        step_ms = round(self.emu.sc.timing.fast_step_s * 1000)
+        return max(1, round((window_ms or step_ms) / step_ms))
+
+    async def ListLinks(self, request: transport_pb2.ListLinksRequest, context: Any) -> transport_pb2.ListLinksResponse:
+        return transport_pb2.ListLinksResponse(links=self.links(self._steps(request.window_ms)))
+
+    def publish(self, now_ms: int) -> None:
+        """After a sub-step: queue a report for every watcher whose period ends at ``now_ms``."""
+        for period_ms, queue in list(self._watchers):
+            if now_ms % period_ms:
+                continue
+            if queue.full():
+                queue.get_nowait()
+                self.dropped += 1
+            queue.put_nowait(transport_pb2.LinkReport(sim_time_ms=now_ms, links=self.links(self._steps(period_ms))))
+
+    async def WatchLinks(self, request: transport_pb2.WatchLinksRequest,
+                         context: Any) -> AsyncIterator[transport_pb2.LinkReport]:
+        step_ms = round(self.emu.sc.timing.fast_step_s * 1000)
+        period = request.period_ms or step_ms
+        if period % step_ms:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                                f"period_ms must be a multiple of the fast sub-step ({step_ms} ms), got {period}")
+        if len(self._watchers) >= MAX_WATCHERS:
+            await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, f"at most {MAX_WATCHERS} link watchers")
+        queue: asyncio.Queue[transport_pb2.LinkReport] = asyncio.Queue(MAX_QUEUED_REPORTS)
+        entry = (period, queue)
+        self._watchers.append(entry)
+        try:
+            while True:
+                yield await queue.get()
+        finally:
+            self._watchers.remove(entry)
+
+    @property
+    def watchers(self) -> int:
+        return len(self._watchers)
 
     def translate(self, request: transport_pb2.SetSharesRequest) -> ControlRequest:
         if not request.links:

@@ -42,6 +42,9 @@ def _env(name: str, c: dict[str, Any], v: dict[str, Any]) -> list[dict[str, Any]
                 {"name": "NEXTRIC_POLICY_REDIS_URL",
                  "valueFrom": {"configMapKeyRef": {"name": "nextric-endpoints", "key": "policy_redis_url"}}},
                 {"name": "NEXTRIC_POLICY_TOKENS_FILE", "value": "/etc/nextric/tokens/tokens.json"},
+                {"name": "NEXTRIC_POLICY_SDL_BACKEND", "value": "redis"},
+                {"name": "NEXTRIC_POLICY_SDL_REDIS_URL",
+                 "valueFrom": {"configMapKeyRef": {"name": "nextric-endpoints", "key": "sdl_redis_url"}}},
                 {"name": "NEXTRIC_POLICY_LOG_LEVEL",
                  "valueFrom": {"configMapKeyRef": {"name": "nextric-endpoints", "key": "log_level"}}}]
     else:
@@ -54,6 +57,8 @@ def _env(name: str, c: dict[str, Any], v: dict[str, Any]) -> list[dict[str, Any]
     uses = c.get("uses") or {}
     if uses.get("e2"):
         env.append({"name": f"{pre}E2__TARGET", "value": f"{RELEASE}-testbed:{comps['testbed']['grpcPort']}"})
+    if uses.get("transport"):
+        env.append({"name": f"{pre}CONTROLLER__TARGET", "value": f"{RELEASE}-testbed:{comps['testbed']['grpcPort']}"})
     if uses.get("sdl"):
         env += [{"name": f"{pre}SDL__BACKEND", "value": "redis"},
                 {"name": f"{pre}SDL__REDIS_URL",

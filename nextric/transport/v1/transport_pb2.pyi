@@ -220,3 +220,47 @@ class SetSharesResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___SetSharesResponse: _TypeAlias = SetSharesResponse  # noqa: Y015
+
+@_typing.final
+class WatchLinksRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PERIOD_MS_FIELD_NUMBER: _builtins.int
+    period_ms: _builtins.int
+    """Report period in simulated ms (a multiple of the testbed's fast sub-step; 0 = one sub-step)."""
+    def __init__(
+        self,
+        *,
+        period_ms: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["period_ms", b"period_ms"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WatchLinksRequest: _TypeAlias = WatchLinksRequest  # noqa: Y015
+
+@_typing.final
+class LinkReport(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SIM_TIME_MS_FIELD_NUMBER: _builtins.int
+    LINKS_FIELD_NUMBER: _builtins.int
+    sim_time_ms: _builtins.int
+    """Simulated time at the end of the period the telemetry covers."""
+    @_builtins.property
+    def links(self) -> _containers.RepeatedCompositeFieldContainer[Global___Link]: ...
+    def __init__(
+        self,
+        *,
+        sim_time_ms: _builtins.int = ...,
+        links: _abc.Iterable[Global___Link] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["links", b"links", "sim_time_ms", b"sim_time_ms"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LinkReport: _TypeAlias = LinkReport  # noqa: Y015

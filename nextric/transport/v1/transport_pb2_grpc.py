@@ -44,6 +44,11 @@ class TransportControllerStub:
                 request_serializer=nextric_dot_transport_dot_v1_dot_transport__pb2.SetSharesRequest.SerializeToString,
                 response_deserializer=nextric_dot_transport_dot_v1_dot_transport__pb2.SetSharesResponse.FromString,
                 _registered_method=True)
+        self.WatchLinks = channel.unary_stream(
+                '/nextric.transport.v1.TransportController/WatchLinks',
+                request_serializer=nextric_dot_transport_dot_v1_dot_transport__pb2.WatchLinksRequest.SerializeToString,
+                response_deserializer=nextric_dot_transport_dot_v1_dot_transport__pb2.LinkReport.FromString,
+                _registered_method=True)
 
 
 class TransportControllerServicer:
@@ -61,6 +66,14 @@ class TransportControllerServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WatchLinks(self, request, context):
+        """Link telemetry every period_ms of simulated time (each report covers that period), the way an SDN
+        controller streams its queue counters; a steering app acts on each report, never on a wall-clock timer.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TransportControllerServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -73,6 +86,11 @@ def add_TransportControllerServicer_to_server(servicer, server):
                     servicer.SetShares,
                     request_deserializer=nextric_dot_transport_dot_v1_dot_transport__pb2.SetSharesRequest.FromString,
                     response_serializer=nextric_dot_transport_dot_v1_dot_transport__pb2.SetSharesResponse.SerializeToString,
+            ),
+            'WatchLinks': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchLinks,
+                    request_deserializer=nextric_dot_transport_dot_v1_dot_transport__pb2.WatchLinksRequest.FromString,
+                    response_serializer=nextric_dot_transport_dot_v1_dot_transport__pb2.LinkReport.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -129,6 +147,33 @@ class TransportController:
             '/nextric.transport.v1.TransportController/SetShares',
             nextric_dot_transport_dot_v1_dot_transport__pb2.SetSharesRequest.SerializeToString,
             nextric_dot_transport_dot_v1_dot_transport__pb2.SetSharesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchLinks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/nextric.transport.v1.TransportController/WatchLinks',
+            nextric_dot_transport_dot_v1_dot_transport__pb2.WatchLinksRequest.SerializeToString,
+            nextric_dot_transport_dot_v1_dot_transport__pb2.LinkReport.FromString,
             options,
             channel_credentials,
             insecure,

@@ -35,12 +35,20 @@ class TransportControllerStub:
     def __new__(cls, channel: _aio.Channel) -> TransportControllerAsyncStub: ...
     ListLinks: _grpc.UnaryUnaryMultiCallable[_transport_pb2.ListLinksRequest, _transport_pb2.ListLinksResponse]
     SetShares: _grpc.UnaryUnaryMultiCallable[_transport_pb2.SetSharesRequest, _transport_pb2.SetSharesResponse]
+    WatchLinks: _grpc.UnaryStreamMultiCallable[_transport_pb2.WatchLinksRequest, _transport_pb2.LinkReport]
+    """Link telemetry every period_ms of simulated time (each report covers that period), the way an SDN
+    controller streams its queue counters; a steering app acts on each report, never on a wall-clock timer.
+    """
 
 @_typing.type_check_only
 class TransportControllerAsyncStub(TransportControllerStub):
     def __init__(self, channel: _aio.Channel) -> None: ...
     ListLinks: _aio.UnaryUnaryMultiCallable[_transport_pb2.ListLinksRequest, _transport_pb2.ListLinksResponse]  # type: ignore[assignment]
     SetShares: _aio.UnaryUnaryMultiCallable[_transport_pb2.SetSharesRequest, _transport_pb2.SetSharesResponse]  # type: ignore[assignment]
+    WatchLinks: _aio.UnaryStreamMultiCallable[_transport_pb2.WatchLinksRequest, _transport_pb2.LinkReport]  # type: ignore[assignment]
+    """Link telemetry every period_ms of simulated time (each report covers that period), the way an SDN
+    controller streams its queue counters; a steering app acts on each report, never on a wall-clock timer.
+    """
 
 class TransportControllerServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -56,5 +64,15 @@ class TransportControllerServicer(metaclass=_abc_1.ABCMeta):
         request: _transport_pb2.SetSharesRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_transport_pb2.SetSharesResponse, _abc.Awaitable[_transport_pb2.SetSharesResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def WatchLinks(
+        self,
+        request: _transport_pb2.WatchLinksRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_transport_pb2.LinkReport], _abc.AsyncIterator[_transport_pb2.LinkReport]]:
+        """Link telemetry every period_ms of simulated time (each report covers that period), the way an SDN
+        controller streams its queue counters; a steering app acts on each report, never on a wall-clock timer.
+        """
 
 def add_TransportControllerServicer_to_server(servicer: TransportControllerServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

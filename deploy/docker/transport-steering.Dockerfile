@@ -1,0 +1,16 @@
+# syntax=docker/dockerfile:1.7
+# Transport steering xApp: `python -m xapps.transport_steering` on the shared base (deploy/docker/base.Dockerfile), settings from NEXTRIC_XAPP_TRANSPORT_*.
+#
+#   docker build -f deploy/docker/base.Dockerfile -t nextric-base .
+#   docker build -f deploy/docker/transport-steering.Dockerfile -t nextric/transport-steering:0.1.0 .
+ARG BASE_IMAGE=nextric-base
+FROM ${BASE_IMAGE}
+# Container defaults only (every value can be overridden by the orchestrator): listen on all interfaces of the
+# container, health probes and /metrics on 8080 (the O-RAN SC http port).
+ENV NEXTRIC_XAPP_TRANSPORT_HTTP__HOST=0.0.0.0 \
+    NEXTRIC_XAPP_TRANSPORT_HTTP__PORT=8080
+EXPOSE 8080
+USER 10001:10001
+HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
+  CMD ["python", "-m", "nextric.obs.probe", "--port", "8080", "--path", "/ric/v1/health/alive"]
+CMD ["python", "-m", "xapps.transport_steering"]
