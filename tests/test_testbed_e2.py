@@ -187,8 +187,9 @@ def test_testbed_runs_as_a_process_and_reports_its_ports() -> None:
 async def test_twin_service_rolls_out_candidates_from_e2_observations(
     testbed: tuple[EmulatedGnbs, RunningE2Server, E2Client],
 ) -> None:
+    from nextric.twin.codec import to_tensor
     from nextric.twin.v1 import twin_pb2, twin_pb2_grpc
-    from testbed.twin_service import TwinService, to_tensor
+    from testbed.twin_service import TwinService
     from testbed.twin_service import registrar as twin_registrar
 
     node, server, client = testbed

@@ -282,6 +282,17 @@ class Emulator:
             raise ValidationError(f"only the last {len(self._kpi_hist)} sub-steps are kept, asked for {n}")
         return self._summarise(list(self._kpi_hist)[-n:])
 
+    def kpis_between(self, start_step: int, end_step: int) -> KpiSummary:
+        """KPIs over the sub-steps ``start_step .. end_step - 1`` (batch of 1); only the last ``kpi_history_steps``
+        sub-steps are kept."""
+        if not 0 <= start_step < end_step <= self.step_index:
+            raise ValidationError(f"window [{start_step}, {end_step}) must lie within [0, {self.step_index})")
+        back = self.step_index - start_step
+        if back > len(self._kpi_hist):
+            raise ValidationError(f"only the last {len(self._kpi_hist)} sub-steps are kept, asked for {back}")
+        hist = list(self._kpi_hist)
+        return self._summarise(hist[len(hist) - back:len(hist) - (self.step_index - end_step)])
+
     def cell_throughput(self, start_step: int, end_step: int | None = None) -> tuple[FloatArray, FloatArray]:
         """Evaluation: per-cell served (over the air) and offered downlink rates, each (C,) float64 Mbit/s, over
         the sub-steps that ended at step indices ``start_step + 1 .. end_step`` (default: now). Like

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from nextric.e2sm.kpm.v1 import kpm_pb2 as nextric_dot_e2sm_dot_kpm_dot_v1_dot_kpm__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1anextric/twin/v1/twin.proto\x12\x0fnextric.twin.v1\x1a\x1dnextric/e2sm/kpm/v1/kpm.proto\"\x11\n\x0f\x44\x65scribeRequest\"\xae\x01\n\x0fTwinDescription\x12\x10\n\x08scenario\x18\x01 \x01(\t\x12\x11\n\tcell_keys\x18\x02 \x03(\t\x12\x12\n\nslice_keys\x18\x03 \x03(\t\x12\x10\n\x08link_ids\x18\x04 \x03(\t\x12\x1e\n\x16slow_steps_per_horizon\x18\x05 \x01(\r\x12\x1b\n\x13\x66\x61st_steps_per_slow\x18\x06 \x01(\r\x12\x13\n\x0b\x66\x61st_step_s\x18\x07 \x01(\x01\"\'\n\x06Tensor\x12\r\n\x05shape\x18\x01 \x03(\r\x12\x0e\n\x06values\x18\x02 \x03(\x02\"f\n\x08Mismatch\x12\x14\n\x0c\x64\x65mand_scale\x18\x01 \x01(\x01\x12\x16\n\x0e\x63\x61pacity_scale\x18\x02 \x01(\x01\x12\x18\n\x10shock_rate_scale\x18\x03 \x01(\x01\x12\x12\n\nfail_scale\x18\x04 \x01(\x01\"\x9d\x02\n\x0eRolloutRequest\x12>\n\x0bkpm_history\x18\x01 \x03(\x0b\x32).nextric.e2sm.kpm.v1.KpmIndicationMessage\x12\x0f\n\x07link_up\x18\x02 \x03(\x08\x12\x0e\n\x06shocks\x18\x03 \x01(\t\x12\x0f\n\x07n_seeds\x18\x04 \x01(\r\x12\x0c\n\x04seed\x18\x05 \x01(\x04\x12+\n\nprb_shares\x18\x06 \x01(\x0b\x32\x17.nextric.twin.v1.Tensor\x12\x31\n\x10transport_shares\x18\x07 \x01(\x0b\x32\x17.nextric.twin.v1.Tensor\x12+\n\x08mismatch\x18\x08 \x01(\x0b\x32\x19.nextric.twin.v1.Mismatch\"\xc0\x01\n\x0fRolloutResponse\x12$\n\x03scm\x18\x01 \x01(\x0b\x32\x17.nextric.twin.v1.Tensor\x12%\n\x04loss\x18\x02 \x01(\x0b\x32\x17.nextric.twin.v1.Tensor\x12\'\n\x06p99_ms\x18\x03 \x01(\x0b\x32\x17.nextric.twin.v1.Tensor\x12%\n\x04\x63ost\x18\x04 \x01(\x0b\x32\x17.nextric.twin.v1.Tensor\x12\x10\n\x08rollouts\x18\x05 \x01(\r2\xab\x01\n\x0b\x44igitalTwin\x12N\n\x08\x44\x65scribe\x12 .nextric.twin.v1.DescribeRequest\x1a .nextric.twin.v1.TwinDescription\x12L\n\x07Rollout\x12\x1f.nextric.twin.v1.RolloutRequest\x1a .nextric.twin.v1.RolloutResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1anextric/twin/v1/twin.proto\x12\x0fnextric.twin.v1\x1a\x1dnextric/e2sm/kpm/v1/kpm.proto\"\x11\n\x0f\x44\x65scribeRequest\"\xfb\x03\n\x0fTwinDescription\x12\x10\n\x08scenario\x18\x01 \x01(\t\x12\x11\n\tcell_keys\x18\x02 \x03(\t\x12\x12\n\nslice_keys\x18\x03 \x03(\t\x12\x10\n\x08link_ids\x18\x04 \x03(\t\x12\x1e\n\x16slow_steps_per_horizon\x18\x05 \x01(\r\x12\x1b\n\x13\x66\x61st_steps_per_slow\x18\x06 \x01(\r\x12\x13\n\x0b\x66\x61st_step_s\x18\x07 \x01(\x01\x12,\n\x05\x63\x65lls\x18\x08 \x03(\x0b\x32\x1d.nextric.twin.v1.CellTopology\x12,\n\x05zones\x18\t \x03(\x0b\x32\x1d.nextric.twin.v1.ZoneTopology\x12,\n\x05nodes\x18\n \x03(\x0b\x32\x1d.nextric.twin.v1.NodeTopology\x12,\n\x05links\x18\x0b \x03(\x0b\x32\x1d.nextric.twin.v1.LinkTopology\x12\x31\n\x06slices\x18\x0c \x03(\x0b\x32!.nextric.twin.v1.SliceDescription\x12*\n\x04\x63ost\x18\r \x01(\x0b\x32\x1c.nextric.twin.v1.CostWeights\x12\x34\n\x0eshock_families\x18\x0e \x03(\x0b\x32\x1c.nextric.twin.v1.ShockFamily\"!\n\x05Point\x12\x0b\n\x03x_m\x18\x01 \x01(\x01\x12\x0b\n\x03y_m\x18\x02 \x01(\x01\"\x9d\x01\n\x0c\x43\x65llTopology\x12\x10\n\x08\x63\x65ll_key\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x65ll_id\x18\x02 \x01(\r\x12\x0c\n\x04name\x18\x03 \x01(\t\x12(\n\x08position\x18\x04 \x01(\x0b\x32\x16.nextric.twin.v1.Point\x12\x11\n\tprb_count\x18\x05 \x01(\r\x12\x10\n\x08\x61gg_node\x18\x06 \x01(\t\x12\r\n\x05zones\x18\x07 \x03(\t\"d\n\x0cZoneTopology\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12&\n\x06points\x18\x03 \x03(\x0b\x32\x16.nextric.twin.v1.Point\x12\x10\n\x08radius_m\x18\x04 \x01(\x01\"S\n\x0cNodeTopology\x12\x0c\n\x04name\x18\x01 \x01(\t\x12(\n\x08position\x18\x02 \x01(\x0b\x32\x16.nextric.twin.v1.Point\x12\x0b\n\x03hub\x18\x03 \x01(\x08\"t\n\x0cLinkTopology\x12\x0f\n\x07link_id\x18\x01 \x01(\t\x12\x0b\n\x03src\x18\x02 \x01(\t\x12\x0b\n\x03\x64st\x18\x03 \x01(\t\x12\x15\n\rcapacity_mbps\x18\x04 \x01(\x01\x12\x10\n\x08\x64\x65lay_ms\x18\x05 \x01(\x01\x12\x10\n\x08\x63orridor\x18\x06 \x01(\x08\"\xad\x01\n\x10SliceDescription\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0b\n\x03sst\x18\x03 \x01(\r\x12\n\n\x02sd\x18\x04 \x01(\t\x12\x10\n\x08sla_loss\x18\x05 \x01(\x01\x12\x12\n\nsla_p99_ms\x18\x06 \x01(\x01\x12\x14\n\x0cpacket_bytes\x18\x07 \x01(\r\x12\x15\n\rbase_delay_ms\x18\x08 \x01(\x01\x12\x12\n\ndiscard_ms\x18\t \x01(\x01\"C\n\x0b\x43ostWeights\x12\r\n\x05w_prb\x18\x01 \x01(\x01\x12\x13\n\x0bw_transport\x18\x02 \x01(\x01\x12\x10\n\x08w_change\x18\x03 \x01(\x01\"\x80\x01\n\x0bShockFamily\x12\x0e\n\x06\x66\x61mily\x18\x01 \x01(\t\x12\x0c\n\x04zone\x18\x02 \x01(\t\x12\x11\n\tintensity\x18\x03 \x03(\x01\x12\x12\n\nduration_s\x18\x04 \x01(\x01\x12\x1a\n\x12rate_per_slow_step\x18\x05 \x01(\x01\x12\x10\n\x08radius_m\x18\x06 \x01(\x01\"\'\n\x06Tensor\x12\r\n\x05shape\x18\x01 \x03(\r\x12\x0e\n\x06values\x18\x02 \x03(\x02\"f\n\x08Mismatch\x12\x14\n\x0c\x64\x65mand_scale\x18\x01 \x01(\x01\x12\x16\n\x0e\x63\x61pacity_scale\x18\x02 \x01(\x01\x12\x18\n\x10shock_rate_scale\x18\x03 \x01(\x01\x12\x12\n\nfail_scale\x18\x04 \x01(\x01\"\xbe\x03\n\x0eRolloutRequest\x12>\n\x0bkpm_history\x18\x01 \x03(\x0b\x32).nextric.e2sm.kpm.v1.KpmIndicationMessage\x12\x0f\n\x07link_up\x18\x02 \x03(\x08\x12\x0e\n\x06shocks\x18\x03 \x01(\t\x12\x0f\n\x07n_seeds\x18\x04 \x01(\r\x12\x0c\n\x04seed\x18\x05 \x01(\x04\x12+\n\nprb_shares\x18\x06 \x01(\x0b\x32\x17.nextric.twin.v1.Tensor\x12\x31\n\x10transport_shares\x18\x07 \x01(\x0b\x32\x17.nextric.twin.v1.Tensor\x12+\n\x08mismatch\x18\x08 \x01(\x0b\x32\x19.nextric.twin.v1.Mismatch\x12+\n\x08policies\x18\t \x01(\x0b\x32\x19.nextric.twin.v1.Policies\x12\x31\n\x07initial\x18\n \x01(\x0b\x32 .nextric.twin.v1.ControllerState\x12#\n\x04laws\x18\x0b \x01(\x0b\x32\x15.nextric.twin.v1.Laws\x12\x1a\n\x12horizon_slow_steps\x18\x0c \x01(\r\"\xbd\x03\n\x08Policies\x12*\n\tprb_lower\x18\x01 \x01(\x0b\x32\x17.nextric.twin.v1.Tensor\x12*\n\tprb_upper\x18\x02 \x01(\x0b\x32\x17.nextric.twin.v1.Tensor\x12(\n\x07prb_max\x18\x03 \x01(\x0b\x32\x17.nextric.twin.v1.Tensor\x12+\n\nprb_target\x18\x04 \x01(\x0b\x32\x17.nextric.twin.v1.Tensor\x12)\n\x08sla_loss\x18\x05 \x01(\x0b\x32\x17.nextric.twin.v1.Tensor\x12+\n\nsla_p99_ms\x18\x06 \x01(\x0b\x32\x17.nextric.twin.v1.Tensor\x12)\n\x08tn_lower\x18\x07 \x01(\x0b\x32\x17.nextric.twin.v1.Tensor\x12)\n\x08tn_upper\x18\x08 \x01(\x0b\x32\x17.nextric.twin.v1.Tensor\x12*\n\ttn_target\x18\t \x01(\x0b\x32\x17.nextric.twin.v1.Tensor\x12\x11\n\tslice_law\x18\n \x03(\x08\x12\x15\n\rtransport_law\x18\x0b \x03(\x08\"\x97\x01\n\x0f\x43ontrollerState\x12*\n\tratio_pct\x18\x01 \x01(\x0b\x32\x17.nextric.twin.v1.Tensor\x12-\n\x0cprevious_min\x18\x02 \x01(\x0b\x32\x17.nextric.twin.v1.Tensor\x12)\n\x08tn_share\x18\x03 \x01(\x0b\x32\x17.nextric.twin.v1.Tensor\"\xa7\x02\n\x08SliceLaw\x12\x0e\n\x06margin\x18\x01 \x01(\x01\x12\x16\n\x0elatency_margin\x18\x02 \x01(\x01\x12\x0c\n\x04gain\x18\x03 \x01(\x01\x12\x11\n\tfloor_pct\x18\x04 \x01(\x05\x12\x19\n\x11latency_floor_pct\x18\x05 \x01(\x05\x12\x15\n\rburst_reserve\x18\x06 \x01(\x01\x12\x1d\n\x15\x62urst_reserve_cap_pct\x18\x07 \x01(\x05\x12\x14\n\x0cmax_step_pct\x18\x08 \x01(\x05\x12\x17\n\x0fmax_release_pct\x18\t \x01(\x05\x12\x13\n\x0bplan_weight\x18\n \x01(\x01\x12\x18\n\x10\x64\x65\x64icate_latency\x18\x0b \x01(\x08\x12\x10\n\x08priority\x18\x0c \x03(\x01\x12\x11\n\tperiod_ms\x18\r \x01(\r\"y\n\x0cTransportLaw\x12\x0e\n\x06margin\x18\x01 \x03(\x01\x12\x10\n\x08priority\x18\x02 \x03(\t\x12\r\n\x05\x66loor\x18\x03 \x01(\x01\x12\x10\n\x08max_step\x18\x04 \x01(\x01\x12\x13\n\x0bplan_weight\x18\x05 \x01(\x01\x12\x11\n\tperiod_ms\x18\x06 \x01(\r\"b\n\x04Laws\x12(\n\x05slice\x18\x01 \x01(\x0b\x32\x19.nextric.twin.v1.SliceLaw\x12\x30\n\ttransport\x18\x02 \x01(\x0b\x32\x1d.nextric.twin.v1.TransportLaw\"\x89\x04\n\x0fRolloutResponse\x12$\n\x03scm\x18\x01 \x01(\x0b\x32\x17.nextric.twin.v1.Tensor\x12%\n\x04loss\x18\x02 \x01(\x0b\x32\x17.nextric.twin.v1.Tensor\x12\'\n\x06p99_ms\x18\x03 \x01(\x0b\x32\x17.nextric.twin.v1.Tensor\x12%\n\x04\x63ost\x18\x04 \x01(\x0b\x32\x17.nextric.twin.v1.Tensor\x12\x10\n\x08rollouts\x18\x05 \x01(\r\x12\x32\n\x11\x63\x65ll_offered_mbps\x18\x06 \x01(\x0b\x32\x17.nextric.twin.v1.Tensor\x12.\n\rcell_thp_mbps\x18\x07 \x01(\x0b\x32\x17.nextric.twin.v1.Tensor\x12*\n\tcell_loss\x18\x08 \x01(\x0b\x32\x17.nextric.twin.v1.Tensor\x12,\n\x0b\x63\x65ll_p99_ms\x18\t \x01(\x0b\x32\x17.nextric.twin.v1.Tensor\x12*\n\tseed_cost\x18\n \x01(\x0b\x32\x17.nextric.twin.v1.Tensor\x12.\n\rcommitted_prb\x18\x0b \x01(\x0b\x32\x17.nextric.twin.v1.Tensor\x12-\n\x0c\x63ommitted_tn\x18\x0c \x01(\x0b\x32\x17.nextric.twin.v1.Tensor2\xab\x01\n\x0b\x44igitalTwin\x12N\n\x08\x44\x65scribe\x12 .nextric.twin.v1.DescribeRequest\x1a .nextric.twin.v1.TwinDescription\x12L\n\x07Rollout\x12\x1f.nextric.twin.v1.RolloutRequest\x1a .nextric.twin.v1.RolloutResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,15 +35,41 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DESCRIBEREQUEST']._serialized_start=78
   _globals['_DESCRIBEREQUEST']._serialized_end=95
   _globals['_TWINDESCRIPTION']._serialized_start=98
-  _globals['_TWINDESCRIPTION']._serialized_end=272
-  _globals['_TENSOR']._serialized_start=274
-  _globals['_TENSOR']._serialized_end=313
-  _globals['_MISMATCH']._serialized_start=315
-  _globals['_MISMATCH']._serialized_end=417
-  _globals['_ROLLOUTREQUEST']._serialized_start=420
-  _globals['_ROLLOUTREQUEST']._serialized_end=705
-  _globals['_ROLLOUTRESPONSE']._serialized_start=708
-  _globals['_ROLLOUTRESPONSE']._serialized_end=900
-  _globals['_DIGITALTWIN']._serialized_start=903
-  _globals['_DIGITALTWIN']._serialized_end=1074
+  _globals['_TWINDESCRIPTION']._serialized_end=605
+  _globals['_POINT']._serialized_start=607
+  _globals['_POINT']._serialized_end=640
+  _globals['_CELLTOPOLOGY']._serialized_start=643
+  _globals['_CELLTOPOLOGY']._serialized_end=800
+  _globals['_ZONETOPOLOGY']._serialized_start=802
+  _globals['_ZONETOPOLOGY']._serialized_end=902
+  _globals['_NODETOPOLOGY']._serialized_start=904
+  _globals['_NODETOPOLOGY']._serialized_end=987
+  _globals['_LINKTOPOLOGY']._serialized_start=989
+  _globals['_LINKTOPOLOGY']._serialized_end=1105
+  _globals['_SLICEDESCRIPTION']._serialized_start=1108
+  _globals['_SLICEDESCRIPTION']._serialized_end=1281
+  _globals['_COSTWEIGHTS']._serialized_start=1283
+  _globals['_COSTWEIGHTS']._serialized_end=1350
+  _globals['_SHOCKFAMILY']._serialized_start=1353
+  _globals['_SHOCKFAMILY']._serialized_end=1481
+  _globals['_TENSOR']._serialized_start=1483
+  _globals['_TENSOR']._serialized_end=1522
+  _globals['_MISMATCH']._serialized_start=1524
+  _globals['_MISMATCH']._serialized_end=1626
+  _globals['_ROLLOUTREQUEST']._serialized_start=1629
+  _globals['_ROLLOUTREQUEST']._serialized_end=2075
+  _globals['_POLICIES']._serialized_start=2078
+  _globals['_POLICIES']._serialized_end=2523
+  _globals['_CONTROLLERSTATE']._serialized_start=2526
+  _globals['_CONTROLLERSTATE']._serialized_end=2677
+  _globals['_SLICELAW']._serialized_start=2680
+  _globals['_SLICELAW']._serialized_end=2975
+  _globals['_TRANSPORTLAW']._serialized_start=2977
+  _globals['_TRANSPORTLAW']._serialized_end=3098
+  _globals['_LAWS']._serialized_start=3100
+  _globals['_LAWS']._serialized_end=3198
+  _globals['_ROLLOUTRESPONSE']._serialized_start=3201
+  _globals['_ROLLOUTRESPONSE']._serialized_end=3722
+  _globals['_DIGITALTWIN']._serialized_start=3725
+  _globals['_DIGITALTWIN']._serialized_end=3896
 # @@protoc_insertion_point(module_scope)
