@@ -1,8 +1,13 @@
 """The whole suite in one process on embedded defaults, for the demo and the end-to-end tests: the testbed
-(E2 + transport controller + twin over gRPC on a free port), the policy service (HTTP, SQLite audit), the slice
-scheduler xApp (in-process, sharing the embedded SDL with the rApp), the other xApps as child processes when
-their packages exist, and the intent agent rApp (HTTP). The step driver runs lock-step: each simulated second
-ends once every cell's control is in and, every rApp period, once the rApp has its KPM report."""
+(E2 + transport controller + twin over gRPC on a free port), the policy service (HTTP, SQLite audit, A1 changes
+announced on the embedded SDL), the slice scheduler and the transport steering xApps (in-process, sharing the
+embedded SDL with the rApp, talking to the testbed over gRPC as deployed), the other xApps as child processes when
+their packages exist, and the intent agent rApp (HTTP).
+
+The step driver runs lock-step: each simulated second ends once every cell's control is in, every transport
+period once the steering has acted on its telemetry, every rApp period once the rApp has its KPM report, and
+after the rApp changed the plan once both xApps run the new version. Nothing waits on a wall-clock timer, so two
+runs of one seed give the same KPIs and the same controls."""
 
 from __future__ import annotations
 
@@ -23,7 +28,7 @@ import httpx
 from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
 
-from nextric.e2 import ids
+from nextric.control.policy import decode_plan
 from nextric.e2.client import E2Client
 from nextric.e2.server import RunningE2Server, start_e2_server
 from nextric.e2.settings import E2ClientSettings, E2ServerSettings
@@ -31,10 +36,9 @@ from nextric.e2.v1 import e2ap_pb2
 from nextric.obs.health import Health
 from nextric.obs.serve import HttpServer, start_http
 from nextric.sdl.embedded import EmbeddedSdl
-from nextric.transport.v1 import transport_pb2, transport_pb2_grpc
 from policy.app import create_app as policy_app
 from policy.settings import PolicySettings, Role, TokenGrant
-from rapps.intent_agent.app import build_agent, create_app, describe_cells, feed_kpm
+from rapps.intent_agent.app import build_agent, create_app, describe_network, feed_kpm
 from rapps.intent_agent.service import IntentAgent
 from rapps.intent_agent.settings import Grant, IntentAgentSettings, PlannerSettings, PolicyClientSettings
 from testbed.core.engine import Emulator
@@ -51,9 +55,10 @@ from xapps.slice_scheduler.app import SliceSchedulerApp
 from xapps.slice_scheduler.metrics import SliceMetrics
 from xapps.slice_scheduler.settings import PolicySettings as XappPolicySettings
 from xapps.slice_scheduler.settings import SliceSchedulerSettings
-from xapps.slice_scheduler.transport import TransportParams, link_shares
+from xapps.transport_steering.app import TransportSteeringApp
+from xapps.transport_steering.metrics import SteeringMetrics
+from xapps.transport_steering.settings import ControllerSettings, TransportSteeringSettings
 
-TRANSPORT_PERIOD_STEPS = 5
 #: other xApps started as child processes when their package exists: module -> environment prefix
 CHILD_XAPPS = {"xapps.beam_predictor": "NEXTRIC_XAPP_BEAM_", "xapps.ce_selector": "NEXTRIC_XAPP_CE_"}
 GUARDRAIL_TYPE = "NEXTRIC_Guardrail_1.0.0"
@@ -68,6 +73,9 @@ class Stack:
     rapp: HttpServer
     agent: IntentAgent
     scheduler: SliceSchedulerApp
+    steering: TransportSteeringApp
+    transport: TransportController
+    sdl: EmbeddedSdl
     operator: str  #: operator token of the rApp and the policy service
     children: dict[str, subprocess.Popen[str]] = field(default_factory=dict)
     child_info: dict[str, Any] = field(default_factory=dict)
@@ -101,32 +109,47 @@ def _fresh_folder(out: Path) -> None:
         p.unlink()
 
 
-async def start_stack(sc: ScenarioParams, scenario: str, shocks: str, seed: int, out: Path,
-                      children: bool = True, guardrail: dict[str, Any] | None = None) -> Stack:
-    await asyncio.to_thread(_fresh_folder, out)
+def warmed_emulator(sc: ScenarioParams, shocks: str, seed: int, warmup_steps: int = 0) -> Emulator:
+    """The emulator on the static uniform split, run ``warmup_steps`` sub-steps: a city that has been running
+    (its shock processes in their steady state) when the RIC connects."""
     emu = Emulator(sc, ShockRegime.parse(shocks), seed=seed)
     prb, tn = uniform_shares(sc)
     emu.set_allocation(shares_to_ratios(prb, "isolated"), tn)
+    for _ in range(warmup_steps):
+        emu.step_fast()
+    return emu
+
+
+async def start_stack(sc: ScenarioParams, scenario: str, shocks: str, seed: int, out: Path,
+                      children: bool = True, guardrail: dict[str, Any] | None = None, warmup_steps: int = 0) -> Stack:
+    """The suite on a fresh emulator; ``warmup_steps``: the city runs this long on the static split first."""
+    await asyncio.to_thread(_fresh_folder, out)
+    emu = await asyncio.to_thread(warmed_emulator, sc, shocks, seed, warmup_steps)
     gnbs = EmulatedGnbs(emu)
+    transport = TransportController(emu)
+    gnbs.step_hooks.append(transport.publish)
     twin = TwinService(sc, scenario, [b.cell_key for b in gnbs.bindings])
     e2 = await start_e2_server(gnbs, E2ServerSettings(), extra_services=[
-        transport_registrar(TransportController(emu)), twin_registrar(twin)])
+        transport_registrar(transport), twin_registrar(twin)])
     operator, xapp = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
     pset = PolicySettings(backend="sqlite", sqlite_path=out / "policy-audit.db", log_json=False, tokens=[
         TokenGrant(name="noc", token=SecretStr(operator), roles=[Role.OPERATOR, Role.XAPP]),
         TokenGrant(name="slice-scheduler", token=SecretStr(xapp), roles=[Role.XAPP])])
-    policy = await start_http(policy_app(pset), "127.0.0.1", 0)
+    sdl = EmbeddedSdl()
+    policy = await start_http(policy_app(pset, sdl=sdl), "127.0.0.1", 0)
     async with httpx.AsyncClient(base_url=policy.base_url, headers={"Authorization": f"Bearer {operator}"}) as c:
         body = guardrail or {"scope": {}, "slaViolationProbabilityThreshold": 0.5,
                              "approval": {"low": "autonomous", "medium": "autonomous", "high": "advisory"}}
         r = await c.put(f"/A1-P/v2/policytypes/{GUARDRAIL_TYPE}/policies/demo-guardrail", json=body)
         r.raise_for_status()
-    sdl = EmbeddedSdl()
     client = E2Client(E2ClientSettings(target=e2.target))
     await client.__aenter__()
     ssettings = SliceSchedulerSettings(e2=E2ClientSettings(target=e2.target),
                                        policy=XappPolicySettings(url=policy.base_url, token=SecretStr(xapp)))
     scheduler = SliceSchedulerApp(ssettings, sdl, Health(), SliceMetrics.create(CollectorRegistry()), client)
+    tsettings = TransportSteeringSettings(controller=ControllerSettings(target=e2.target))
+    steering = TransportSteeringApp(tsettings, sdl, Health(), SteeringMetrics.create(CollectorRegistry()),
+                                    client.channel)
     stack_children: dict[str, subprocess.Popen[str]] = {}
     info: dict[str, Any] = {}
     if children:
@@ -147,10 +170,12 @@ async def start_stack(sc: ScenarioParams, scenario: str, shocks: str, seed: int,
         planner=PlannerSettings(regime=shocks, seed=seed))
     rclient = E2Client(E2ClientSettings(target=e2.target, ric_requestor_id=2001))
     await rclient.__aenter__()
-    agent = build_agent(rsettings, sdl, await describe_cells(rclient, scenario))
+    cmap, topo, twin_stub = await describe_network(rclient)
+    agent = build_agent(rsettings, sdl, cmap, topo, twin_stub)
     rapp = await start_http(create_app(rsettings, agent), "127.0.0.1", 0)
-    st = Stack(emu, gnbs, e2, policy, rapp, agent, scheduler, operator, stack_children, info)
+    st = Stack(emu, gnbs, e2, policy, rapp, agent, scheduler, steering, transport, sdl, operator, stack_children, info)
     st.tasks.append(asyncio.create_task(scheduler.run(st.stop)))
+    st.tasks.append(asyncio.create_task(steering.run(st.stop)))
     st.tasks.append(asyncio.create_task(feed_kpm(agent, rclient, rsettings.report_period_ms, st.stop)))
     st.closers += [lambda: rclient.__aexit__(None, None, None), lambda: client.__aexit__(None, None, None),
                    rapp.stop, policy.stop, lambda: e2.stop(None), sdl.close]
@@ -172,62 +197,58 @@ async def stop_stack(st: Stack) -> None:
 
 
 async def drive(st: Stack, steps: int, on_step: Callable[[int], Awaitable[None]] | None = None) -> None:
-    """Lock-step run of ``steps`` simulated seconds with the slice scheduler, transport steering and the rApp."""
-    sc = st.emu.sc
+    """Lock-step run of ``steps`` simulated seconds with the slice scheduler, the transport steering and the rApp
+    (see the module docstring)."""
     n_nodes = len(st.gnbs.bindings)
-    slas = {ids.snssai_key(ids.make_snssai(s.sst, s.sd)): s for s in sc.slices}
-    tparams = TransportParams(margin={k: (2.5 if s.sla_p99_ms else 1.3) for k, s in slas.items()},
-                              priority=sorted(slas, key=lambda k: (slas[k].sla_p99_ms is None, slas[k].sla_loss)))
-    tshares: dict[str, dict[str, float]] = {}
     period = st.agent.s.report_period_ms // st.gnbs.fast_step_ms
-    base_decisions = st.scheduler.decisions
-    async with E2Client(E2ClientSettings(target=st.e2.target, ric_requestor_id=3001)) as c:
-        transport = transport_pb2_grpc.TransportControllerStub(c.channel)
-        # the slice scheduler's and the rApp's KPM subscriptions on every node, before the first step
-        def kpm_subs(node_id: str) -> int:
-            return len(st.e2.hub._by_node_style.get((node_id, e2ap_pb2.REPORT_STYLE_KPM), {}))
+    t_period = st.steering.s.period_ms // st.gnbs.fast_step_ms
+    base_decisions = st.scheduler.handled
+    base_steerings = st.steering.decisions
 
-        while any(kpm_subs(b.node_id) < 2 for b in st.gnbs.bindings):  # noqa: ASYNC110
+    def kpm_subs(node_id: str) -> int:
+        return len(st.e2.hub._by_node_style.get((node_id, e2ap_pb2.REPORT_STYLE_KPM), {}))
+
+    async def ready() -> None:  # every xApp subscribed and the plan read before the first step
+        while (any(kpm_subs(b.node_id) < 2 for b in st.gnbs.bindings)  # noqa: ASYNC110
+               or st.transport.watchers < 1):
             await asyncio.sleep(0.01)
-        t0_s = st.emu.t_s
 
-        async def steer() -> None:
-            links = (await transport.ListLinks(transport_pb2.ListLinksRequest(
-                window_ms=TRANSPORT_PERIOD_STEPS * st.gnbs.fast_step_ms))).links
-            req = transport_pb2.SetSharesRequest()
-            for link in links:
-                if not link.up:
-                    continue
-                offered = {ids.snssai_key(x.snssai): x.offered_mbps for x in link.loads}
-                shares = link_shares(offered, link.capacity_mbps, tparams, tshares.get(link.link_id))
-                tshares[link.link_id] = shares
-                req.links.append(transport_pb2.LinkShares(link_id=link.link_id, shares=[
-                    transport_pb2.SliceShare(snssai=x.snssai, share=shares[ids.snssai_key(x.snssai)])
-                    for x in link.loads]))
-            if req.links:
-                await transport.SetShares(req)
+    await asyncio.wait_for(ready(), 30.0)
+    t0_s = st.emu.t_s
 
-        async def after(done: int) -> None:
-            async def settled() -> None:
-                while st.scheduler.decisions - base_decisions < done * n_nodes:  # noqa: ASYNC110
-                    await asyncio.sleep(0.001)
-                if done % period == 0:
-                    want = t0_s + done * st.gnbs.fast_step_ms / 1000.0 - 1e-6
-                    reps = st.agent.env.history.reports
-                    while not reps or reps[-1].t_end_s < want:  # noqa: ASYNC110
-                        await asyncio.sleep(0.001)
+    async def plan_version() -> int:
+        raw = (await st.sdl.get(st.agent.s.sdl_namespace, [st.agent.s.plan_key])).get(st.agent.s.plan_key)
+        return decode_plan(raw).version
 
-            try:
-                await asyncio.wait_for(settled(), 30.0)
-            except TimeoutError:
+    async def after(done: int) -> None:
+        async def settled() -> None:
+            while st.scheduler.handled - base_decisions < done * n_nodes:  # noqa: ASYNC110
+                await asyncio.sleep(0.001)
+            while st.steering.decisions - base_steerings < done // t_period:  # noqa: ASYNC110
+                await asyncio.sleep(0.001)
+            if done % period == 0:
+                want = t0_s + done * st.gnbs.fast_step_ms / 1000.0 - 1e-6
                 reps = st.agent.env.history.reports
-                raise TimeoutError(
-                    f"lock-step stalled after {done} s: slice scheduler decisions "
-                    f"{st.scheduler.decisions - base_decisions}/{done * n_nodes}, rApp last KPM at "
-                    f"{reps[-1].t_end_s if reps else None} s") from None
-            if done % TRANSPORT_PERIOD_STEPS == 0 or done == 1:
-                await steer()
-            if on_step is not None:
-                await on_step(done)
+                while not reps or reps[-1].t_end_s < want:  # noqa: ASYNC110
+                    await asyncio.sleep(0.001)
 
-        await StepDriver(st.gnbs, st.e2.hub, speedup=None).run(steps, after_step=after)
+        try:
+            await asyncio.wait_for(settled(), 30.0)
+        except TimeoutError:
+            reps = st.agent.env.history.reports
+            raise TimeoutError(
+                f"lock-step stalled after {done} s: slice scheduler decisions "
+                f"{st.scheduler.handled - base_decisions}/{done * n_nodes}, transport decisions "
+                f"{st.steering.decisions - base_steerings}/{done // t_period}, rApp last KPM at "
+                f"{reps[-1].t_end_s if reps else None} s") from None
+        if on_step is not None:
+            await on_step(done)
+            version = await plan_version()  # a plan changed in the hook runs from the next step on, everywhere
+
+            async def synced() -> None:
+                while st.scheduler.plan.version != version or st.steering.plan.version != version:  # noqa: ASYNC110
+                    await asyncio.sleep(0.001)
+
+            await asyncio.wait_for(synced(), 30.0)
+
+    await StepDriver(st.gnbs, st.e2.hub, speedup=None).run(steps, after_step=after)

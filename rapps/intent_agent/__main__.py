@@ -14,7 +14,7 @@ from nextric.e2.client import E2Client
 from nextric.obs.logging import configure_logging
 from nextric.obs.serve import start_http
 from nextric.sdl.factory import open_sdl
-from rapps.intent_agent.app import build_agent, create_app, describe_cells, feed_kpm
+from rapps.intent_agent.app import build_agent, create_app, describe_network, feed_kpm
 from rapps.intent_agent.settings import IntentAgentSettings
 
 
@@ -26,11 +26,11 @@ async def serve(settings: IntentAgentSettings, stop: asyncio.Event | None = None
         loop.add_signal_handler(sig, stop.set)
     async with contextlib.AsyncExitStack() as stack:
         client = None
-        cmap = None
+        cmap = topo = twin = None
         if settings.e2 is not None:
             client = await stack.enter_async_context(E2Client(settings.e2))
-            cmap = await describe_cells(client, settings.scenario)
-        agent = build_agent(settings, sdl, cmap)
+            cmap, topo, twin = await describe_network(client)
+        agent = build_agent(settings, sdl, cmap, topo, twin)
         http = await start_http(create_app(settings, agent), settings.http.host, settings.http.port)
         print(json.dumps({"http_port": http.port}), flush=True)
         feed = None if client is None else asyncio.create_task(feed_kpm(agent, client, settings.report_period_ms, stop))

@@ -10,6 +10,7 @@ from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 from fastapi import FastAPI
@@ -20,6 +21,7 @@ from nextric.e2.client import E2Client
 from nextric.e2.v1 import e2ap_pb2
 from nextric.e2sm.kpm.v1 import kpm_pb2
 from nextric.sdl.api import SdlBackend
+from nextric.topology import Topology
 from nextric.twin.v1 import twin_pb2, twin_pb2_grpc
 from rapps.intent_agent.api import problems
 from rapps.intent_agent.api.auth import Auth
@@ -29,7 +31,7 @@ from rapps.intent_agent.compiler.domain import domain_of
 from rapps.intent_agent.compiler.kb import KnowledgeBase
 from rapps.intent_agent.compiler.llm import LlmCompiler, LlmConfig
 from rapps.intent_agent.harness.tools import Env, build_registry
-from rapps.intent_agent.observe import CellMap, History, to_report
+from rapps.intent_agent.observe import CellMap, History, merge_messages, to_report
 from rapps.intent_agent.plans.build import slice_key
 from rapps.intent_agent.service import IntentAgent
 from rapps.intent_agent.settings import IntentAgentSettings
@@ -39,7 +41,10 @@ log = logging.getLogger("rapp.intent_agent")
 UI_DIR = Path(__file__).with_name("ui")
 
 
-def build_agent(settings: IntentAgentSettings, sdl: SdlBackend, cmap: CellMap | None = None) -> IntentAgent:
+def build_agent(settings: IntentAgentSettings, sdl: SdlBackend, cmap: CellMap | None = None,
+                topology: Topology | None = None, twin: Any = None) -> IntentAgent:
+    """The agent; ``topology`` and ``twin`` (a ``nextric.twin.v1`` stub) come from the testbed's twin service
+    (:func:`describe_network`); without them the agent compiles and answers, but cannot plan."""
     sc = load_scenario(settings.scenario)
     cmap = cmap or CellMap({f"cell-{c.cell_id}": c.cell_id for c in sc.cells},
                            tuple(slice_key(s.sst, s.sd) for s in sc.slices))
@@ -51,7 +56,9 @@ def build_agent(settings: IntentAgentSettings, sdl: SdlBackend, cmap: CellMap | 
     ce = httpx.AsyncClient(base_url=settings.ce_url, timeout=2.0) if settings.ce_url else None
     domain, kb = domain_of(sc), KnowledgeBase.load()
     env = Env(sc, settings.scenario, domain, kb, History(), cmap, sdl, settings.sdl_namespace, settings.plan_key,
-              settings.planner.regime, policy, ce, planner_seed=settings.planner.seed)
+              settings.planner.regime, policy, ce, twin=twin, topology=topology,
+              slice_namespace=settings.slice_namespace, steering_namespace=settings.steering_namespace,
+              planner_seed=settings.planner.seed)
     llm = None
     if settings.llm.base_url:
         key = settings.llm.api_key.get_secret_value() if settings.llm.api_key else None
@@ -92,11 +99,13 @@ def create_app(settings: IntentAgentSettings, agent: IntentAgent) -> FastAPI:
     return app
 
 
-async def describe_cells(client: E2Client, scenario: str) -> CellMap:
-    """Cell keys in scenario order from the testbed's twin service (nextric.twin.v1 Describe)."""
-    sc = load_scenario(scenario)
-    d = await twin_pb2_grpc.DigitalTwinStub(client.channel).Describe(twin_pb2.DescribeRequest())
-    return CellMap({k: c.cell_id for k, c in zip(d.cell_keys, sc.cells, strict=True)}, tuple(d.slice_keys))
+async def describe_network(client: E2Client) -> tuple[CellMap, Topology, Any]:
+    """The network from the testbed's twin service (nextric.twin.v1 Describe): cell keys and ids, the topology,
+    and the twin stub the planner rolls plans out on."""
+    stub = twin_pb2_grpc.DigitalTwinStub(client.channel)
+    d = await stub.Describe(twin_pb2.DescribeRequest())
+    topo = Topology.of(d)
+    return CellMap({c.key: c.cell_id for c in topo.cells}, tuple(d.slice_keys)), topo, stub
 
 
 async def feed_kpm(agent: IntentAgent, client: E2Client, period_ms: int, stop: asyncio.Event) -> None:
@@ -112,7 +121,8 @@ async def feed_kpm(agent: IntentAgent, client: E2Client, period_ms: int, stop: a
                 pending[t].append(ind.kpm)
                 if len(pending[t]) == len(nodes):
                     msgs = pending.pop(t)
-                    await agent.on_kpm(to_report(msgs, agent.env.cmap, agent.env.scenario, t / 1000.0))
+                    await agent.on_kpm(to_report(msgs, agent.env.cmap, agent.env.scenario, t / 1000.0),
+                                       merge_messages(msgs))
 
     tasks = [asyncio.create_task(one(n)) for n in nodes]
     await stop.wait()

@@ -23,6 +23,15 @@ class CellMap:
     slice_keys: tuple[str, ...]
 
 
+def merge_messages(msgs: Sequence[kpm_pb2.KpmIndicationMessage]) -> kpm_pb2.KpmIndicationMessage:
+    """The per-node KPM messages of one period as one message with every cell's rows."""
+    if not msgs:
+        return kpm_pb2.KpmIndicationMessage()
+    return kpm_pb2.KpmIndicationMessage(granularity_period_ms=msgs[0].granularity_period_ms,
+                                        measurement_names=list(msgs[0].measurement_names),
+                                        sets=[row for m in msgs for row in m.sets])
+
+
 def to_report(msgs: Sequence[kpm_pb2.KpmIndicationMessage], cmap: CellMap, sc: ScenarioParams,
               t_end_s: float) -> KpmReport:
     """One report from the per-node KPM messages of one period (the same period for every cell)."""
@@ -86,14 +95,18 @@ def area_kpis(reports: Sequence[KpmReport], cells: Sequence[int], slice_names: S
 
 
 class History:
-    """The last ``maxlen`` KPM reports (one per rApp reporting period)."""
+    """The last ``maxlen`` KPM reports (one per rApp reporting period) and the E2 KPM messages they came from
+    (every cell's rows of the period in one message: what the twin service is built from)."""
 
     def __init__(self, maxlen: int = 240) -> None:
         self.reports: deque[KpmReport] = deque(maxlen=maxlen)
+        self.messages: deque[kpm_pb2.KpmIndicationMessage] = deque(maxlen=maxlen)
         self.count = 0
 
-    def add(self, report: KpmReport) -> None:
+    def add(self, report: KpmReport, message: kpm_pb2.KpmIndicationMessage | None = None) -> None:
         self.reports.append(report)
+        if message is not None:
+            self.messages.append(message)
         self.count += 1
 
     def since(self, t_s: float) -> list[KpmReport]:

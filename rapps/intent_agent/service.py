@@ -14,21 +14,18 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-import numpy as np
-
 from nextric.errors import ConflictError, NotFoundError, ValidationError
 from rapps.intent_agent.audit import AuditLog
 from rapps.intent_agent.compiler.compile import compile_intent
 from rapps.intent_agent.compiler.llm import LlmCompiler
-from rapps.intent_agent.compiler.spec import Clarification, CompileResult, IntentSpec, Target, spec_from_json
-from rapps.intent_agent.harness.registry import Registry, ToolFailed
+from rapps.intent_agent.compiler.spec import Clarification, CompileResult, IntentSpec, spec_from_json
+from rapps.intent_agent.harness.registry import Registry
 from rapps.intent_agent.harness.tools import Env
 from rapps.intent_agent.harness.trace import Trace
 from rapps.intent_agent.intents.expectations import from_expectations, to_expectations
-from rapps.intent_agent.observe import area_kpis
-from rapps.intent_agent.plans import build
+from rapps.intent_agent.planning import make_plan
 from rapps.intent_agent.plans.model import MODES, Plan
-from rapps.intent_agent.reports.fulfilment import Fulfilment, evaluate
+from rapps.intent_agent.reports.fulfilment import Fulfilment, baseline_of, evaluate
 from rapps.intent_agent.settings import IntentAgentSettings
 from testbed.core.reports import KpmReport
 
@@ -227,114 +224,20 @@ class IntentAgent:
             await self.apply(plan.id, "autonomous", trace)
 
     async def _plan(self, rec: IntentRecord, spec: IntentSpec, trace: Trace, who: str) -> Plan:
-        env, call = self.env, self.reg.call
-        names = [s.name for s in env.scenario.slices]
-        area = list(spec.context.cells)
-        await call("query_kpi", {"cells": area, "last": 4}, trace, READ)
-        await call("get_config", {}, trace, READ)
-        for ev in spec.evidence[:2]:
-            await call("retrieve_3gpp_constraint", {"query": ev.title, "k": 1}, trace, READ)
-        ceil = [{"slice": t.slice, "max_loss": t.value} for t in spec.targets
-                if t.kpi == "packet_loss" and t.slice and t.condition == "IS_LESS_THAN"]
-        for c in ceil:
-            p99_ceiling = next((t.value for t in spec.targets if t.kpi == "p99_latency_ms"
-                                and t.slice == c["slice"] and t.condition == "IS_LESS_THAN"), None)
-            if p99_ceiling is not None:
-                c["max_p99_ms"] = p99_ceiling
-        o = spec.objective
-        args = {"objective": {"scm": o.scm, "cost": o.cost, "risk": o.risk, "risk_quantile": o.risk_quantile},
-                "ceilings": ceil, "seed": self.s.planner.seed}
-        evidence: list[str] = []
-        method = self.s.planner.method
-        if method in ("rules", "uniform"):
-            out = await call("plan_slicing", {**args, "method": method}, trace, PLAN)
-            evidence.append(f"{out['method']} planner (configured)")
-        else:
-            try:
-                out = await call("plan_slicing", {**args, "method": method}, trace, PLAN)
-                evidence.append(f"world models (FWM + CDWM, {out['method']} planner)")
-            except ToolFailed as exc:
-                out = await call("plan_slicing", {**args, "method": self.s.planner.fallback_method}, trace, PLAN)
-                evidence.append(f"{out['method']} planner (world models unusable: {str(exc)[:120]})")
-        shaped = build.shape_shares(spec, env.scenario, env.drafts[out["draft"]])
-        draft = uuid.uuid4().hex[:12]
-        env.drafts[draft] = shaped
-        env.drafts[draft + "/tn"] = env.drafts[out["draft"] + "/tn"]
-        # what the world models predict for the plan as it will be applied (after shaping to the intent)
-        fwm = await call("run_fwm", {"draft": draft}, trace, READ)
-        cdwm = await call("run_cdwm", {"draft": draft, "samples": 8, "seed": 1}, trace, READ)
-        if cdwm.get("available"):
-            c = cdwm["scm"]
-            evidence.append(f"CDWM forecast SCM {c['mean']:.2f} (90 % interval {c['p05']:.2f}-{c['p95']:.2f}, "
-                            f"P(SCM = 0) {cdwm['violation_risk']:.2f})")
-        if fwm.get("available"):
-            w = fwm["worst"]["stress_urllc"]
-            evidence.append(f"FWM: highest URLLC stress in cell {w['cell']} ({w['value']:.3f})")
-        twin = await call("run_twin", {"draft": draft, "seeds": self.s.planner.twin_seeds, "seed": 1}, trace, READ)
-        evidence.append(f"digital twin ({twin['rollouts']} rollouts)")
-        loss, p99 = np.asarray(twin["loss"]), np.asarray(twin["p99_ms"])
-        base = twin["baseline"]
-        # the intent's targets plus every slice's SLA ceilings: no plan may quietly trade an SLA away
-        slas = [t for s in env.domain.slices for t in (
-            Target("packet_loss", "IS_LESS_THAN", s.sla_loss, slice=s.name, source="sla"),
-            *((Target("p99_latency_ms", "IS_LESS_THAN", s.sla_p99_ms, slice=s.name, source="sla"),)
-              if s.sla_p99_ms is not None else ()))]
-        checked = replace(spec, targets=(*spec.targets, *slas))
-        open_loop = float(build.target_violation(checked, loss, p99, names).mean())
-        risk = float(build.harm(checked, loss, p99, np.asarray(base["loss"]), np.asarray(base["p99_ms"]),
-                                names).mean())
-        expected = build.impacts(names, loss, p99)
-        await call("compare_estimators", {}, trace, READ)
-        cell_keys = env.cell_keys()
-        slice_keys = list(env.cmap.slice_keys)
-        cells = build.sdl_plan(spec, env.scenario, shaped, cell_keys, slice_keys)
-        cost_ratio = float(twin["cost"])  # control cost J of the plan (testbed.core.kpi.control_cost)
-        checks = {ck: {sk: b["targetPct"] for sk, b in v.items()} for ck, v in cells.items()}
-        g = await call("check_guardrail", {"cells": checks, "violation_probability": risk, "model": "twin",
-                                           "reason": f"rApp intent {rec.id}: {rec.text[:200]}"}, trace, PLAN)
-        evidence.append("guardrail" if g.get("available", True) else "guardrail (no policy service configured)")
-        trace.evidence = evidence
-        refusal, level, needs_approval = [], "low", False
-        for v in g["verdicts"]:
-            codes = {r["code"] for r in v["reasons"]}
-            level = max(level, v.get("risk") or "low", key=["low", "medium", "high"].index)
-            if v["decision"] == "deny":
-                if codes <= {"approval_required"}:
-                    needs_approval = True
-                else:
-                    refusal += [f"cell {v['cellId']}: {r['message']}" for r in v["reasons"]
-                                if r["code"] != "approval_required"]
-        refusal = list(dict.fromkeys(refusal))
-        pid = uuid.uuid4().hex[:12]
-        if refusal:
-            status = "refused"
-        elif rec.mode == "shadow":
-            status = "shadow"
-        elif rec.mode == "autonomous" and level == "low" and not needs_approval and g.get("available", True):
-            status = "approved_autonomous"  # never without the guardrail's verdicts: else the operator decides
-        else:
-            status = "awaiting_approval"
-        rollback_conditions = [f"{t.slice} {t.kpi} {t.condition} {t.value:g} broken for "
-                               f"{self.s.fulfil_reports} KPM periods" for t in spec.targets if t.slice]
-        rollback_conditions.append("the guardrail's consecutive-breach rollback (policy service) fires")
-        assumptions = [f"shock regime {env.regime} (the twin's assumption)",
-                       f"observations: the last {min(8, len(env.history.reports))} KPM periods",
-                       "transport shares stay with the slice scheduler's steering"]
-        if spec.context.window:
-            assumptions.append(f"area local time at simulated t=0 is {self.s.clock_start}")
-        plan = Plan(pid, rec.id, 1, rec.mode, status, out["method"], evidence, cells, assumptions, expected, risk,
-                    cost_ratio, rollback_conditions,
-                    build.explanation(spec, out["method"], evidence, expected, risk, cost_ratio, refusal, open_loop),
-                    level,
-                    g["verdicts"], refusal, trace.to_json(), time.time(),
-                    alternatives=list(out.get("alternatives", [])))
-        return plan
+        return await make_plan(self.s, self.env, self.reg.call, rec.id, rec.text, rec.mode, spec, trace)
 
     # ------------------------------------------------------------------ decide, apply, roll back
-    async def approve(self, pid: str, who: str) -> Plan:
+    async def approve(self, pid: str, who: str, acknowledged_risk: str | None = None) -> Plan:
+        """Apply an awaiting plan. A medium- or high-risk plan needs the operator to acknowledge that risk level
+        (``acknowledged_risk``): the approval must see the risk it accepts."""
         p = self.plan(pid)
         if p.status != "awaiting_approval":
             raise ConflictError(f"plan {pid} is {p.status}, not awaiting approval")
+        if p.risk in ("medium", "high") and acknowledged_risk != p.risk:
+            raise ValidationError(f"plan {pid} is {p.risk} risk ({p.explanation.split('Risk: ')[-1][:240]}); "
+                                  f"approving it needs acknowledgeRisk = \"{p.risk}\"")
+        self.audit.append("approve", who, p.intent_id, f"approved at risk {p.risk}",
+                          {"planId": pid, "acknowledgedRisk": acknowledged_risk, "prediction": p.prediction})
         return await self.apply(pid, who, Trace(p.intent_id))
 
     async def reject(self, pid: str, who: str, comment: str = "") -> Plan:
@@ -352,6 +255,8 @@ class IntentAgent:
         return p
 
     async def apply(self, pid: str, who: str, trace: Trace) -> Plan:
+        """Apply everything the twin scored: the plan's PRB bounds, SLA ceilings and transport bounds (one SDL
+        write the xApps are notified of), plus the intent's SLA targets to A1."""
         p = self.plan(pid)
         rec = self.get(p.intent_id)
         spec = self.spec_of(rec)
@@ -365,27 +270,32 @@ class IntentAgent:
                         and t.condition == "IS_LESS_THAN"), None)
             if loss is None and p99 is None:
                 continue
-            slas.append({"slice": name, "sst": s.sst, "sd": s.sd, "cells": sorted(p.cells),
+            slas.append({"slice": name, "sst": s.sst, "sd": s.sd, "cells": sorted(self._area_keys(spec)),
                          "maxPacketLossRate": loss, "maxPacketDelayMs": p99})
-        out = await self.reg.call("apply_policy", {"plan_id": pid, "intent_id": rec.id, "cells": p.cells,
-                                                   "slas": slas}, trace, ACT)
+        reps = list(self.env.history.reports)
+        now_ms = round(1000 * reps[-1].t_end_s) if reps else 0
+        out = await self.reg.call("apply_policy", {"plan_id": pid, "intent_id": rec.id, "plan": p.plan or
+                                                   {"cells": p.cells}, "slas": slas, "valid_from_ms": now_ms},
+                                  trace, ACT)
         for other in self.plans.values():  # one plan in force: the older applied ones are superseded
             if other.id != pid and other.status == "applied":
                 other.status = "superseded"
                 await self._save(plan=other)
         p.status, p.decided_by = "applied", who
-        reps = list(self.env.history.reports)
         p.applied_sim_s = reps[-1].t_end_s if reps else 0.0
         p.trace.setdefault("apply", []).append(trace.to_json())
         rec.lifecycle = "active"
-        base = area_kpis(reps[-4:], list(spec.context.cells), [s.name for s in self.env.scenario.slices])
-        rec.baseline = None if base is None else base.__dict__
+        rec.baseline = baseline_of(reps[-self.s.fulfil_reports:], spec, [s.name for s in self.env.scenario.slices])
         rec.reports.append(self._report(rec, Fulfilment("NOT_FULFILLED", "ACKNOWLEDGED",
                                                         why=f"applied by {who}; waiting for KPIs")))
-        self.audit.append("apply", who, rec.id, f"plan {pid} applied", {"planId": pid, "result": out,
-                                                                       "trace": trace.to_json()})
+        self.audit.append("apply", who, rec.id, f"plan {pid} applied (version {out.get('version')})",
+                          {"planId": pid, "result": out, "trace": trace.to_json()})
         await self._save(rec, p)
         return p
+
+    def _area_keys(self, spec: IntentSpec) -> list[str]:
+        inv = {v: k for k, v in self.env.cmap.key_to_id.items()}
+        return [inv[c] for c in (spec.context.cells or tuple(inv))]
 
     async def rollback(self, pid: str, who: str, why: str) -> Plan:
         p = self.plan(pid)
@@ -402,8 +312,8 @@ class IntentAgent:
         return p
 
     # ------------------------------------------------------------------ KPIs in -> reports
-    async def on_kpm(self, report: KpmReport) -> None:
-        self.env.history.add(report)
+    async def on_kpm(self, report: KpmReport, message: Any = None) -> None:
+        self.env.history.add(report, message)
         names = [s.name for s in self.env.scenario.slices]
         for rec in list(self.intents.values()):
             if rec.lifecycle != "active":
@@ -415,9 +325,8 @@ class IntentAgent:
             if spec.context.window and not spec.context.window.contains(self.time_of_day(report.t_end_s)):
                 f = Fulfilment("NOT_FULFILLED", "SUSPENDED", why="outside the intent's time window")
             else:
-                after = self.env.history.since(p.applied_sim_s)[-self.s.fulfil_reports:]
-                base = None if rec.baseline is None else _area_back(rec.baseline)
-                f = evaluate(spec, area_kpis(after, list(spec.context.cells), names), base, self.s.fulfil_reports)
+                after = self.env.history.since(p.applied_sim_s)
+                f = evaluate(spec, after, list(spec.context.cells), names, rec.baseline, self.s.fulfil_reports)
             last = rec.reports[-1] if rec.reports else {}
             rec.reports.append(self._report(rec, f, report.t_end_s))
             rec.reports = rec.reports[-50:]

@@ -58,6 +58,10 @@ class IntentAgentSettings(BaseSettings):
     sdl: SdlSettings = SdlSettings()
     sdl_namespace: str = "rapp.intent_agent"
     plan_key: str = "slice_plan"
+    slice_namespace: str = Field("xapp.slice_scheduler", description="SDL namespace of the slice scheduler "
+                                 "(its law and cell states: what runs now)")
+    steering_namespace: str = Field("xapp.transport_steering", description="SDL namespace of the transport "
+                                    "steering (its law, link alarms and shares)")
     audit_path: str = Field("nextric-rapp-audit.db", description="SQLite file of the rApp's append-only audit")
     tokens: list[Grant] = Field(default_factory=list)
     policy: PolicyClientSettings = PolicyClientSettings()

@@ -35,16 +35,6 @@ SCENARIO = "ran_limited"
 KPM = e2ap_pb2.REPORT_STYLE_KPM
 
 
-class CountingScheduler(SliceSchedulerApp):
-    """The slice scheduler, counting indications it has completely handled (its control acknowledged)."""
-
-    handled = 0
-
-    async def handle(self, node: e2ap_pb2.E2NodeInfo, ind: e2ap_pb2.RicIndication) -> None:
-        await super().handle(node, ind)
-        self.handled += 1
-
-
 @contextlib.asynccontextmanager
 async def emulated_testbed() -> AsyncIterator[tuple[EmulatedGnbs, RunningE2Server]]:
     emu = Emulator(load_scenario(SCENARIO), ShockRegime.parse("hotspot-ID"), seed=SEED)
@@ -78,7 +68,7 @@ async def closed_loop(gnbs: EmulatedGnbs, server: RunningE2Server, target: str) 
     settings = SliceSchedulerSettings(e2=E2ClientSettings(target=target), node_refresh_s=0.05,
                                       shard=ShardSettings(instance_id="loop", heartbeat_s=0.05))
     client = E2Client(settings.e2)
-    app = CountingScheduler(settings, EmbeddedSdl(), Health(), SliceMetrics.create(CollectorRegistry()), client)
+    app = SliceSchedulerApp(settings, EmbeddedSdl(), Health(), SliceMetrics.create(CollectorRegistry()), client)
     stop = asyncio.Event()
     task = asyncio.create_task(app.run(stop))
     n = len(gnbs.bindings)

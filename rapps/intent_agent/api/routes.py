@@ -29,6 +29,15 @@ class Decision(BaseModel):
     comment: str = Field("", max_length=500)
 
 
+class Approval(BaseModel):
+    """An approval; a medium- or high-risk plan needs ``acknowledgeRisk`` equal to its risk level."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+
+    acknowledge_risk: Literal["low", "medium", "high"] | None = Field(None, alias="acknowledgeRisk")
+    comment: str = Field("", max_length=500)
+
+
 def intent_json(rec: IntentRecord, base: str) -> dict[str, Any]:
     last = rec.reports[-1] if rec.reports else None
     return {"id": rec.id, "href": f"{base}{TMF}/intent/{rec.id}", "@type": "Intent", "name": rec.name,
@@ -84,8 +93,8 @@ def router(agent: IntentAgent, auth: Auth) -> APIRouter:
         return agent.plan(plan_id).to_json()
 
     @r.post("/rapp/v1/plans/{plan_id}/approve", tags=["plans"])
-    async def approve(plan_id: str, who: str = op) -> dict[str, Any]:
-        return (await agent.approve(plan_id, who)).to_json()
+    async def approve(plan_id: str, body: Approval | None = None, who: str = op) -> dict[str, Any]:
+        return (await agent.approve(plan_id, who, None if body is None else body.acknowledge_risk)).to_json()
 
     @r.post("/rapp/v1/plans/{plan_id}/reject", tags=["plans"])
     async def reject(plan_id: str, body: Decision, who: str = op) -> dict[str, Any]:

@@ -70,7 +70,7 @@ _DASH_RANGE = re.compile(rf"(?<![\w.])({_NUMBER})\s*(?:-|–|to)\s*({_NUMBER})\s
 _LIST = re.compile(rf"(?<![\w.])({_NUMBER})\s*(?:,|and|or|/)\s*(?:{_NUMBER}\s*(?:,|and|or|/)\s*)*({_NUMBER})\s*"
                    rf"({_UNIT})(?![\w/])", re.I)
 _CELLS = re.compile(r"\b(?:cells?|sites?|gnbs?|gnodebs?)\s*(?:#|no\.?|number)?\s*(\d+(?:\s*(?:,|and|&|or|-|to)\s*"
-                    r"(?:cells?\s*)?#?\s*\d+(?!\s*(?:%|percent|ms|mbps|x\b)))*)", re.I)
+                    r"(?:cells?\s*)?#?\s*\d+(?!\d)(?!\s*(?:%|percent|ms|mbps|x\b)))*)", re.I)
 _ALL_AREA = re.compile(r"\b(?:all|every|each)\s+(?:the\s+)?cells?\b|\b(?:whole|entire)\s+(?:network|city|area)\b|"
                        r"\beverywhere\b|\bnetwork[\s-]wide\b|\bcity[\s-]wide\b|\bacross\s+the\s+(?:city|network)\b")
 _ALL_SLICES = re.compile(r"\b(?:all|every|each)\s+(?:the\s+|of\s+the\s+)?slices?\b|\bevery\s+slice\b")

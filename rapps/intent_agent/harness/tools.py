@@ -1,8 +1,11 @@
-"""The rApp's tools, bound to its environment (observations, SDL, policy service, CE selector, models).
+"""The rApp's tools, bound to its environment (observations, SDL, policy service, twin service, CE selector,
+models).
 
-read: query_kpi, get_config, retrieve_3gpp_constraint, run_fwm, run_cdwm, run_twin, compare_estimators;
-plan: plan_slicing, check_guardrail; act: apply_policy, rollback. Large arrays stay in ``Env.drafts`` and are
-referred to by id, so traces stay readable.
+read: query_kpi, get_config, retrieve_3gpp_constraint, read_network, run_fwm, run_cdwm, run_twin,
+compare_estimators; plan: plan_slicing, propose_plans, check_guardrail; act: apply_policy, rollback. The closed-loop
+tools (read_network, propose_plans, run_twin) are in :mod:`rapps.intent_agent.harness.loop_tools`. Large values
+stay in the environment (``drafts``, ``running``, ``candidates``, ``twin_runs``) and are referred to by id, so
+traces stay readable.
 """
 
 from __future__ import annotations
@@ -10,24 +13,25 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
 import numpy as np
 
+from nextric.control.policy import PLAN_CHANNEL, decode_plan, plan_from_json
 from nextric.errors import ValidationError
 from nextric.sdl.api import SdlBackend
+from nextric.topology import Topology
 from rapps.intent_agent.compiler.domain import Domain
 from rapps.intent_agent.compiler.kb import KnowledgeBase
+from rapps.intent_agent.compiler.spec import Target
 from rapps.intent_agent.harness.registry import Registry, Tool, obj
 from rapps.intent_agent.observe import CellMap, History, area_kpis
 from testbed.core.params import ScenarioParams
-from testbed.core.shocks import ShockRegime
 from testbed.core.types import FloatArray
 
 A1_SLA_TYPE = "ORAN_SliceSLATarget_1.0.0"
-SIMULATOR = "nextric-testbed twin (testbed.twin.DigitalTwin)"
 _NUM = {"type": "number"}
 _STR = {"type": "string"}
 _ANY_OBJ = {"type": "object"}
@@ -47,7 +51,15 @@ class Env:
     regime: str
     policy: httpx.AsyncClient | None = None
     ce: httpx.AsyncClient | None = None
+    twin: Any = None  #: nextric.twin.v1 DigitalTwinStub (None: no twin service)
+    topology: Topology | None = None  #: the twin service's description
+    slice_namespace: str = "xapp.slice_scheduler"
+    steering_namespace: str = "xapp.transport_steering"
     drafts: dict[str, FloatArray] = field(default_factory=dict)
+    running: dict[str, Any] = field(default_factory=dict)  #: read_network results by id
+    candidates: dict[str, Any] = field(default_factory=dict)  #: propose_plans results by id
+    specs: dict[str, Any] = field(default_factory=dict)  #: intent id -> compiled spec being planned
+    twin_runs: dict[str, Any] = field(default_factory=dict)  #: run_twin results by id
     models: Any = None  #: WorldModels once loaded (None: not tried; False: unusable)
     models_error: str = ""
     raster: Any = None  #: the world models' CityRaster of the scenario, built on first use
@@ -56,6 +68,19 @@ class Env:
     def cell_keys(self) -> list[str]:
         inv = {v: k for k, v in self.cmap.key_to_id.items()}
         return [inv[c.cell_id] for c in self.scenario.cells]
+
+    def need_topology(self) -> Topology:
+        if self.topology is None:
+            raise ValidationError("no network description: the rApp has no twin service to describe the network")
+        return self.topology
+
+    def sla_targets(self, slice_name: str) -> list[Target]:
+        """A slice's SLA ceilings as targets (no plan may quietly trade an SLA away)."""
+        s = self.domain.slice(slice_name)
+        out = [Target("packet_loss", "IS_LESS_THAN", s.sla_loss, slice=s.name, source="sla")]
+        if s.sla_p99_ms is not None:
+            out.append(Target("p99_latency_ms", "IS_LESS_THAN", s.sla_p99_ms, slice=s.name, source="sla"))
+        return out
 
 
 def _load_models(env: Env) -> Any:
@@ -123,38 +148,6 @@ def build_registry(env: Env) -> Registry:
         return {"available": True, "model": which, **out, "_versions": {which: desc[which]},
                 "_cards": [f"{which}.card.json"]}
 
-    async def run_twin(a: dict[str, Any]) -> dict[str, Any]:
-        prb = env.drafts[a["draft"]]
-        seeds = int(a.get("seeds", 8))
-        reps = list(env.history.reports)
-        if not reps:
-            raise ValidationError("no KPM observed yet: the twin is built from observations only")
-
-        def roll() -> dict[str, Any]:
-            from testbed.policies import uniform_shares
-            from testbed.twin import DigitalTwin
-
-            twin = DigitalTwin.from_observations(env.scenario, reps[-8:], ShockRegime.parse(env.regime),
-                                                 seed=int(a.get("seed", 0)))
-            k = prb.shape[0]
-            tn = env.drafts.get(a["draft"] + "/tn")
-            u_prb, u_tn = uniform_shares(env.scenario)
-            if tn is None:
-                tn = np.broadcast_to(u_tn, (k, *u_tn.shape))
-            # the plan and the status quo (uniform RRMPolicyRatio + transport) under common random numbers
-            prbs = np.stack([prb, np.broadcast_to(u_prb, prb.shape)])
-            tns = np.stack([tn, np.broadcast_to(u_tn, tn.shape)])
-            res = twin.rollout(prbs, tns, n_seeds=seeds, seed=int(a.get("seed", 0)))
-            cost = np.asarray(res.cost)
-            return {"scm": res.scm[0].tolist(), "loss": res.loss[0].tolist(), "p99_ms": res.p99_ms[0].tolist(),
-                    "baseline": {"scm": res.scm[1].tolist(), "loss": res.loss[1].tolist(),
-                                 "p99_ms": res.p99_ms[1].tolist(), "cost": float(cost[1])},
-                    "cost": float(cost[0]), "rollouts": 2 * seeds,
-                    "_versions": {"twin": SIMULATOR, "regime": env.regime},
-                    "_cards": [twin.rollout_card(res, int(a.get("seed", 0)), "the draft plan and the status quo").name]}
-
-        return await asyncio.to_thread(roll)
-
     async def compare_estimators(a: dict[str, Any]) -> dict[str, Any]:
         if env.ce is None:
             return {"available": False, "reason": "no CE selector configured"}
@@ -217,12 +210,10 @@ def build_registry(env: Env) -> Registry:
         out = []
         for cell_id, ratios in a["cells"].items():
             action = {"kind": "slice_prb_quota", "cellId": cell_id, "policies": [
-                {"member": _member(k), "minPrbRatio": int(v), "maxPrbRatio": 100, "dedicatedPrbRatio": 0}
-                for k, v in ratios.items()]}
+                {"member": _member(k), **_ratio(v)} for k, v in ratios.items()]}
             body: dict[str, Any] = {"action": action, "reason": a.get("reason", "rApp plan check")[:500]}
-            if a.get("violation_probability") is not None:
-                body["prediction"] = {"slaViolationProbability": float(a["violation_probability"]),
-                                      "model": a.get("model", "twin")}
+            if a.get("prediction") is not None:
+                body["prediction"] = a["prediction"]
             r = await env.policy.post("/guardrail/v1/check", json=body)
             if r.status_code >= 400:
                 raise ValidationError(f"guardrail check answered {r.status_code}: {r.text[:300]}")
@@ -233,10 +224,15 @@ def build_registry(env: Env) -> Registry:
         return {"available": True, "verdicts": out}
 
     async def apply_policy(a: dict[str, Any]) -> dict[str, Any]:
-        old = (await env.sdl.get(env.sdl_namespace, [env.plan_key])).get(env.plan_key)
-        plan = {"planId": a["plan_id"], "intentId": a["intent_id"], "cells": a["cells"]}
-        await env.sdl.set(env.sdl_namespace, {env.plan_key: json.dumps(plan).encode(),
-                                              f"previous/{a['plan_id']}": old or b"{}"})
+        """Write the whole plan (PRB bounds, SLA ceilings, transport bounds) and announce it: both xApps reload it
+        on the notification; the intent's SLA targets also go to A1 (the record other consumers read)."""
+        ns, key = env.sdl_namespace, env.plan_key
+        old = (await env.sdl.get(ns, [key])).get(key)
+        version = decode_plan(old).version + 1
+        plan = replace(plan_from_json(a["plan"]), plan_id=a["plan_id"], intent_id=a["intent_id"], version=version,
+                       valid_from_ms=a.get("valid_from_ms"))
+        await env.sdl.set_and_publish(ns, {key: plan.encode(), f"previous/{a['plan_id']}": old or b"{}"},
+                                      PLAN_CHANNEL, str(version).encode())
         a1 = []
         if env.policy is not None:
             for sl in a.get("slas", []):
@@ -250,21 +246,24 @@ def build_registry(env: Env) -> Registry:
                 r = await env.policy.put(f"/A1-P/v2/policytypes/{A1_SLA_TYPE}/policies/{pid}", json=body)
                 a1.append({"policyId": pid, "status": r.status_code, "detail": r.text[:300] if r.status_code >= 400
                            else ""})
-        return {"sdlKey": f"{env.sdl_namespace}/{env.plan_key}", "cells": len(a["cells"]), "a1": a1}
+        return {"sdlKey": f"{ns}/{key}", "version": version, "cells": len(plan.cells), "links": len(plan.links),
+                "a1": a1}
 
     async def rollback(a: dict[str, Any]) -> dict[str, Any]:
-        key = f"previous/{a['plan_id']}"
-        prev = (await env.sdl.get(env.sdl_namespace, [key])).get(key)
-        if prev and prev != b"{}":
-            await env.sdl.set(env.sdl_namespace, {env.plan_key: prev})
-        else:
-            await env.sdl.delete(env.sdl_namespace, [env.plan_key])
+        """Restore the plan in force before (PRB and transport bounds together) and remove the plan's A1 SLAs."""
+        ns, key = env.sdl_namespace, env.plan_key
+        prev_key = f"previous/{a['plan_id']}"
+        got = await env.sdl.get(ns, [key, prev_key])
+        version = decode_plan(got.get(key)).version + 1
+        prev = decode_plan(got.get(prev_key))
+        restored = replace(prev, version=version)
+        await env.sdl.set_and_publish(ns, {key: restored.encode()}, PLAN_CHANNEL, str(version).encode())
         removed = []
         if env.policy is not None:
             for pid in a.get("a1_policies", []):
                 r = await env.policy.delete(f"/A1-P/v2/policytypes/{A1_SLA_TYPE}/policies/{pid}")
                 removed.append({"policyId": pid, "status": r.status_code})
-        return {"restored": bool(prev and prev != b"{}"), "a1Removed": removed}
+        return {"restored": prev.plan_id is not None, "version": version, "a1Removed": removed}
 
     cells_prop = {"type": "array", "items": {"type": "integer"}}
     reg.register(Tool("query_kpi", "Per-slice KPIs (loss, p99, throughput, PRB use) of an area over the last "
@@ -291,11 +290,6 @@ def build_registry(env: Env) -> Registry:
                       "read", obj({"draft": _STR, "samples": {"type": "integer", "minimum": 1, "maximum": 64},
                                    "seed": {"type": "integer"}}, ("draft",)),
                       obj({"available": {"type": "boolean"}}, ("available",)), run_cdwm))
-    reg.register(Tool("run_twin", "Digital-twin rollouts of a draft plan from observations only", "read",
-                      obj({"draft": _STR, "seeds": {"type": "integer", "minimum": 1, "maximum": 64},
-                           "seed": {"type": "integer"}}, ("draft",)),
-                      obj({"scm": {"type": "array"}, "loss": {"type": "array"}, "p99_ms": {"type": "array"}},
-                          ("scm", "loss", "p99_ms")), run_twin))
     reg.register(Tool("compare_estimators", "Ask the CE selector which channel estimator each group uses", "read",
                       obj({}), obj({"available": {"type": "boolean"}}, ("available",)), compare_estimators))
     reg.register(Tool("plan_slicing", "Slicing planner (world models + twin): K-step PRB/transport shares",
@@ -304,17 +298,29 @@ def build_registry(env: Env) -> Registry:
                                   ("method", "objective", "ceilings")),
                       obj({"draft": _STR, "method": _STR}, ("draft", "method")), plan_slicing))
     reg.register(Tool("check_guardrail", "Guardrail verdict per cell for the plan's PRB ratios (audited)", "plan",
-                      obj({"cells": _ANY_OBJ, "violation_probability": {"type": ["number", "null"]}, "model": _STR,
-                           "reason": _STR}, ("cells",)),
+                      obj({"cells": _ANY_OBJ, "prediction": {"type": ["object", "null"]}, "reason": _STR},
+                          ("cells",)),
                       obj({"verdicts": {"type": "array"}}, ("verdicts",)), check_guardrail))
-    reg.register(Tool("apply_policy", "Write the plan to SDL for the slice scheduler and the SLA targets to A1",
-                      "act", obj({"plan_id": _STR, "intent_id": _STR, "cells": _ANY_OBJ, "slas": {"type": "array"}},
-                                 ("plan_id", "intent_id", "cells")),
+    reg.register(Tool("apply_policy", "Write the plan (PRB bounds, SLA ceilings, transport bounds) to SDL and "
+                      "announce it to the xApps; the SLA targets to A1", "act",
+                      obj({"plan_id": _STR, "intent_id": _STR, "plan": _ANY_OBJ, "slas": {"type": "array"},
+                           "valid_from_ms": {"type": ["integer", "null"]}}, ("plan_id", "intent_id", "plan")),
                       obj({"sdlKey": _STR}, ("sdlKey",)), apply_policy))
-    reg.register(Tool("rollback", "Restore the plan in force before and remove the plan's A1 policies", "act",
+    reg.register(Tool("rollback", "Restore the plan in force before (PRB and transport bounds together) and remove "
+                      "the plan's A1 policies", "act",
                       obj({"plan_id": _STR, "a1_policies": {"type": "array", "items": _STR}}, ("plan_id",)),
                       obj({"restored": {"type": "boolean"}}, ("restored",)), rollback))
+    from rapps.intent_agent.harness.loop_tools import register_loop_tools
+
+    register_loop_tools(reg, env)
     return reg
+
+
+def _ratio(v: Any) -> dict[str, int]:
+    """A min ratio (work-conserving: max 100, nothing dedicated) or a full (dedicated, min, max) triple."""
+    if isinstance(v, list | tuple):
+        return {"dedicatedPrbRatio": int(v[0]), "minPrbRatio": int(v[1]), "maxPrbRatio": int(v[2])}
+    return {"minPrbRatio": int(v), "maxPrbRatio": 100, "dedicatedPrbRatio": 0}
 
 
 def _member(slice_key: str) -> dict[str, Any]:

@@ -4,6 +4,7 @@ expected impact, and the plain-language explanation tied to the evidence."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -54,30 +55,6 @@ def shape_shares(spec: IntentSpec, sc: ScenarioParams, prb: FloatArray) -> Float
     return out
 
 
-def sdl_plan(spec: IntentSpec, sc: ScenarioParams, prb: FloatArray, cell_keys: Sequence[str],
-             slice_keys: Sequence[str]) -> dict[str, dict[str, dict[str, float]]]:
-    """Bounds the slice scheduler honours (``plan_from_json``): per area cell and slice the planned share over
-    the horizon as ``targetPct``; prioritised or floored slices also get ``lowerPct`` (the planned minimum),
-    capped slices ``upperPct``/``maxPct``."""
-    names = [s.name for s in sc.slices]
-    caps = dict(spec.actions.slice_caps)
-    keep_low = set(spec.objective.priority_slices) | {n for n, _ in spec.actions.slice_floors}
-    out: dict[str, dict[str, dict[str, float]]] = {}
-    for ci, c in enumerate(sc.cells):
-        if spec.context.cells and c.cell_id not in spec.context.cells:
-            continue
-        cell: dict[str, dict[str, float]] = {}
-        for si, name in enumerate(names):
-            b: dict[str, float] = {"targetPct": round(100 * float(prb[:, ci, si].mean()), 2)}
-            if name in keep_low:
-                b["lowerPct"] = int(np.floor(100 * float(prb[:, ci, si].min())))
-            if name in caps:
-                b["upperPct"] = b["maxPct"] = int(np.floor(100 * caps[name]))
-            cell[slice_keys[si]] = b
-        out[cell_keys[ci]] = cell
-    return out
-
-
 def impacts(names: Sequence[str], loss: FloatArray, p99: FloatArray) -> list[SliceImpact]:
     """Twin seeds (M, S) -> mean and 5-95 % interval per slice."""
     out = []
@@ -89,53 +66,38 @@ def impacts(names: Sequence[str], loss: FloatArray, p99: FloatArray) -> list[Sli
     return out
 
 
-def target_violation(spec: IntentSpec, loss: FloatArray, p99: FloatArray, names: Sequence[str]) -> FloatArray:
-    """(M,) bool per twin seed: some slice target of the spec (loss / p99 ceilings) is broken."""
-    bad = np.zeros(loss.shape[0], dtype=bool)
-    for t in spec.targets:
-        if t.slice is None or t.slice not in names or t.condition != "IS_LESS_THAN":
-            continue
-        si = list(names).index(t.slice)
-        if t.kpi == "packet_loss":
-            bad |= loss[:, si] >= t.value
-        elif t.kpi == "p99_latency_ms":
-            bad |= p99[:, si] >= t.value
-    return bad
-
-
-def harm(spec: IntentSpec, loss: FloatArray, p99: FloatArray, base_loss: FloatArray, base_p99: FloatArray,
-         names: Sequence[str], rel: float = 0.10) -> FloatArray:
-    """(M,) bool per twin seed: the plan breaks one of the spec's slice ceilings AND is materially worse there
-    (> ``rel`` relative) than the status quo under the same exogenous draws (the do-no-harm test)."""
-    bad = np.zeros(loss.shape[0], dtype=bool)
-    for t in spec.targets:
-        if t.slice is None or t.slice not in names or t.condition != "IS_LESS_THAN":
-            continue
-        si = list(names).index(t.slice)
-        if t.kpi == "packet_loss":
-            bad |= (loss[:, si] >= t.value) & (loss[:, si] > base_loss[:, si] * (1 + rel) + 1e-3)
-        elif t.kpi == "p99_latency_ms":
-            bad |= (p99[:, si] >= t.value) & (p99[:, si] > base_p99[:, si] * (1 + rel) + 0.5)
-    return bad
-
-
-def explanation(spec: IntentSpec, method: str, evidence: Sequence[str], expected: Sequence[SliceImpact],
-                risk: float, cost_ratio: float, refusal: Sequence[str], open_loop_risk: float = 0.0) -> str:
+def explanation(spec: IntentSpec, candidate: str, why: str, evidence: Sequence[str], expected: Sequence[SliceImpact],
+                effects: Sequence[dict[str, Any]], status_quo: dict[str, Any], prediction: dict[str, Any],
+                refusal: Sequence[str]) -> str:
+    """Plain language, tied to the evidence: what the plan changes, what it is predicted to change against what runs
+    now, how likely it breaks something, and why it was refused if it was."""
     area = f"cells {', '.join(map(str, spec.context.cells))}" if spec.context.cells else "every cell"
     zone = f" ({spec.context.zone} zone)" if spec.context.zone else ""
-    prio = ", ".join(spec.objective.priority_slices) or "no slice in particular"
-    parts = [f"The intent favours {prio} in {area}{zone}."]
-    parts.append(f"The {method} planner proposed PRB shares; evidence used: {', '.join(evidence)}.")
-    per = "; ".join(f"{e.slice} loss {100 * e.loss:.2f} % (90 % interval {100 * e.loss_lo:.2f}-{100 * e.loss_hi:.2f}),"
-                    f" p99 {e.p99_ms:.1f} ms ({e.p99_lo:.1f}-{e.p99_hi:.1f})" for e in expected)
-    parts.append(f"Twin rollouts of the plan predict: {per}.")
-    parts.append(f"Probability that the plan breaks a target where today's allocation would not (do-no-harm): "
-                 f"{100 * risk:.0f} %; held open-loop for the whole horizon it breaks one in "
-                 f"{100 * open_loop_risk:.0f} % of the twin's seeds, while the slice scheduler keeps adjusting "
-                 f"every second inside these bounds. Normalised control cost J of the plan {cost_ratio:.2f}.")
+    parts = [f"Goal in {area}{zone}: " + ("; ".join(f"{e['target']}" for e in effects) or "none the twin can check")
+             + "."]
+    parts.append(f"Chosen plan '{candidate}': {why}; the slice scheduler and the transport steering keep deciding "
+                 f"every period inside these bounds.")
+    for e in effects:
+        b, u = e["benefit"], e["unit"]
+        parts.append(f"{e['target']}: {_fmt(e['statusQuo'], u)} with what runs now, {_fmt(e['plan'], u)} with the plan "
+                     f"(benefit {_fmt(b['mean'], u)}, 90 % interval {_fmt(b['lo'], u)} to {_fmt(b['hi'], u)}"
+                     + ("" if e["measurable"] else "; not measurable") + ").")
+    per = "; ".join(f"{x.slice} loss {100 * x.loss:.2f} % (90 % of seeds {100 * x.loss_lo:.2f}-{100 * x.loss_hi:.2f}), "
+                    f"p99 {x.p99_ms:.1f} ms" for x in expected)
+    parts.append(f"City-wide with the plan: {per}.")
+    parts.append(f"Risk: the plan breaks a slice SLA in {100 * prediction['slaViolationProbability']:.0f} % of the "
+                 f"twin's seeds (status quo: {100 * status_quo['violation']:.0f} %), breaks one that the status quo "
+                 f"keeps in {100 * prediction['harmProbability']:.0f} %, and meets every goal in "
+                 f"{100 * prediction.get('attainment', 0.0):.0f} % (status quo: {100 * status_quo['hold']:.0f} %).")
+    parts.append(f"Evidence: {', '.join(evidence)}.")
     if spec.context.window:
-        parts.append(f"It applies {spec.context.window.start}-{spec.context.window.end} "
-                     f"({spec.context.window.label}).")
+        parts.append(f"It applies {spec.context.window.start}-{spec.context.window.end} ({spec.context.window.label}).")
     if refusal:
         parts.append("Refused: " + " ".join(refusal))
     return " ".join(parts)
+
+
+def _fmt(v: float, unit: str) -> str:
+    if unit == "fraction":
+        return f"{100 * v:.2f} %"
+    return f"{v:.3g} {unit}"

@@ -32,11 +32,11 @@ class Plan:
     status: str
     method: str  #: planner method actually used
     evidence: list[str]  #: world models / twin / guardrail used
-    cells: dict[str, dict[str, dict[str, float]]]  #: SDL slice plan: cell key -> slice key -> bounds (percent)
+    cells: dict[str, dict[str, dict[str, float]]]  #: the plan's PRB bounds: cell key -> slice key -> bounds (percent)
     assumptions: list[str]
-    expected: list[SliceImpact]
-    violation_risk: float
-    cost_ratio: float  #: planned PRB share of the area / its current share
+    expected: list[SliceImpact]  #: the twin's city-wide KPIs per slice under the plan (closed loop)
+    violation_risk: float  #: share of twin seeds where the plan breaks an intent target or an SLA
+    cost_ratio: float  #: control cost J of what the laws committed under the plan (twin)
     rollback_conditions: list[str]
     explanation: str
     risk: str  #: low | medium | high (guardrail)
@@ -47,6 +47,10 @@ class Plan:
     applied_sim_s: float | None = None
     decided_by: str | None = None
     alternatives: list[dict[str, Any]] = field(default_factory=list)
+    plan: dict[str, Any] = field(default_factory=dict)  #: the whole plan (nextric.control.policy JSON) to apply
+    effects: list[dict[str, Any]] = field(default_factory=list)  #: predicted effect per goal vs the status quo
+    prediction: dict[str, Any] = field(default_factory=dict)  #: what the guardrail was told
+    candidate: str = ""  #: which candidate plan this is
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -53,7 +53,15 @@ async function plans() {
     const d = el("div", undefined, "plan");
     d.appendChild(el("p", `plan ${p.id} (intent ${p.intent_id}, ${p.method}, risk ${p.risk})`));
     d.appendChild(el("p", p.explanation));
-    const ok = el("button", "approve"); ok.onclick = () => api(`/rapp/v1/plans/${p.id}/approve`, { method: "POST" }).then(refresh);
+    for (const e of p.effects || []) {
+      const b = e.benefit, f = v => e.unit === "fraction" ? `${(100 * v).toFixed(2)} %` : `${v.toFixed(2)} ${e.unit}`;
+      d.appendChild(el("p", `${e.target}: ${f(e.statusQuo)} now, ${f(e.plan)} with the plan (benefit ${f(b.mean)}, ` +
+        `90 % ${f(b.lo)} to ${f(b.hi)})`, "effect"));
+    }
+    // the approval says which risk it accepts: a medium- or high-risk plan is refused without it
+    const ok = el("button", p.risk === "low" ? "approve" : `approve, accepting ${p.risk} risk`);
+    ok.onclick = () => api(`/rapp/v1/plans/${p.id}/approve`, { method: "POST",
+      body: JSON.stringify({ acknowledgeRisk: p.risk }) }).then(refresh);
     const no = el("button", "reject"); no.onclick = () => api(`/rapp/v1/plans/${p.id}/reject`, { method: "POST",
       body: JSON.stringify({ comment: "rejected in the operator view" }) }).then(refresh);
     d.append(ok, " ", no); box.appendChild(d);

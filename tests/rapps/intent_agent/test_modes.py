@@ -1,6 +1,7 @@
-"""Plan modes against a real policy service over HTTP (127.0.0.1, port 0): an autonomous intent is applied
-without an operator only when the guardrail's verdicts allow it (low risk, autonomous approval for that
-level), and never when no guardrail answers."""
+"""Plan modes against a real policy service over HTTP (127.0.0.1, port 0) and a real twin service over gRPC: an
+autonomous intent is applied without an operator only when the guardrail's verdicts allow it (low risk, autonomous
+approval for that level), never when no guardrail answers, and never when the twin's predicted SLA-violation
+probability makes it high risk: then the operator must approve it, acknowledging that risk."""
 
 from __future__ import annotations
 
@@ -14,19 +15,16 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
+from nextric.errors import ValidationError
 from nextric.obs.serve import HttpServer, start_http
 from nextric.sdl.embedded import EmbeddedSdl
 from policy.app import create_app as policy_app
 from policy.settings import PolicySettings, Role, TokenGrant
-from rapps.intent_agent.app import build_agent
 from rapps.intent_agent.service import IntentAgent
 from rapps.intent_agent.settings import Grant, IntentAgentSettings, PolicyClientSettings
-from testbed.core.engine import Emulator
-from testbed.core.scenario import load_scenario
-from testbed.core.shocks import ShockRegime
+from tests.rapps.intent_agent.network import Network, network
 
-HOSPITAL = ("Prioritize URLLC reliability in the hospital zone during evening demand peaks while keeping total "
-            "resource cost near the daytime baseline")
+EMBB = "Keep eMBB packet loss in the hospital zone below 10 % during evening peaks"
 GUARDRAIL_TYPE = "NEXTRIC_Guardrail_1.0.0"
 OP = "modes-operator"
 
@@ -42,22 +40,24 @@ async def policy(tmp_path: Path) -> AsyncIterator[HttpServer]:
         await srv.stop()
 
 
-async def agent_with(tmp_path: Path, policy_url: str | None) -> tuple[IntentAgent, EmbeddedSdl]:
+@pytest.fixture
+async def net() -> AsyncIterator[Network]:
+    async with network() as n:
+        yield n
+
+
+async def agent_with(tmp_path: Path, policy_url: str | None, net: Network) -> tuple[IntentAgent, EmbeddedSdl]:
     settings = IntentAgentSettings(audit_path=str(tmp_path / "rapp.db"),
                                    tokens=[Grant(name="noc", token=SecretStr(OP), roles=["operator"])],
                                    policy=PolicyClientSettings(url=policy_url, token=SecretStr(OP)))
     sdl = EmbeddedSdl()
-    agent = build_agent(settings, sdl)
-    emu = Emulator(load_scenario("twm_poc"), ShockRegime.parse("hotspot-ID"), seed=3)
-    for _ in range(8):  # eight 15 s KPM periods: what the twin and the world models are conditioned on
-        for _ in range(15):
-            emu.step_fast()
-        await agent.on_kpm(emu.read_kpm())
+    agent = net.agent(settings, sdl)
+    await net.feed(agent, 8)  # eight 15 s KPM periods: what the twin and the world models are conditioned on
     return agent, sdl
 
 
 async def planned(agent: IntentAgent, mode: str) -> dict[str, Any]:
-    rec = await agent.create({"naturalLanguage": HOSPITAL, "mode": mode}, "noc")
+    rec = await agent.create({"naturalLanguage": EMBB, "mode": mode}, "noc")
     for _ in range(1200):
         if not agent.tasks:
             break
@@ -67,27 +67,32 @@ async def planned(agent: IntentAgent, mode: str) -> dict[str, Any]:
     return agent.plan(rec.plans[0]).to_json()
 
 
-async def put_guardrail(policy: HttpServer, low_risk: str) -> None:
-    """The guardrail policy in force: its approval mode for low-risk actions (medium and high need approval)."""
+async def put_guardrail(policy: HttpServer, low_risk: str, predicted_risk: bool = False) -> None:
+    """The guardrail policy in force: its approval mode for low-risk actions (medium and high need approval);
+    ``predicted_risk``: the twin's SLA-violation probability raises the risk level (the default thresholds), else
+    this city's steady violations (the status quo breaks an SLA in most seeds) are tolerated."""
+    body: dict[str, Any] = {"scope": {}, "slaViolationProbabilityThreshold": 1.0,
+                            "approval": {"low": low_risk, "medium": "advisory", "high": "advisory"}}
+    if not predicted_risk:
+        body["riskThresholds"] = {"mediumViolationProbability": 1.0, "highViolationProbability": 1.0}
     async with httpx.AsyncClient(base_url=policy.base_url, headers={"Authorization": f"Bearer {OP}"}) as c:
-        r = await c.put(f"/A1-P/v2/policytypes/{GUARDRAIL_TYPE}/policies/g", json={
-            "scope": {}, "slaViolationProbabilityThreshold": 0.5,
-            "approval": {"low": low_risk, "medium": "advisory", "high": "advisory"}})
+        r = await c.put(f"/A1-P/v2/policytypes/{GUARDRAIL_TYPE}/policies/g", json=body)
         assert r.status_code == 201, r.text
 
 
 @pytest.mark.timeout(240)
-async def test_autonomous_applies_only_with_the_guardrails_low_risk_verdict(tmp_path: Path,
-                                                                            policy: HttpServer) -> None:
+async def test_autonomous_applies_only_with_the_guardrails_low_risk_verdict(tmp_path: Path, policy: HttpServer,
+                                                                            net: Network) -> None:
     await put_guardrail(policy, low_risk="autonomous")
-    agent, sdl = await agent_with(tmp_path, policy.base_url)
+    agent, sdl = await agent_with(tmp_path, policy.base_url, net)
     try:
         plan = await planned(agent, "autonomous")
         assert plan["verdicts"]
         assert {v["risk"] for v in plan["verdicts"]} == {"low"}
-        assert plan["status"] == "applied", plan["status"]
+        assert plan["status"] == "applied", (plan["status"], plan["refusal"])
         raw = (await sdl.get("rapp.intent_agent", ["slice_plan"]))["slice_plan"]
         assert json.loads(raw)["planId"] == plan["id"]
+        assert plan["prediction"]["expectedEffect"]["lo"] > 0
         kinds = [r["kind"] for r in agent.audit.query(limit=100)]
         assert kinds[:3] == ["compile", "plan", "apply"]
     finally:
@@ -96,9 +101,9 @@ async def test_autonomous_applies_only_with_the_guardrails_low_risk_verdict(tmp_
 
 @pytest.mark.timeout(240)
 async def test_an_advisory_approval_matrix_needs_the_operator_even_in_autonomous_mode(
-        tmp_path: Path, policy: HttpServer) -> None:
+        tmp_path: Path, policy: HttpServer, net: Network) -> None:
     await put_guardrail(policy, low_risk="advisory")
-    agent, sdl = await agent_with(tmp_path, policy.base_url)
+    agent, sdl = await agent_with(tmp_path, policy.base_url, net)
     try:
         plan = await planned(agent, "autonomous")
         assert plan["status"] == "awaiting_approval"
@@ -108,12 +113,35 @@ async def test_an_advisory_approval_matrix_needs_the_operator_even_in_autonomous
 
 
 @pytest.mark.timeout(240)
-async def test_autonomous_without_a_guardrail_waits_for_the_operator(tmp_path: Path) -> None:
-    agent, sdl = await agent_with(tmp_path, None)
+async def test_autonomous_without_a_guardrail_waits_for_the_operator(tmp_path: Path, net: Network) -> None:
+    agent, sdl = await agent_with(tmp_path, None, net)
     try:
         plan = await planned(agent, "autonomous")
         assert plan["status"] == "awaiting_approval"
         assert "guardrail (no policy service configured)" in plan["evidence"]
         assert await sdl.get("rapp.intent_agent", ["slice_plan"]) == {}
+    finally:
+        agent.audit.close()
+
+
+@pytest.mark.timeout(240)
+async def test_a_predicted_violation_makes_it_high_risk_and_the_approval_must_see_it(
+        tmp_path: Path, policy: HttpServer, net: Network) -> None:
+    await put_guardrail(policy, low_risk="autonomous", predicted_risk=True)
+    agent, sdl = await agent_with(tmp_path, policy.base_url, net)
+    try:
+        plan = await planned(agent, "autonomous")
+        assert plan["prediction"]["slaViolationProbability"] >= 0.3  # this city breaks an SLA in most seeds
+        assert plan["risk"] == "high"
+        assert plan["status"] == "awaiting_approval"  # never applied without an operator
+        assert await sdl.get("rapp.intent_agent", ["slice_plan"]) == {}
+        with pytest.raises(ValidationError, match="acknowledgeRisk"):
+            await agent.approve(plan["id"], "noc")
+        with pytest.raises(ValidationError):
+            await agent.approve(plan["id"], "noc", "medium")
+        applied = await agent.approve(plan["id"], "noc", "high")
+        assert applied.status == "applied"
+        kinds = [r["kind"] for r in agent.audit.query(limit=100)]
+        assert "approve" in kinds
     finally:
         agent.audit.close()

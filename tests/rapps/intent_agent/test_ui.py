@@ -9,6 +9,7 @@ import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -16,11 +17,9 @@ from pydantic import SecretStr
 
 from nextric.obs.serve import start_http
 from nextric.sdl.embedded import EmbeddedSdl
-from rapps.intent_agent.app import build_agent, create_app
+from rapps.intent_agent.app import create_app
 from rapps.intent_agent.settings import Grant, IntentAgentSettings
-from testbed.core.engine import Emulator
-from testbed.core.scenario import load_scenario
-from testbed.core.shocks import ShockRegime
+from tests.rapps.intent_agent.network import network
 
 SHOT = Path(__file__).resolve().parents[3] / "reports" / "ci" / "operator_view.png"
 TOKEN = "ui-operator-token"
@@ -45,21 +44,21 @@ def served(tmp_path: Path) -> Iterator[str]:
     loop = asyncio.new_event_loop()
     settings = IntentAgentSettings(audit_path=str(tmp_path / "audit.db"),
                                    tokens=[Grant(name="noc", token=SecretStr(TOKEN), roles=["operator"])])
-    agent = build_agent(settings, EmbeddedSdl())
+    ctx = network()
+    holder: dict[str, Any] = {}
 
     async def setup() -> str:
-        emu = Emulator(load_scenario("twm_poc"), ShockRegime.parse("hotspot-ID"), seed=3)
-        for _ in range(8):  # eight 15 s KPM periods for the charts
-            for _ in range(15):
-                emu.step_fast()
-            await agent.on_kpm(emu.read_kpm())
+        net = await ctx.__aenter__()
+        agent = net.agent(settings, EmbeddedSdl())
+        holder["agent"] = agent
+        await net.feed(agent, 8)  # eight 15 s KPM periods for the charts and the twin
         srv = await start_http(create_app(settings, agent), "127.0.0.1", 0)
         await agent.create({"name": "tight latency", "naturalLanguage": "Keep URLLC p99 latency below 5 ms"}, "noc")
         await agent.create({"name": "energy", "naturalLanguage": "Reduce energy cost by 15 % without violating "
                             "coverage SLAs", "mode": "shadow"}, "noc")
-        await agent.create({"name": "hospital", "naturalLanguage": "Prioritize URLLC reliability in the hospital "
-                            "zone during evening demand peaks", "mode": "advisory"}, "noc")
-        for _ in range(400):
+        await agent.create({"name": "hospital", "naturalLanguage": "Keep eMBB packet loss in the hospital zone below "
+                            "10 % during evening peaks", "mode": "advisory"}, "noc")
+        for _ in range(1200):
             if not agent.tasks:
                 break
             await asyncio.sleep(0.05)
@@ -71,9 +70,10 @@ def served(tmp_path: Path) -> Iterator[str]:
     base = asyncio.run_coroutine_threadsafe(setup(), loop).result(120)
     yield base
     asyncio.run_coroutine_threadsafe(served.srv.stop(), loop).result(10)  # type: ignore[attr-defined]
+    asyncio.run_coroutine_threadsafe(ctx.__aexit__(None, None, None), loop).result(10)
     loop.call_soon_threadsafe(loop.stop)
     t.join(10)
-    agent.audit.close()
+    holder["agent"].audit.close()
 
 
 def test_operator_view(served: str) -> None:
@@ -104,11 +104,12 @@ def test_operator_view(served: str) -> None:
         assert "compile" in browser.find_element(By.ID, "audit").text
         pending = browser.find_element(By.ID, "plans")
         assert "hospital zone" in pending.text  # the advisory plan waits for the operator, with its explanation
+        assert "eMBB.packet_loss" in pending.find_element(By.CLASS_NAME, "effect").text  # and its predicted effect
         SHOT.parent.mkdir(parents=True, exist_ok=True)
         assert browser.save_screenshot(str(SHOT))
         assert SHOT.stat().st_size > 20_000
-        approve = next(b for b in pending.find_elements(By.TAG_NAME, "button") if b.text == "approve")
-        approve.click()  # the operator approves in the page: the plan is applied and leaves the queue
+        approve = next(b for b in pending.find_elements(By.TAG_NAME, "button") if b.text.startswith("approve"))
+        approve.click()  # the operator approves in the page, accepting its risk: applied, it leaves the queue
         WebDriverWait(browser, 30).until(lambda b: b.find_element(By.ID, "plans").text == "none")
         applied = httpx.get(f"{served}/rapp/v1/plans", params={"status": "applied"},
                             headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10).json()
