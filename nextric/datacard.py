@@ -152,3 +152,38 @@ def validity_violations(card: DataCard, config: Mapping[str, Any]) -> list[str]:
 def within_validity(card: DataCard, config: Mapping[str, Any]) -> bool:
     """True when ``config`` satisfies every validity-range entry of ``card``."""
     return not validity_violations(card, config)
+
+
+def failed_criteria(card: DataCard) -> list[str]:
+    """The card's machine-checkable failure criteria that its own evaluation meets (empty = the model passes).
+
+    ``evaluation.failure_checks`` is a list of ``{"metric": "<dotted path in evaluation, * = every key>",
+    "min": x}`` and/or ``"max": y`` (the prose ``failure_criteria`` say the same in words). A metric the card
+    names but does not report counts as failed: an unevaluated model is not trusted."""
+    ev = card.raw.get("evaluation", {})
+    checks = ev.get("failure_checks", []) if isinstance(ev, Mapping) else []
+    out: list[str] = []
+    for chk in checks:
+        path = str(chk.get("metric", ""))
+        values = _lookup(ev, path.split("."), path)
+        if not values:
+            out.append(f"{card.name}: {path} not reported")
+        for name, v in values:
+            if not isinstance(v, int | float):
+                out.append(f"{card.name}: {name} is not a number ({v!r})")
+            elif "min" in chk and v < chk["min"]:
+                out.append(f"{card.name}: {name} = {v:.3g} < {chk['min']}")
+            elif "max" in chk and v > chk["max"]:
+                out.append(f"{card.name}: {name} = {v:.3g} > {chk['max']}")
+    return out
+
+
+def _lookup(node: Any, parts: list[str], prefix: str) -> list[tuple[str, Any]]:
+    if not parts:
+        return [(prefix, node)]
+    head, rest = parts[0], parts[1:]
+    if not isinstance(node, Mapping):
+        return []
+    if head == "*":
+        return [hit for k, v in node.items() for hit in _lookup(v, rest, prefix.replace("*", str(k), 1))]
+    return _lookup(node[head], rest, prefix) if head in node else []

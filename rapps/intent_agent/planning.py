@@ -50,9 +50,10 @@ async def make_plan(s: IntentAgentSettings, env: Env, call: Call, intent_id: str
         await call("retrieve_3gpp_constraint", {"query": ev.title, "k": 1}, trace, READ)
     net = await call("read_network", {}, trace, READ)
     evidence: list[str] = []
-    draft = await _world_model_proposal(s, env, call, spec, trace, evidence)
+    draft, planner = await _world_model_proposal(s, env, call, spec, trace, evidence)
     env.specs[intent_id] = spec
-    props = await call("propose_plans", {"intent": intent_id, "running": net["running"], "draft": draft}, trace, PLAN)
+    props = await call("propose_plans", {"intent": intent_id, "running": net["running"], "draft": draft,
+                                         "planner": planner}, trace, PLAN)
     tw = await call("run_twin", {"intent": intent_id, "running": net["running"], "candidates": props["candidates"],
                                  "seeds": s.planner.twin_seeds, "seed": 1}, trace, READ)
     evidence.append(f"closed-loop digital twin ({tw['rollouts']} rollouts: status quo + {len(props['plans'])} "
@@ -121,26 +122,31 @@ async def make_plan(s: IntentAgentSettings, env: Env, call: Call, intent_id: str
 
 
 async def _world_model_proposal(s: IntentAgentSettings, env: Env, call: Call, spec: IntentSpec, trace: Trace,
-                                evidence: list[str]) -> str | None:
-    """The world-model planner's shares, shaped to the intent (a draft id), or None when it is not used."""
+                                evidence: list[str]) -> tuple[str | None, str]:
+    """The planner's shares, shaped to the intent (a draft id) and the method that made them: the world-model
+    planner, or its fallback (the rule planner) when the world models are unusable (missing, outside their cards'
+    validity range, or failing their cards' own criteria), as the evidence then says."""
     ceil = [{"slice": t.slice, "max_loss": t.value} for t in spec.targets
             if t.kpi == "packet_loss" and t.slice and t.condition == "IS_LESS_THAN"]
     o = spec.objective
     args = {"objective": {"scm": o.scm, "cost": o.cost, "risk": o.risk, "risk_quantile": o.risk_quantile},
-            "ceilings": ceil, "seed": s.planner.seed, "method": s.planner.method}
-    if s.planner.method in ("rules", "uniform"):
-        return None
-    try:
-        out = await call("plan_slicing", args, trace, PLAN)
-    except ToolFailed as exc:
-        evidence.append(f"world-model planner not used (world models unusable: {str(exc)[:160]})")
-        return None
+            "ceilings": ceil, "seed": s.planner.seed}
+    method = s.planner.method
+    if method in ("rules", "uniform"):
+        out = await call("plan_slicing", {**args, "method": method}, trace, PLAN)
+        evidence.append(f"{method} planner (configured): its shares are one candidate")
+    else:
+        try:
+            out = await call("plan_slicing", {**args, "method": method}, trace, PLAN)
+            evidence.append(f"world-model planner ({out['method']}): its shares are one candidate")
+        except ToolFailed as exc:
+            out = await call("plan_slicing", {**args, "method": s.planner.fallback_method}, trace, PLAN)
+            evidence.append(f"{out['method']} planner, the fallback: world models unusable ({str(exc)[:240]})")
     shaped = build.shape_shares(spec, env.scenario, env.drafts[out["draft"]])
     draft = uuid.uuid4().hex[:12]
     env.drafts[draft] = shaped
     env.drafts[draft + "/tn"] = env.drafts[out["draft"] + "/tn"]
-    evidence.append(f"world-model planner ({out['method']}): its shares are one candidate")
-    return draft
+    return draft, str(out["method"])
 
 
 async def _world_model_evidence(env: Env, call: Call, resp: Any, best: int, trace: Trace,

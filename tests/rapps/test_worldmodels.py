@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import numpy as np
@@ -161,7 +162,7 @@ def test_committed_artefacts_and_cards() -> None:
 
 
 def test_serving_forecast(sc) -> None:  # type: ignore[no-untyped-def]
-    wm = WorldModels()
+    wm = WorldModels(enforce_cards=False)
     from rapps.intent_agent.worldmodels.datagen import observe
 
     reps, up, _ = observe(sc, ShockRegime.parse("hotspot-ID"), 91_003, 3)
@@ -181,3 +182,36 @@ def test_serving_forecast(sc) -> None:  # type: ignore[no-untyped-def]
     assert wm.check_validity({"scenario": "harbour_city", "shock_family": "hotspot", "horizon_steps": 12})
     with pytest.raises(ValidationError):
         wm.forecast(ras, ctx, lib.prb[:, :6], lib.tn[:, :6])
+
+
+def test_a_model_that_fails_its_card_is_not_used_and_the_evidence_says_so(tmp_path: Path) -> None:
+    """The committed cards' own evaluation meets their failure criteria (FWM URLLC stress R^2 0.47, CDWM per-step
+    R^2 down to 0.41, horizon SCM correlation 0.42): loaded, the models say so and refuse to serve decisions; a copy
+    whose evaluation passes is usable; a criterion whose metric the card does not report counts as failed."""
+    from nextric.datacard import failed_criteria
+
+    wm = WorldModels()
+    assert not wm.usable
+    assert any("stress_urllc" in f for f in wm.failures)
+    assert any("horizon_scm_corr" in f for f in wm.failures)
+    with pytest.raises(ValidationError, match="fail their cards"):
+        wm.require_usable()
+    assert WorldModels(enforce_cards=False).usable  # benchmarks may still measure them
+    good = tmp_path / "model"
+    good.mkdir()
+    for f in ("fwm.onnx", "cdwm.onnx"):
+        (good / f).write_bytes((MODEL_DIR / f).read_bytes())
+    for name in ("fwm", "cdwm"):
+        raw = json.loads((MODEL_DIR / f"{name}.card.json").read_text())
+        ev = raw["evaluation"]
+        if name == "fwm":
+            ev["heldout_r2"] = dict.fromkeys(ev["heldout_r2"], 0.9)
+        else:
+            ev["heldout"]["per_step_r2"] = dict.fromkeys(ev["heldout"]["per_step_r2"], 0.9)
+            ev["heldout"]["horizon_scm_corr"] = 0.8
+        (good / f"{name}.card.json").write_text(json.dumps(raw))
+    assert WorldModels(good).usable
+    raw["evaluation"]["heldout"].pop("horizon_scm_corr")
+    (good / "cdwm.card.json").write_text(json.dumps(raw))
+    assert failed_criteria(load_card(good / "cdwm.card.json")) == [
+        "intent-agent-cdwm: heldout.horizon_scm_corr not reported"]

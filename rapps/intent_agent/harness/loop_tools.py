@@ -23,6 +23,7 @@ from rapps.intent_agent.plans.candidates import Candidate, Observed, candidates
 from rapps.intent_agent.plans.effect import TwinOutcome, assess, choose, goals_of
 
 SIMULATOR = "nextric twin service (nextric.twin.v1 Rollout, closed loop)"
+_STR = {"type": "string"}
 HISTORY_REPORTS = 8  #: KPM periods the twin is built from
 
 
@@ -61,7 +62,7 @@ def register_loop_tools(reg: Registry, env: Env) -> None:
         draft = a.get("draft")
         planner = None if not draft else (env.drafts[draft], env.drafts[draft + "/tn"])
         cands = candidates(goals, spec.context.cells, topo, run.plan, obs, run.laws.transport.margin, planner,
-                           spec.actions)
+                           spec.actions, str(a.get("planner") or "world models"))
         cid = uuid.uuid4().hex[:12]
         env.candidates[cid] = cands
         return {"candidates": cid, "plans": [{"name": c.name, "family": c.family, "why": c.why} for c in cands],
@@ -113,7 +114,7 @@ def register_loop_tools(reg: Registry, env: Env) -> None:
                       obj({"running": {"type": "string"}}, ("running",)), read_network))
     reg.register(Tool("propose_plans", "Candidate plans (bounds for the running control laws) for an intent",
                       "plan", obj({"intent": {"type": "string"}, "running": {"type": "string"},
-                                   "draft": {"type": ["string", "null"]}}, ("intent", "running")),
+                                   "draft": {"type": ["string", "null"]}, "planner": _STR}, ("intent", "running")),
                       obj({"candidates": {"type": "string"}, "plans": {"type": "array"}}, ("candidates", "plans")),
                       propose_plans))
     reg.register(Tool("run_twin", "Closed-loop digital twin: the status quo and each candidate plan with the "

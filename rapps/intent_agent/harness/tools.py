@@ -88,8 +88,10 @@ def _load_models(env: Env) -> Any:
         try:
             from rapps.intent_agent.worldmodels.serving import WorldModels
 
-            env.models = WorldModels()
-        except Exception as exc:  # missing artefact, bad card: the harness carries on with the twin
+            wm = WorldModels()
+            wm.require_usable()  # a model that fails its own card is not evidence
+            env.models = wm
+        except Exception as exc:  # missing artefact, bad or failing card: the harness carries on with the twin
             env.models, env.models_error = False, f"{type(exc).__name__}: {exc}"
     return env.models
 

@@ -214,6 +214,7 @@ def _result(req: PlanRequest, st: _Setup, prb: FloatArray, tn: FloatArray, expec
 
 def _need_models(req: PlanRequest, st: _Setup, models: WorldModels | None) -> WorldModels:
     wm = models or default_models()
+    wm.require_usable()
     bad = wm.check_validity({"scenario": st.sc.name, "shock_family": st.ctx.family, "horizon_steps": st.k})
     if bad or st.k != wm.horizon:
         raise ValidationError("world models not valid for this request: " + "; ".join(

@@ -16,8 +16,8 @@ area:
   without a delay ceiling at its own need (observed load x the steering's margin): the guarantee is paid for by
   the slices with room to spare, not by the delay-critical one;
 * ``transport+ran x a``: both guarantees;
-* ``world models``: the world-model planner's shares for the area (PRB targets per cell, transport targets per
-  link), so the learned models' proposal competes on the same terms;
+* ``world models`` (or ``rules planner``, its fallback when the world models are unusable): the planner's shares for
+  the area (PRB targets per cell, transport targets per link), so its proposal competes on the same terms;
 * ``trim x a`` (when a goal is a resource or energy cost): in the area's cells, a cap on the min ratio of every slice
   without a delay ceiling at ``a`` x the share it uses now: the law commits less, the twin says what it costs.
 
@@ -212,8 +212,8 @@ def _guarantees(base: ControlPlan, goal_keys: list[str], goal_names: str, topo: 
 
 def candidates(goals: Sequence[Target], area_cell_ids: Sequence[int], topo: Topology, current: ControlPlan,
                obs: Observed, transport_margin: Mapping[str, float],
-               planner: tuple[FloatArray, FloatArray] | None = None, actions: ActionSet | None = None
-               ) -> list[Candidate]:
+               planner: tuple[FloatArray, FloatArray] | None = None, actions: ActionSet | None = None,
+               planner_name: str = "world models") -> list[Candidate]:
     """The candidate plans (module docstring), each a complete plan (today's plan, the operator's explicit requests,
     then the change)."""
     keys = {s.name: s.key for s in topo.slices}
@@ -236,6 +236,7 @@ def candidates(goals: Sequence[Target], area_cell_ids: Sequence[int], topo: Topo
                                  f"a cap on the min ratio of the slices without a delay ceiling at {a:g} x the PRB "
                                  f"share they use now in the area's cells"))
     if planner is not None:
-        out.append(Candidate("world models", "world-models", _world_models(base, topo, cells, links, *planner),
-                             "the world-model planner's shares as targets for the area's cells and links"))
+        name = "world models" if planner_name in ("improved", "twm", "world models") else f"{planner_name} planner"
+        out.append(Candidate(name, "planner", _world_models(base, topo, cells, links, *planner),
+                             f"the {name} planner's shares as targets for the area's cells and links"))
     return out

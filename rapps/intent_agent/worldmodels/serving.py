@@ -1,7 +1,9 @@
 """Serving the world models with onnxruntime (no torch): batched FWM fields and CDWM rollouts of many candidates.
 
-:class:`WorldModels` loads ``fwm.onnx`` and ``cdwm.onnx`` with their cards (refusing a card whose validity range
-excludes the request, see :meth:`WorldModels.check_validity`) and offers:
+:class:`WorldModels` loads ``fwm.onnx`` and ``cdwm.onnx`` with their cards, checks each card's failure criteria
+against its own evaluation (:attr:`WorldModels.failures`; a model that fails its card is unusable for decisions:
+the planner falls back and says so, see :meth:`WorldModels.require_usable`), refuses a request outside the cards'
+validity ranges (:meth:`WorldModels.check_validity`) and offers:
 
 * :meth:`fields` — FWM field features (B, C, 12) for a context and one action per row;
 * :meth:`forecast` — CDWM predictive samples for N candidate plans: per member the deterministic path
@@ -21,7 +23,7 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
-from nextric.datacard import DataCard, load_card, validity_violations
+from nextric.datacard import DataCard, failed_criteria, load_card, validity_violations
 from nextric.errors import ValidationError
 from rapps.intent_agent.worldmodels.features import CityRaster, Context, context_vector, fwm_grid
 from testbed.core.kpi import scm as scm_of
@@ -70,7 +72,9 @@ class Forecast:
 class WorldModels:
     """Both ONNX world models and their cards (load once, reuse for every decision)."""
 
-    def __init__(self, model_dir: Path = MODEL_DIR) -> None:
+    def __init__(self, model_dir: Path = MODEL_DIR, enforce_cards: bool = True) -> None:
+        """``enforce_cards=False`` serves models that fail their cards' criteria anyway (benchmarks that measure
+        what such a model does); decisions keep the default."""
         self.dir = model_dir
         for f in ("fwm.onnx", "cdwm.onnx", "fwm.card.json", "cdwm.card.json"):
             if not (model_dir / f).exists():
@@ -85,6 +89,18 @@ class WorldModels:
         self.z_dim = int(m["stoch_dim"])
         self.temperature = float(m.get("noise_temperature", 1.0))
         self.horizon = int(m["horizon_steps"])
+        #: the cards' failure criteria the models meet (empty = both pass their own evaluation)
+        self.failures: list[str] = failed_criteria(self.fwm_card) + failed_criteria(self.cdwm_card)
+        self.enforce_cards = enforce_cards
+
+    @property
+    def usable(self) -> bool:
+        return not (self.enforce_cards and self.failures)
+
+    def require_usable(self) -> None:
+        """Raise :class:`ValidationError` when a model fails its card (and cards are enforced)."""
+        if not self.usable:
+            raise ValidationError("world models fail their cards: " + "; ".join(self.failures))
 
     def describe(self) -> dict[str, str]:
         """Model name -> card name and artefact SHA-256 (for plan traces)."""

@@ -54,6 +54,13 @@ FREE_NATS = 1.0
 Y_NAMES = (*KPI_NAMES, "hp99_embb", "hp99_urllc", "hp99_fwa")
 
 
+#: held-out per-step R^2 of every output, the horizon SCM's rank with the data, calibrated 90 % intervals
+CDWM_FAILURE_CHECKS = [{"metric": "heldout.per_step_r2.*", "min": 0.8},
+                       {"metric": "heldout.horizon_scm_corr", "min": 0.7},
+                       {"metric": "heldout.coverage90_horizon", "min": 0.85, "max": 0.95},
+                       {"metric": "heldout.coverage90_scm", "min": 0.85, "max": 0.95}]
+
+
 def _gauss(x: torch.Tensor, lo: float = 0.05) -> tuple[torch.Tensor, torch.Tensor]:
     mu, s = x.chunk(2, dim=-1)
     return mu, nn.functional.softplus(s) + lo
@@ -346,7 +353,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                       "field_dropout": 0.25, "train_context_seeds": sorted(set(TRAIN_SEEDS) - calib_seeds),
                       "calibration_context_seeds": sorted(calib_seeds),
                       "heldout_context_seeds": list(HELDOUT_SEEDS), "command": "nextric train cdwm"}},
-        ev_all, {**info, "config": DataConfig().__dict__})
+        ev_all, {**info, "config": DataConfig().__dict__}, CDWM_FAILURE_CHECKS)
     write_card(card, a.out / "cdwm.card.json")
     console.print(f"CDWM: {n_params} params, {path.stat().st_size / 1e3:.0f} kB, temperature {temp}")
     console.print(f"  held-out per-step R^2 {ev['per_step_r2_mean']:.3f}, horizon SCM MAE {ev['horizon_scm_mae']:.3f} "

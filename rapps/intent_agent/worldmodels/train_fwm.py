@@ -35,6 +35,8 @@ from rapps.intent_agent.worldmodels.training import (
 )
 from testbed.core.scenario import load_scenario
 
+FWM_FAILURE_CHECKS = [{"metric": "heldout_r2.*", "min": 0.8}]  #: every field feature, held out
+
 
 class FieldWorldModel(nn.Module):
     """3 conv layers (16x16 -> 8x8 -> 4x4) + a 2-layer head to (C, 12); normalisation as buffers."""
@@ -139,7 +141,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
          "training": {"epochs": a.epochs, "seed": a.seed, "optimiser": "Adam 2e-3 cosine", "batch": 128,
                       "train_context_seeds": list(TRAIN_SEEDS), "heldout_context_seeds": list(HELDOUT_SEEDS),
                       "command": "nextric train fwm"}},
-        ev, {**info, "config": DataConfig().__dict__})
+        ev, {**info, "config": DataConfig().__dict__}, FWM_FAILURE_CHECKS)
     write_card(card, a.out / "fwm.card.json")
     console.print(f"FWM: held-out R^2 {ev['heldout_r2_mean']:.3f} (train {ev['train_r2_mean']:.3f}), "
                   f"{n_params} params, {path.stat().st_size / 1e3:.0f} kB -> {path}")

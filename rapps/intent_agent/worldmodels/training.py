@@ -36,8 +36,10 @@ def export_onnx(model: torch.nn.Module, args: tuple[torch.Tensor, ...], path: Pa
 
 def model_card(sc: ScenarioParams, name: str, task: str, description: str, seeds: list[int],
                logging_policy: str, model: dict[str, Any], evaluation: dict[str, Any],
-               dataset: dict[str, Any]) -> DataCard:
-    """A validated model card (kind ``model``) for a world model trained on twin rollouts of ``sc``."""
+               dataset: dict[str, Any], failure_checks: list[dict[str, Any]] | None = None) -> DataCard:
+    """A validated model card (kind ``model``) for a world model trained on twin rollouts of ``sc``;
+    ``failure_checks`` are the machine-checkable form of its failure criteria
+    (:func:`nextric.datacard.failed_criteria`, checked by the serving code at load time)."""
     doc: dict[str, Any] = {
         "kind": "model", "schema_version": "1.0", "name": name,
         "task": {"name": task, "description": description,
@@ -63,6 +65,7 @@ def model_card(sc: ScenarioParams, name: str, task: str, description: str, seeds
         "evaluation": {"baselines": ["uniform 1/3", "digital twin"],
                        "distribution_shifts": ["hotspot/wave ID -> OOD (not in training data)"],
                        "failure_criteria": ["held-out R^2 < 0.8", "90 % interval coverage outside 0.85-0.95"],
+                       "failure_checks": failure_checks or [],
                        **evaluation},
         "model": model,
         "dataset": dataset,
