@@ -33,6 +33,7 @@ from rapps.intent_agent.compiler.kb import KnowledgeBase
 from rapps.intent_agent.compiler.semantic.matcher import default_matcher
 from rapps.intent_agent.compiler.spec import Clarification, CompileResult, IntentSpec
 from testbed.core.scenario import load_scenario
+from testbed.describe import topology_of
 
 CORPUS = Path(__file__).resolve().parents[1] / "tests" / "rapps" / "intent_agent" / "corpus"
 CLOCK = "18:30"  #: the agent clock the corpus's relative times are written against (settings' default)
@@ -127,7 +128,7 @@ def judge(entry: dict[str, Any], result: CompileResult) -> Verdict:
 
 
 def run(split: str = "all", repeats: int = 3) -> dict[str, Any]:
-    domain, kb = domain_of(load_scenario("twm_poc")), KnowledgeBase.load()
+    domain, kb = domain_of(topology_of(load_scenario("twm_poc"))), KnowledgeBase.load()
     rows = load_corpus(split)
     t0 = time.perf_counter()
     matcher = default_matcher(domain.slice_names(), cache_size=0)  # every timed compile pays for the model

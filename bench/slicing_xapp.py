@@ -4,7 +4,7 @@ In-process on the pure decision step (``xapps.slice_scheduler.decide.decide_cell
 the code the app runs) and the testbed's :class:`Emulator` (no gRPC): per scenario x seed, two legs over one
 horizon (``slow_per_horizon`` x ``fast_per_slow`` sub-steps) from the same seed -- the uniform 1/3 isolated
 split and the xApp deciding every control period (one fast sub-step, 1 s simulated). KPIs and cost come from
-:mod:`testbed.core.kpi`; the PRB share of a slice in a slow step is the mean of max(min ratio, PRBs used /
+:mod:`nextric.kpi`; the PRB share of a slice in a slow step is the mean of max(min ratio, PRBs used /
 cell PRBs) (what the policy reserves, or what the slice took when it borrowed more); transport shares stay
 uniform in both legs (this xApp does not touch transport). Decision latency: every cell's decision of one
 period, timed, for the 10 PoC cells and 1000 synthetic cells.
@@ -29,8 +29,8 @@ from rich.table import Table
 from bench.common import RESULTS_DIR, machine, save_results
 from nextric.control.slices import SliceObservation, SliceSla
 from nextric.guardrail import GuardrailState
+from nextric.kpi import control_cost, cost_reduction, summarise
 from testbed.core.engine import Emulator, StepRecord
-from testbed.core.kpi import control_cost, cost_reduction, summarise
 from testbed.core.params import ScenarioParams
 from testbed.core.reports import ControlRequest, SlicePolicy
 from testbed.core.scenario import load_scenario

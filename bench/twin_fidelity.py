@@ -107,7 +107,8 @@ def _static_shares(loop: EmulatorLoop, plan: ControlPlan, topo: Topology, now_ms
     return prb, tn
 
 
-def run_context(regime: str, seed: int, warmup: int, n_plans: int, twin_seeds: int) -> dict[str, Any]:
+def run_context(regime: str, seed: int, warmup: int, n_plans: int, twin_seeds: int, futures: int = 2
+                ) -> dict[str, Any]:
     sc = load_scenario(SCENARIO)
     emu = Emulator(sc, ShockRegime.parse(regime), seed=seed)
     prb0, tn0 = uniform_shares(sc)
@@ -120,15 +121,21 @@ def run_context(regime: str, seed: int, warmup: int, n_plans: int, twin_seeds: i
     now_ms = round(emu.t_s * 1000)
     k = sc.timing.slow_per_horizon
     steps = k * sc.timing.fast_per_slow
-    # the emulator's truth, one copy per plan (common random numbers)
-    truth = []
-    for _, plan, laws_on in plans:
-        run = loop.fork()
-        run.plan, run.slice_law, run.transport_law = plan, laws_on, laws_on
-        start = run.emu.step_index
-        run.run(steps)
-        kp = run.emu.kpis_since(start)
-        truth.append((float(kp.scm[0]), kp.loss[0].tolist(), kp.p99_ms[0].tolist()))
+    # the emulator's truth, one copy per plan (common random numbers); future f > 0 reseeds every copy alike: the
+    # same network from the same state with another exogenous future (how much one future says about a plan)
+    truth: list[list[tuple[float, list[float], list[float]]]] = []
+    for f in range(futures):
+        row = []
+        for _, plan, laws_on in plans:
+            run = loop.fork()
+            if f:
+                run.emu.reseed(f)
+            run.plan, run.slice_law, run.transport_law = plan, laws_on, laws_on
+            start = run.emu.step_index
+            run.run(steps)
+            kp = run.emu.kpis_since(start)
+            row.append((float(kp.scm[0]), kp.loss[0].tolist(), kp.p99_ms[0].tolist()))
+        truth.append(row)
     reports = loop.reports[-8:]
     twin = DigitalTwin.from_observations(sc, reports, ShockRegime.parse(regime), emu.link_up, seed=seed + 1)
     batch = plans_to_batch([p for _, p, _ in plans], topo.cell_keys, topo.link_ids, slice_defaults(emu), now_ms,
@@ -144,7 +151,10 @@ def run_context(regime: str, seed: int, warmup: int, n_plans: int, twin_seeds: i
     opened = twin.rollout(prb, tn, n_seeds=twin_seeds, seed=1)
     t_open = time.perf_counter() - t0
     return {"regime": regime, "seed": seed, "plans": [n for n, _, _ in plans],
-            "emulator": {"scm": [t[0] for t in truth], "loss": [t[1] for t in truth], "p99_ms": [t[2] for t in truth]},
+            "emulator": {"scm": [t[0] for t in truth[0]], "loss": [t[1] for t in truth[0]],
+                         "p99_ms": [t[2] for t in truth[0]]},
+            "futures": [{"scm": [t[0] for t in row], "loss": [t[1] for t in row], "p99_ms": [t[2] for t in row]}
+                        for row in truth],
             "closed": {"scm": closed.scm.tolist(), "loss": closed.loss.tolist(), "p99_ms": closed.p99_ms.tolist(),
                        "wall_s": t_closed},
             "open": {"scm": opened.scm.tolist(), "loss": opened.loss.tolist(), "p99_ms": opened.p99_ms.tolist(),
@@ -182,7 +192,22 @@ def figures(runs: list[dict[str, Any]], which: str, names: list[str]) -> dict[st
 
     per_ctx = [spearman(tw_scm[e].mean(1), emu_scm[e]) for e in range(len(runs))]
     valid = [x for x in per_ctx if np.isfinite(x)]
+    fut_scm = np.array([[f["scm"] for f in r["futures"]] for r in runs])  # (E, F, P)
+    fut_loss = np.array([[f["loss"] for f in r["futures"]] for r in runs])  # (E, F, P, S)
+    fut_p99 = np.array([[f["p99_ms"] for f in r["futures"]] for r in runs])
+    vs_mean = _finite_mean([spearman(tw_scm[e].mean(1), fut_scm[e].mean(0)) for e in range(len(runs))])
+
+    def cover_all(samples: np.ndarray, truth: np.ndarray) -> float:  # truth (E, F, P): every future a sample
+        lo, hi = np.quantile(samples, 0.05, axis=2), np.quantile(samples, 0.95, axis=2)
+        return float(((truth >= lo[:, None] - 1e-9) & (truth <= hi[:, None] + 1e-9)).mean())
+
     return {
+        "spearman_scm_vs_future_mean": vs_mean,
+        "coverage_90_all_futures": {"scm": cover_all(tw_scm, fut_scm),
+                                    **{f"{n}_loss": cover_all(tw_loss[..., j], fut_loss[..., j])
+                                       for j, n in enumerate(names)},
+                                    **{f"{n}_p99": cover_all(tw_p99[..., j], fut_p99[..., j])
+                                       for j, n in enumerate(names)}},
         "loss_mae": {n: float(np.abs(tw_loss.mean(2)[..., j] - emu_loss[..., j]).mean()) for j, n in enumerate(names)},
         "p99_mae_ms": {n: float(np.abs(tw_p99.mean(2)[..., j] - emu_p99[..., j]).mean()) for j, n in enumerate(names)},
         "scm_mae": float(np.abs(tw_scm.mean(2) - emu_scm).mean()),
@@ -194,6 +219,39 @@ def figures(runs: list[dict[str, Any]], which: str, names: list[str]) -> dict[st
         "spearman_scm_pooled": spearman(tw_scm.mean(2).ravel(), emu_scm.ravel()),
         "wall_s_mean": float(np.mean([r[which]["wall_s"] for r in runs])),
     }
+
+
+def _rounded(x: Any, digits: int = 4) -> Any:
+    """Floats in nested lists and dicts rounded (the per-seed record stays readable and small)."""
+    if isinstance(x, float):
+        return round(x, digits)
+    if isinstance(x, list):
+        return [_rounded(v, digits) for v in x]
+    if isinstance(x, dict):
+        return {k: _rounded(v, digits) for k, v in x.items()}
+    return x
+
+
+def _finite_mean(xs: list[float]) -> float:
+    v = [x for x in xs if np.isfinite(x)]
+    return float(np.mean(v)) if v else float("nan")
+
+
+def ceiling(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """How well one exogenous future ranks the plans of another: Spearman of plan SCM between futures 0 and f of
+    the same context, averaged (the best any predictor can score against a single future), and the share of plans
+    whose SCM is 0 in one future and not the other."""
+    out: dict[str, Any] = {"futures": len(runs[0]["futures"])}
+    if out["futures"] < 2:
+        return out
+    per = [spearman(np.array(r["futures"][0]["scm"]), np.array(r["futures"][f]["scm"]))
+           for r in runs for f in range(1, len(r["futures"]))]
+    out["spearman_scm_future_vs_future"] = _finite_mean(per)
+    out["spearman_scm_future_vs_future_per_context"] = per
+    flips = [np.mean((np.array(r["futures"][0]["scm"]) <= 0) != (np.array(r["futures"][f]["scm"]) <= 0))
+             for r in runs for f in range(1, len(r["futures"]))]
+    out["scm_zero_flip_share"] = float(np.mean(flips))
+    return out
 
 
 def plot(payload: dict[str, Any], path: Path) -> Path:
@@ -230,12 +288,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--twin-seeds", type=int, default=16)
     ap.add_argument("--warmup", type=int, default=120, help="sub-steps the controllers run before the horizon")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--futures", type=int, default=2, help="exogenous futures of the emulator per context (>= 2 "
+                    "measures the ceiling: how well one future ranks the plans of another)")
     ap.add_argument("--quick", action="store_true", help="2 contexts of one regime, 10 plans, 8 twin seeds")
     ap.add_argument("--out", type=Path, default=RESULTS_DIR / "twin_fidelity.json")
     args = ap.parse_args(argv)
     regimes = args.regimes.split(",")[:1] if args.quick else args.regimes.split(",")
     n_ctx, n_plans, m = (2, 10, 8) if args.quick else (args.contexts, args.plans, args.twin_seeds)
-    jobs = [(r, EVAL_SEED0 + 100 * i + c, args.warmup, n_plans, m) for i, r in enumerate(regimes) for c in range(n_ctx)]
+    jobs = [(r, EVAL_SEED0 + 100 * i + c, args.warmup, n_plans, m, args.futures) for i, r in enumerate(regimes)
+            for c in range(n_ctx)]
     console = Console()
     t0 = time.perf_counter()
     runs: list[dict[str, Any]] = []
@@ -250,11 +311,13 @@ def main(argv: list[str] | None = None) -> int:
         "bench": "twin_fidelity",
         "command": "python -m bench.twin_fidelity" + (" --quick" if args.quick else
                                                      f" --contexts {n_ctx} --regimes {','.join(regimes)} --plans "
-                                                     f"{n_plans} --twin-seeds {m} --warmup {args.warmup}"),
+                                                     f"{n_plans} --twin-seeds {m} --warmup {args.warmup} "
+                                                     f"--futures {args.futures}"),
         "machine": machine(), "wall_s": time.perf_counter() - t0, "scenario": SCENARIO, "regimes": regimes,
         "context_seeds": sorted({j[1] for j in jobs}), "plans_per_context": n_plans, "twin_seeds": m,
         "targets": {"coverage_90": [0.85, 0.95], "spearman_scm": 0.8},
-        "closed": figures(runs, "closed", names), "open": figures(runs, "open", names), "runs": runs,
+        "closed": figures(runs, "closed", names), "open": figures(runs, "open", names), "ceiling": ceiling(runs),
+        "runs": _rounded(runs),
     }
     table = Table(title=f"twin vs emulator, {len(runs)} held-out contexts x {n_plans} plans (regimes "
                         f"{', '.join(regimes)})")
@@ -264,6 +327,12 @@ def main(argv: list[str] | None = None) -> int:
     c, o = payload["closed"], payload["open"]
     table.add_row("Spearman SCM (mean per context)", f"{c['spearman_scm_mean']:.3f}", f"{o['spearman_scm_mean']:.3f}")
     table.add_row("Spearman SCM (pooled)", f"{c['spearman_scm_pooled']:.3f}", f"{o['spearman_scm_pooled']:.3f}")
+    table.add_row("Spearman SCM vs the mean of the futures", f"{c['spearman_scm_vs_future_mean']:.3f}",
+                  f"{o['spearman_scm_vs_future_mean']:.3f}")
+    ceil = payload["ceiling"]
+    if "spearman_scm_future_vs_future" in ceil:
+        table.add_row("ceiling: Spearman of one future vs another", f"{ceil['spearman_scm_future_vs_future']:.3f}",
+                      "(same)")
     table.add_row("SCM mean abs. error", f"{c['scm_mae']:.3f}", f"{o['scm_mae']:.3f}")
     for key in c["coverage_90"]:
         table.add_row(f"90 % coverage {key}", f"{c['coverage_90'][key]:.2f}", f"{o['coverage_90'][key]:.2f}")

@@ -34,7 +34,6 @@ from rich.table import Table
 from bench.common import RESULTS_DIR, machine, save_results
 from bench.twm_poc import HISTORY, SCENARIOS, WARMUP, executed_cost
 from rapps.intent_agent.planner.library import Plans, library
-from rapps.intent_agent.worldmodels.datagen import observe
 from rapps.intent_agent.worldmodels.features import CityRaster, Context
 from rapps.intent_agent.worldmodels.seeds import EVAL_SEEDS
 from testbed.core.engine import Emulator
@@ -42,7 +41,8 @@ from testbed.core.params import ScenarioParams
 from testbed.core.scenario import load_scenario
 from testbed.core.scheduler import shares_to_ratios
 from testbed.core.shocks import ShockRegime
-from testbed.twin import DigitalTwin
+from testbed.describe import topology_of
+from testbed.warmup import warm_up
 
 COMPARE = ("uniform", "dt-fair", "rules", "twm", "improved")
 
@@ -80,9 +80,10 @@ def horizon_library(sc: ScenarioParams, scen: str, seed: int, n_plans: int,
     """The emulator after warm-up and the library a planner would generate from its observations (``ras``:
     the city's raster, built here when not given)."""
     regime = ShockRegime.parse(scen)
-    reps, up, emu = observe(sc, regime, seed, WARMUP)
-    tw = DigitalTwin.from_observations(sc, reps[-HISTORY:], ShockRegime.parse(f"{regime.family}-ID"), up, seed=seed)
-    lib = library(ras or CityRaster.build(sc), Context.of_twin(tw), n_plans, sc.timing.slow_per_horizon, seed)
+    reps, up, emu = warm_up(sc, regime, seed, WARMUP)
+    topo = topology_of(sc)
+    ctx = Context.observed(topo, reps[-HISTORY:], f"{regime.family}-ID", up)
+    lib = library(ras or CityRaster.build(topo), ctx, n_plans, sc.timing.slow_per_horizon, seed)
     return emu, lib
 
 
@@ -103,7 +104,7 @@ def committed_methods(path: Path, seeds: list[int]) -> dict[str, dict[str, list[
 def run(scenarios: tuple[str, ...], seeds: list[int], n_plans: int, prog: Progress) -> dict[str, Any]:
     sc = load_scenario("twm_poc")
     task = prog.add_task("hindsight: library plans x horizons", total=len(scenarios) * len(seeds) * n_plans)
-    ras = CityRaster.build(sc)
+    ras = CityRaster.build(topology_of(sc))
     out: dict[str, Any] = {}
     for scen in scenarios:
         rows = []

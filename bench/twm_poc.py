@@ -6,7 +6,7 @@ under uniform shares; its KPM reports and link alarms are all a planner sees. Ea
 observations and its plan is executed for one 12-step horizon on a copy of the same emulator (common random
 numbers: same UEs, shocks and failures), with Phase-2 monitoring after every slow step for ``twm`` and
 ``improved``. Planners always assume the ID version of the shock family (OOD is a real distribution shift for
-the twin and the world models alike). KPIs and cost come from ``testbed.core.kpi`` (SCM over the executed
+the twin and the world models alike). KPIs and cost come from ``nextric.kpi`` (SCM over the executed
 horizon; control cost of the executed shares with the uniform policy in force before the plan).
 
 DT-FAIR is budget-matched as in the paper: one twin search of 24 library candidates x 16 twin seeds = 384 twin
@@ -36,20 +36,22 @@ from rich.progress import Progress
 from rich.table import Table
 
 from bench.common import RESULTS_DIR, machine, save_results
+from nextric.kpi import control_cost, cost_reduction
 from rapps.intent_agent.planner.api import PlanRequest, PlanResult, monitor_step, plan_slicing
 from rapps.intent_agent.planner.library import library
 from rapps.intent_agent.planner.run import DEFAULT_CONFIG, instantiate
-from rapps.intent_agent.worldmodels.datagen import observe
+from rapps.intent_agent.planner.twin import rollout_shares
 from rapps.intent_agent.worldmodels.features import CityRaster, Context
 from rapps.intent_agent.worldmodels.seeds import EVAL_SEEDS, HELDOUT_SEEDS, TRAIN_SEEDS, TUNE_SEEDS
 from rapps.intent_agent.worldmodels.serving import MODEL_DIR, WorldModels
 from testbed.core.engine import Emulator
-from testbed.core.kpi import control_cost, cost_reduction
 from testbed.core.params import ScenarioParams
 from testbed.core.scenario import load_scenario
 from testbed.core.scheduler import shares_to_ratios
 from testbed.core.shocks import ShockRegime
-from testbed.twin import DigitalTwin
+from testbed.describe import cell_keys, topology_of
+from testbed.twin_service import TwinService
+from testbed.warmup import kpm_messages, warm_up
 
 SCENARIOS = ("hotspot-ID", "hotspot-OOD", "wave-ID", "wave-OOD")
 METHODS = ("uniform", "dt-fair", "fwm-only", "cdwm-only", "rules", "twm", "improved")
@@ -73,6 +75,7 @@ def execute(emu: Emulator, sc: ScenarioParams, req: PlanRequest, first: PlanResu
     k = len(first.prb)
     t_start = emu.step_index
     hist = list(req.kpm_history)
+    topo = req.topology
     cur = first
     mon_s, switches, corners = [], 0, 0
     prb_exec, tn_exec = [], []
@@ -82,10 +85,10 @@ def execute(emu: Emulator, sc: ScenarioParams, req: PlanRequest, first: PlanResu
         tn_exec.append(t)
         emu.set_allocation(shares_to_ratios(p), t)
         emu.step_slow()
-        hist = [*hist[1:], emu.read_kpm()]
+        hist = [*hist[1:], *kpm_messages(sc, [emu.read_kpm()])]
         if monitor and step + 1 < k:
             t0 = time.perf_counter()
-            v = monitor_step(PlanRequest(sc, tuple(hist), req.regime, emu.link_up, method=req.method,
+            v = monitor_step(PlanRequest(topo, tuple(hist), req.regime, emu.link_up, method=req.method,
                                          seed=req.seed, objective=req.objective), cur, step + 1, wm)
             mon_s.append(time.perf_counter() - t0)
             corners += int(v.corner_case)
@@ -101,6 +104,8 @@ def execute(emu: Emulator, sc: ScenarioParams, req: PlanRequest, first: PlanResu
 def run(scenarios: tuple[str, ...], seeds: list[int], methods: tuple[str, ...], wm: WorldModels,
         progress: Progress | None = None) -> dict[str, Any]:
     sc = load_scenario("twm_poc")
+    topo = topology_of(sc)
+    twin = TwinService(sc, sc.name, cell_keys(sc))  # in process: the planners reach it through its Rollout
     task = progress.add_task("TWM PoC horizons", total=len(scenarios) * len(seeds)) if progress else None
     per: dict[str, dict[str, list[dict[str, Any]]]] = {m: {s: [] for s in scenarios} for m in methods}
     dtfair_u: dict[str, np.ndarray] = {}
@@ -109,16 +114,17 @@ def run(scenarios: tuple[str, ...], seeds: list[int], methods: tuple[str, ...], 
         regime = ShockRegime.parse(scen)
         assumed = f"{regime.family}-ID"
         for seed in seeds:
-            reps, up, emu = observe(sc, regime, seed, WARMUP, table)
+            reps, up, emu = warm_up(sc, regime, seed, WARMUP, table)
             table = emu.nmse_table
+            msgs = tuple(kpm_messages(sc, reps[-HISTORY:]))
             for m in methods:
                 e = copy.deepcopy(emu)
-                req = PlanRequest(sc, tuple(reps[-HISTORY:]), assumed, up, method=m, seed=seed)
+                req = PlanRequest(topo, msgs, assumed, up, method=m, seed=seed)
                 t0 = time.perf_counter()
                 if m == "dt-fair" and scen in dtfair_u:  # budget-matched: one 384-call search per scenario
                     res = instantiate(req, dtfair_u[scen], "DT-FAIR policy chosen by this scenario's search")
                 else:
-                    res = plan_slicing(req, wm)
+                    res = plan_slicing(req, twin, wm)
                     if m == "dt-fair":
                         dtfair_u[scen] = np.asarray(res.trace.extra["u"])
                 dec = time.perf_counter() - t0
@@ -178,14 +184,16 @@ def summarise(per: dict[str, dict[str, list[dict[str, Any]]]], sc: ScenarioParam
 def speed(wm: WorldModels, seed: int = 30_000) -> dict[str, Any]:
     """Twin vs surrogate for 256 candidates in one context (a TUNE seed), measured back to back."""
     sc = load_scenario("twm_poc")
-    reps, up, _ = observe(sc, ShockRegime.parse("hotspot-ID"), seed, WARMUP)
-    tw = DigitalTwin.from_observations(sc, reps, ShockRegime.parse("hotspot-ID"), up, seed=seed)
-    ras = CityRaster.build(sc)
-    ctx = Context.of_twin(tw)
+    topo = topology_of(sc)
+    reps, up, _ = warm_up(sc, ShockRegime.parse("hotspot-ID"), seed, WARMUP)
+    ras = CityRaster.build(topo)
+    ctx = Context.observed(topo, reps, "hotspot-ID", up)
     lib = library(ras, ctx, 256, sc.timing.slow_per_horizon, seed)
     twin_seeds = DEFAULT_CONFIG.verify_seeds
+    twin = TwinService(sc, sc.name, cell_keys(sc))
+    msgs = kpm_messages(sc, reps)
     t0 = time.perf_counter()
-    tw.rollout(lib.prb, lib.tn, twin_seeds, seed=1)
+    rollout_shares(twin, topo, msgs, "hotspot-ID", up, lib.prb, lib.tn, twin_seeds, 1)
     t_twin = time.perf_counter() - t0
     wm.forecast(ras, ctx, lib.prb[:8], lib.tn[:8], n_samples=DEFAULT_CONFIG.n_samples)  # warm-up
     reps_s = []

@@ -109,20 +109,22 @@ ARGPARSE_BENCHES = {
 }
 
 
-# name -> (module with main(argv), what it trains); each writes its ONNX artefact and model card next to the app
+# name -> (module with main(argv) or module:function, what it trains); each writes its ONNX artefact and model
+# card next to the app
 TRAINERS: dict[str, tuple[str, str]] = {
     "beam": ("suite.trainers.beam", "beam predictor MLP (BM-Case1) -> xapps/beam_predictor/model"),
     "ce": ("suite.trainers.ce", "neural channel estimator (gated linear experts) -> xapps/ce_selector/model"),
-    "fwm": ("rapps.intent_agent.worldmodels.train_fwm", "intent agent Field World Model (CNN, ONNX + card)"),
-    "cdwm": ("rapps.intent_agent.worldmodels.train_cdwm", "intent agent Control/Dynamics World Model (RSSM ensemble)"),
+    "fwm": ("suite.trainers.worldmodels:fwm", "intent agent Field World Model (CNN, ONNX + card)"),
+    "cdwm": ("suite.trainers.worldmodels:cdwm", "intent agent Control/Dynamics World Model (RSSM ensemble)"),
 }
 
 
 def _run_argparse_bench(module_name: str, argv: list[str]) -> None:
+    """Call ``main(argv)`` of ``module``, or ``function(argv)`` for ``module:function``."""
     import importlib
 
-    module = importlib.import_module(module_name)
-    module.main(argv)
+    name, _, func = module_name.partition(":")
+    getattr(importlib.import_module(name), func or "main")(argv)
 
 
 def _register_argparse_bench(name: str, module_name: str, summary: str) -> None:
@@ -140,9 +142,11 @@ for _name, (_module, _summary) in ARGPARSE_BENCHES.items():
 
 
 def _register_trainer(name: str, module_name: str, summary: str) -> None:
+    mod, _, func = module_name.partition(":")
+
     @train_app.command(
         name,
-        help=f"{summary}. Options are passed on (see --help of python -m {module_name}).",
+        help=f"{summary}. Options are passed on (see --help of python -m {mod}{' ' + func if func else ''}).",
         context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
     )
     def command(ctx: typer.Context) -> None:

@@ -32,13 +32,13 @@ from typing import Any
 from rich.console import Console
 from rich.progress import Progress, TaskID
 
-from nextric.e2 import ids
-from rapps.intent_agent.observe import CellMap, to_report
+from rapps.intent_agent.observe import to_report
 from suite.demo_report import LegSeries, paired, print_report, save_report
 from suite.stack import warmed_emulator
 from testbed.core.params import ScenarioParams
 from testbed.core.reports import KpmReport
 from testbed.core.scenario import load_scenario
+from testbed.describe import topology_of
 from testbed.e2node import EmulatedGnbs
 
 SCENARIO = "twm_poc"
@@ -74,15 +74,11 @@ class LegResult:
     children: dict[str, Any] = field(default_factory=dict)
 
 
-def _cmap(gnbs: EmulatedGnbs) -> CellMap:
-    return CellMap({b.cell_key: b.cell_id for b in gnbs.bindings},
-                   tuple(ids.snssai_key(ids.make_snssai(s.sst, s.sd)) for s in gnbs.emu.sc.slices))
-
-
 def run_static(sc: ScenarioParams, seed: int, steps: int, progress: Progress) -> LegResult:
     """The uniform split with no controller; its KPM is formed exactly as the E2 nodes report it."""
     emu = warmed_emulator(sc, SHOCKS, seed, WARMUP_S)
     gnbs = EmulatedGnbs(emu)
+    topo = topology_of(sc)
     warm = emu.step_index
     period = sc.timing.fast_per_slow
     series = LegSeries("static")
@@ -92,7 +88,7 @@ def run_static(sc: ScenarioParams, seed: int, steps: int, progress: Progress) ->
         gnbs.advance()
         if done % period == 0:
             msgs = gnbs.kpm_messages(period * gnbs.fast_step_ms)
-            reports.append(to_report(msgs, _cmap(gnbs), sc, emu.t_s))
+            reports.append(to_report(msgs, topo, emu.t_s))
             series.add_period(emu, warm + done - period, warm + done, reports[-1], AREA_CELLS, warm)
         progress.advance(task)
     return LegResult("static", series)

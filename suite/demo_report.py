@@ -2,7 +2,7 @@
 their 95 % interval over the KPM periods, the console tables, ``report.json``, ``kpis.png`` and ``report.html``.
 
 Per KPM period (one slow step): the **city** per slice (loss, p99 and throughput over the period, from the
-emulator's sub-step records, :mod:`testbed.core.kpi`) and its SCM; the intent's **area** per slice as the rApp's KPM
+emulator's sub-step records, :mod:`nextric.kpi`) and its SCM; the intent's **area** per slice as the rApp's KPM
 report of the period shows it (:func:`rapps.intent_agent.observe.area_kpis`: loss volume-weighted, p99 of the worst
 area cell). A **paired difference** of two legs is taken period by period (same seed, so the same exogenous demand
 in both) over the periods after the intent; its interval is the two-sided 95 % t-interval of the mean difference.

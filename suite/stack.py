@@ -163,15 +163,15 @@ async def start_stack(sc: ScenarioParams, scenario: str, shocks: str, seed: int,
                 stack_children[module] = proc
     ce = info.get("xapps.ce_selector", {})
     rsettings = IntentAgentSettings(
-        scenario=scenario, audit_path=str(out / "rapp-audit.db"),
+        audit_path=str(out / "rapp-audit.db"),
         tokens=[Grant(name="noc", token=SecretStr(operator), roles=["operator"])],
         policy=PolicyClientSettings(url=policy.base_url, token=SecretStr(operator)),
         ce_url=f"http://127.0.0.1:{ce['http_port']}" if "http_port" in ce else None,
         planner=PlannerSettings(regime=shocks, seed=seed))
     rclient = E2Client(E2ClientSettings(target=e2.target, ric_requestor_id=2001))
     await rclient.__aenter__()
-    cmap, topo, twin_stub = await describe_network(rclient)
-    agent = build_agent(rsettings, sdl, cmap, topo, twin_stub)
+    topo, twin_stub = await describe_network(rclient)
+    agent = build_agent(rsettings, sdl, topo, twin_stub)
     rapp = await start_http(create_app(rsettings, agent), "127.0.0.1", 0)
     st = Stack(emu, gnbs, e2, policy, rapp, agent, scheduler, steering, transport, sdl, operator, stack_children, info)
     st.tasks.append(asyncio.create_task(scheduler.run(st.stop)))

@@ -41,13 +41,12 @@ from nextric.control.batch import ControllerState, LawSpec, PolicyBatch
 from nextric.control.slices import SliceKpm, SliceTargets, allocate_batch
 from nextric.control.transport import ShareTargets, link_shares_batch
 from nextric.errors import ValidationError
+from nextric.kpi import KpiSummary, control_cost, summarise
 from testbed.core.flow import FlowState, flow_step, initial_flow
-from testbed.core.kpi import KpiSummary, control_cost, summarise
 from testbed.core.params import ScenarioParams
 from testbed.core.reports import KpmReport
-from testbed.core.scenario import city_arrays
+from testbed.core.scenario import city_arrays, router_of
 from testbed.core.shocks import ShockRegime, demand_multiplier, initial_shocks, point_geometry, shock_model, shock_step
-from testbed.core.transport import Router
 from testbed.twin import DEMAND_AR, DEMAND_SIGMA, DigitalTwin
 
 LN100 = float(np.log(100.0))
@@ -190,7 +189,7 @@ def rollout_policies(twin: DigitalTwin, state: ObservedState, policies: PolicyBa
     shocks = replace(shocks, link_up=np.broadcast_to(twin.link_up0, (m, n_l)).copy(),
                      link_down_left_s=np.where(down0[None, :], repair, 0.0))
     pg = point_geometry(sm, arr.cell_xy)
-    router = Router.build(sc, arr)
+    router = router_of(sc, arr)
     flow0 = initial_flow(b, n_c, n_s)
     flow = FlowState(ran_q=np.broadcast_to(state.ran_q_mbit, (b, n_c, n_s)).copy(), tn_q=flow0.tn_q,
                      prb_util=np.broadcast_to(state.util0, (b, n_c)).copy())

@@ -20,10 +20,11 @@ from functools import partial
 
 import numpy as np
 
+from nextric import kpm
 from nextric.e2 import ids, measurements
 from nextric.e2.errors import invalid
 from nextric.e2.hub import IndicationHub
-from nextric.e2.nodeinfo import cell_identity, make_node_info
+from nextric.e2.nodeinfo import make_node_info
 from nextric.e2.v1 import common_pb2, e2ap_pb2
 from nextric.e2sm.beam.v1 import beam_pb2
 from nextric.e2sm.kpm.v1 import kpm_pb2
@@ -34,13 +35,13 @@ from testbed.core.engine import Emulator
 from testbed.core.reports import (
     BeamReport,
     BeamSwitch,
-    CellKpm,
     ControlAck,
     ControlRequest,
     EstimatorMode,
     KpmReport,
     SlicePolicy,
 )
+from testbed.describe import cell_cgis
 
 KPM = e2ap_pb2.REPORT_STYLE_KPM
 BEAM = e2ap_pb2.REPORT_STYLE_BEAM
@@ -84,9 +85,10 @@ class EmulatedGnbs:
         self.fast_step_ms = round(emu.sc.timing.fast_step_s * 1000)
         self.bindings: list[CellBinding] = []
         self._infos: list[e2ap_pb2.E2NodeInfo] = []
+        cgis = cell_cgis(emu.sc, plmn)
         for index, cell in enumerate(emu.cell_info()):
             gnb_id = cell.cell_id + 1
-            cgi = common_pb2.NrCgi(plmn=self._plmn, nr_cell_identity=cell_identity(gnb_id, 1))
+            cgi = cgis[index]
             info = make_node_info(
                 self._plmn,
                 gnb_id,
@@ -195,40 +197,8 @@ class EmulatedGnbs:
     def kpm_message(self, binding: CellBinding, period_ms: int) -> kpm_pb2.KpmIndicationMessage:
         """KPM of one cell aggregated over the last ``period_ms`` of simulated time."""
         k = max(1, min(len(self._history), round(period_ms / self.fast_step_ms)))
-        window = list(itertools.islice(reversed(self._history), k))
-        cells: list[CellKpm] = [rep.cells[binding.index] for rep in window]
-        rows: list[tuple[common_pb2.NrCgi, common_pb2.Snssai | None, dict[str, float]]] = []
-        for si, snssai in enumerate(self._slices):
-            per = [c.slices[si] for c in cells]
-            offered = sum(s.offered_mbps for s in per)
-            rows.append(
-                (
-                    binding.cgi,
-                    snssai,
-                    {
-                        measurements.THP_DL: sum(s.thp_dl_mbps for s in per) / k,
-                        measurements.PRB_USED_DL: sum(s.prb_used_dl for s in per) / k,
-                        measurements.DELAY_DL: sum(s.rlc_sdu_delay_ms for s in per) / k,
-                        measurements.DELAY_DL_P99: max(s.p99_delay_ms for s in per),
-                        measurements.LOSS_DL: (
-                            sum(s.packet_loss * s.offered_mbps for s in per) / offered if offered > 0 else 0.0
-                        ),
-                        measurements.OFFERED_DL: offered / k,
-                    },
-                )
-            )
-        rows.append(
-            (
-                binding.cgi,
-                None,
-                {
-                    measurements.PRB_AVAIL_DL: cells[0].prb_avail_dl,
-                    measurements.PRB_USED_DL: sum(c.prb_used_dl for c in cells) / k,
-                    measurements.THP_DL: sum(sum(s.thp_dl_mbps for s in c.slices) for c in cells) / k,
-                },
-            )
-        )
-        return measurements.build_kpm(period_ms, rows)
+        window = [rep.cells[binding.index] for rep in itertools.islice(reversed(self._history), k)][::-1]
+        return measurements.build_kpm(period_ms, kpm.cell_rows(kpm.aggregate(window), binding.cgi, self._slices))
 
     def beam_message(self, report: BeamReport, binding: CellBinding, period_ms: int) -> beam_pb2.BeamIndicationMessage:
         sel = np.flatnonzero(report.cell_ids == binding.cell_id)

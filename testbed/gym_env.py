@@ -16,9 +16,9 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from nextric.kpi import control_cost
 from testbed.core.engine import Emulator
 from testbed.core.estimators import NmseTable
-from testbed.core.kpi import control_cost
 from testbed.core.params import ScenarioParams
 from testbed.core.scenario import load_scenario
 from testbed.core.scheduler import shares_to_ratios

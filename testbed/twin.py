@@ -17,11 +17,12 @@ import numpy as np
 
 from nextric.datacard import DataCard
 from nextric.errors import ValidationError
+from nextric.kpi import KpiSummary, control_cost, summarise
+from nextric.kpm import load_estimate
 from testbed.core.flow import flow_step, initial_flow
-from testbed.core.kpi import KpiSummary, control_cost, summarise
 from testbed.core.params import ScenarioParams
 from testbed.core.reports import KpmReport
-from testbed.core.scenario import city_arrays
+from testbed.core.scenario import city_arrays, router_of
 from testbed.core.scheduler import shares_to_ratios
 from testbed.core.shocks import (
     ShockRegime,
@@ -31,7 +32,6 @@ from testbed.core.shocks import (
     shock_model,
     shock_step,
 )
-from testbed.core.transport import Router
 from testbed.core.types import BoolArray, FloatArray
 from testbed.datacards import trajectory_card
 
@@ -107,25 +107,7 @@ class DigitalTwin:
         """Estimate load and capacity from KPM reports (TS 28.552 fields only)."""
         if not kpm_history:
             raise ValidationError("the twin needs at least one KPM report")
-        n_c, n_s = scenario.n_cells, scenario.n_slices
-        w = np.zeros((n_c, n_s))
-        off = np.zeros((n_c, n_s))
-        thp = np.zeros((n_c, n_s))
-        prb = np.zeros((n_c, n_s))
-        idx = {c.cell_id: i for i, c in enumerate(scenario.cells)}
-        for rep in kpm_history:
-            dur = rep.t_end_s - rep.t_start_s
-            for cell in rep.cells:
-                ci = idx[cell.cell_id]
-                for si, sk in enumerate(cell.slices):
-                    w[ci, si] += dur
-                    off[ci, si] += sk.offered_mbps * dur
-                    thp[ci, si] += sk.thp_dl_mbps * dur
-                    prb[ci, si] += sk.prb_used_dl * dur
-        offered = off / np.maximum(w, 1e-9)
-        cap = np.where(prb > 1e-6, thp / np.maximum(prb, 1e-9), np.nan)
-        cell_mean = np.nanmean(np.where(np.isnan(cap), np.nan, cap), axis=1, keepdims=True)
-        cap = np.where(np.isnan(cap), np.where(np.isnan(cell_mean), 1.0, cell_mean), cap)
+        offered, cap = load_estimate(kpm_history, [c.cell_id for c in scenario.cells], scenario.n_slices)
         up = np.ones(scenario.n_links, dtype=bool) if link_up is None else np.asarray(link_up, dtype=bool).copy()
         return DigitalTwin(scenario, regime or ShockRegime("hotspot", False), offered, cap, up,
                            mismatch or MismatchKnobs(), seed)
@@ -172,7 +154,7 @@ class DigitalTwin:
         shocks = initial_shocks(sm, m, sc.n_slices, sc.n_links)
         shocks = replace(shocks, link_up=np.broadcast_to(self.link_up0, (m, sc.n_links)).copy())
         pg = point_geometry(sm, arr.cell_xy)
-        router = Router.build(sc, arr)
+        router = router_of(sc, arr)
         flow = initial_flow(b, sc.n_cells, sc.n_slices)
         g = rng.standard_normal((m, sc.n_cells, sc.n_slices))
         base = self.offered_mbps * mm.demand_scale

@@ -12,23 +12,20 @@ Every request is bounded (candidates x seeds, horizon, total cell-steps) before 
 from __future__ import annotations
 
 import asyncio
-from collections import defaultdict
 from typing import Any
 
 import grpc
 import numpy as np
 
-from nextric.e2 import ids, measurements
 from nextric.e2sm.kpm.v1 import kpm_pb2
 from nextric.errors import ConfigError, ValidationError
+from nextric.kpm import KpmReport, report_of
 from nextric.twin.codec import from_tensor, laws_from_proto, policies_from_proto, state_from_proto, to_tensor
 from nextric.twin.v1 import twin_pb2, twin_pb2_grpc
 from testbed.closed_loop import infer_state, mean_multiplier, rollout_policies
-from testbed.core.geometry import in_zone
 from testbed.core.params import ScenarioParams
-from testbed.core.reports import CellKpm, KpmReport, SliceKpm
-from testbed.core.scenario import city_arrays
 from testbed.core.shocks import ShockRegime
+from testbed.describe import description, slice_ids
 from testbed.twin import DigitalTwin, MismatchKnobs
 
 SERVICE_NAME = "nextric.twin.v1.DigitalTwin"
@@ -45,7 +42,8 @@ class TwinService(twin_pb2_grpc.DigitalTwinServicer):
         self.name = scenario_name
         self.cell_keys = cell_keys
         self._cell_ids = {key: cell.cell_id for key, cell in zip(cell_keys, scenario.cells, strict=True)}
-        self.slice_keys = [ids.snssai_key(ids.make_snssai(s.sst, s.sd)) for s in scenario.slices]
+        self._slice_ids = slice_ids(scenario)
+        self.slice_keys = [s.key for s in self._slice_ids]
         self._mean_mult: dict[tuple[str, float], np.ndarray] = {}  #: per regime and shock-rate scale
 
     def mean_multiplier(self, twin: DigitalTwin) -> np.ndarray:
@@ -59,86 +57,11 @@ class TwinService(twin_pb2_grpc.DigitalTwinServicer):
         return self.description()
 
     def description(self) -> twin_pb2.TwinDescription:
-        sc = self.scenario
-        t = sc.timing
-        arr = city_arrays(sc)
-        zones_of = {z.name: in_zone(z, arr.cell_xy) for z in sc.zones}
-        shocks = []
-        if sc.hotspot is not None:
-            h = sc.hotspot
-            shocks.append(twin_pb2.ShockFamily(family="hotspot", zone=h.zone, intensity=list(h.intensity),
-                                               duration_s=h.duration_s, rate_per_slow_step=h.rate_per_slow_step,
-                                               radius_m=h.radius_m))
-        if sc.wave is not None:
-            w = sc.wave
-            shocks.append(twin_pb2.ShockFamily(family="wave", zone=w.zone, intensity=list(w.intensity),
-                                               duration_s=w.duration_s, rate_per_slow_step=w.rate_per_slow_step,
-                                               radius_m=w.width_m))
-        return twin_pb2.TwinDescription(
-            scenario=self.name,
-            cell_keys=self.cell_keys,
-            slice_keys=self.slice_keys,
-            link_ids=[link.name for link in sc.transport.links],
-            slow_steps_per_horizon=t.slow_per_horizon,
-            fast_steps_per_slow=t.fast_per_slow,
-            fast_step_s=t.fast_step_s,
-            cells=[twin_pb2.CellTopology(cell_key=key, cell_id=c.cell_id, name=c.name,
-                                         position=twin_pb2.Point(x_m=c.x_m, y_m=c.y_m), prb_count=c.n_prb,
-                                         agg_node=c.agg_node, zones=[z for z, m in zones_of.items() if m[i]])
-                   for i, (key, c) in enumerate(zip(self.cell_keys, sc.cells, strict=True))],
-            zones=[twin_pb2.ZoneTopology(name=z.name, kind=z.kind, radius_m=z.radius_m,
-                                         points=[twin_pb2.Point(x_m=x, y_m=y) for x, y in z.points])
-                   for z in sc.zones],
-            nodes=[twin_pb2.NodeTopology(name=n, position=twin_pb2.Point(x_m=xy[0], y_m=xy[1]),
-                                         hub=n == sc.transport.hub)
-                   for n, xy in zip(sc.transport.nodes, sc.transport.node_xy, strict=True)],
-            links=[twin_pb2.LinkTopology(link_id=ln.name, src=ln.src, dst=ln.dst, capacity_mbps=ln.capacity_mbps,
-                                         delay_ms=ln.delay_ms, corridor=ln.corridor) for ln in sc.transport.links],
-            slices=[twin_pb2.SliceDescription(key=k, name=s.name, sst=s.sst, sd=s.sd, sla_loss=s.sla_loss,
-                                              sla_p99_ms=s.sla_p99_ms or 0.0, packet_bytes=int(s.packet_bytes),
-                                              base_delay_ms=s.base_delay_ms, discard_ms=s.discard_ms)
-                    for k, s in zip(self.slice_keys, sc.slices, strict=True)],
-            cost=twin_pb2.CostWeights(w_prb=sc.cost.w_prb, w_transport=sc.cost.w_transport,
-                                      w_change=sc.cost.w_change),
-            shock_families=shocks,
-        )
+        return description(self.scenario, self.name, self.cell_keys)
 
     def reports(self, history: list[kpm_pb2.KpmIndicationMessage]) -> list[KpmReport]:
         """E2 KPM messages -> the twin's KPM reports (one per message; unknown cells are an error)."""
-        out: list[KpmReport] = []
-        for msg in history:
-            table = measurements.kpm_table(msg)
-            per_cell: dict[str, dict[str, dict[str, float]]] = defaultdict(dict)
-            totals: dict[str, dict[str, float]] = {}
-            for (cell, slice_key), values in table.items():
-                if cell not in self._cell_ids:
-                    raise ValidationError(f"KPM for unknown cell {cell}")
-                if slice_key is not None:
-                    per_cell[cell][slice_key] = values
-                else:
-                    totals[cell] = values
-            cells = []
-            for cell, slices in per_cell.items():
-                kpms = tuple(
-                    SliceKpm(
-                        int(key.split("-")[0]),
-                        key.split("-")[1] if "-" in key else "",
-                        key,
-                        slices.get(key, {}).get(measurements.THP_DL, 0.0),
-                        slices.get(key, {}).get(measurements.PRB_USED_DL, 0.0),
-                        slices.get(key, {}).get(measurements.DELAY_DL, 0.0),
-                        slices.get(key, {}).get(measurements.LOSS_DL, 0.0),
-                        slices.get(key, {}).get(measurements.DELAY_DL_P99, 0.0),
-                        slices.get(key, {}).get(measurements.OFFERED_DL, 0.0),
-                        (0.0, 0.0, 0.0),
-                    )
-                    for key in self.slice_keys
-                )
-                tot = totals.get(cell, {})
-                cells.append(CellKpm(self._cell_ids[cell], tot.get(measurements.PRB_AVAIL_DL, 0.0),
-                                     tot.get(measurements.PRB_USED_DL, sum(k.prb_used_dl for k in kpms)), kpms))
-            out.append(KpmReport(0.0, max(msg.granularity_period_ms, 1) / 1000.0, 1, tuple(cells)))
-        return out
+        return [report_of([msg], self._cell_ids, self._slice_ids, strict=True) for msg in history]
 
     def _twin(self, request: twin_pb2.RolloutRequest) -> tuple[DigitalTwin, list[KpmReport]]:
         sc = self.scenario
@@ -176,14 +99,17 @@ class TwinService(twin_pb2_grpc.DigitalTwinServicer):
         seeds = request.n_seeds or 4
         self._check_budget(n, seeds, k)
         twin, _ = self._twin(request)
-        res = twin.rollout(prb, tn, n_seeds=seeds, seed=int(request.seed))
-        return twin_pb2.RolloutResponse(
-            scm=to_tensor(res.scm),
-            loss=to_tensor(res.loss),
-            p99_ms=to_tensor(res.p99_ms),
-            cost=to_tensor(np.asarray(res.cost)),
-            rollouts=n * seeds,
-        )
+        res = twin.rollout(prb, tn, n_seeds=seeds, seed=int(request.seed), per_step=request.per_step)
+        out = twin_pb2.RolloutResponse(scm=to_tensor(res.scm), loss=to_tensor(res.loss), p99_ms=to_tensor(res.p99_ms),
+                                       cost=to_tensor(np.asarray(res.cost)), rollouts=n * seeds)
+        if res.steps is not None:
+            st = res.steps
+            out.steps.CopyFrom(twin_pb2.StepDetail(
+                loss=to_tensor(st.loss), p99_ms=to_tensor(st.p99_ms), throughput_mbps=to_tensor(st.throughput_mbps),
+                prb_util=to_tensor(st.prb_util), cum_loss=to_tensor(st.cum_loss), offered_mbit=to_tensor(st.offered),
+                delivered_mbit=to_tensor(st.delivered), drop_ran_mbit=to_tensor(st.drop_ran),
+                drop_tn_mbit=to_tensor(st.drop_tn), alloc_prb=to_tensor(st.alloc_prb)))
+        return out
 
     def _check_budget(self, n: int, seeds: int, k: int) -> None:
         t = self.scenario.timing
@@ -218,6 +144,11 @@ class TwinService(twin_pb2_grpc.DigitalTwinServicer):
             cell_offered_mbps=to_tensor(res.cell_offered), cell_thp_mbps=to_tensor(res.cell_thp),
             cell_loss=to_tensor(res.cell_loss), cell_p99_ms=to_tensor(res.cell_p99_ms), seed_cost=to_tensor(res.cost),
             committed_prb=to_tensor(res.committed_prb.mean(1)), committed_tn=to_tensor(res.committed_tn.mean(1)))
+
+    def rollout(self, request: twin_pb2.RolloutRequest) -> twin_pb2.RolloutResponse:
+        """In-process ``Rollout`` (benchmarks and training call the twin without a network hop); bad requests raise
+        :class:`~nextric.errors.ValidationError` as the gRPC face answers INVALID_ARGUMENT."""
+        return self.run(request)
 
     async def Rollout(self, request: twin_pb2.RolloutRequest, context: Any) -> twin_pb2.RolloutResponse:
         try:

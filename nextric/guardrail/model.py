@@ -64,12 +64,28 @@ class ReasonCode(StrEnum):
     ROLLBACK = "rollback"
 
 
-@dataclass(frozen=True, slots=True, order=True)
+@dataclass(frozen=True, slots=True)
 class SNssai:
-    """S-NSSAI: slice/service type ``sst`` (0..255), optional slice differentiator ``sd`` (6 hex digits)."""
+    """S-NSSAI: slice/service type ``sst`` (0..255), optional slice differentiator ``sd`` (6 hex digits).
+    Ordered by sst, then no sd before any sd, then sd."""
 
     sst: int
     sd: str | None = None
+
+    def _key(self) -> tuple[int, bool, str]:
+        return (self.sst, self.sd is not None, self.sd or "")
+
+    def __lt__(self, other: SNssai) -> bool:
+        return self._key() < other._key()
+
+    def __le__(self, other: SNssai) -> bool:
+        return self._key() <= other._key()
+
+    def __gt__(self, other: SNssai) -> bool:
+        return self._key() > other._key()
+
+    def __ge__(self, other: SNssai) -> bool:
+        return self._key() >= other._key()
 
     def __post_init__(self) -> None:
         if not 0 <= self.sst <= 255:

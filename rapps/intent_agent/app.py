@@ -1,6 +1,8 @@
-"""Wiring of the intent agent: settings -> environment (scenario, KB, SDL, policy client, CE client) ->
-tool registry -> agent -> FastAPI (TMF921 routes, plans, audit, operator page); plus the E2 KPM feed from
-the testbed (subscription per node at the rApp's reporting period). No decision logic here."""
+"""Wiring of the intent agent: settings -> environment (the network's description, KB, SDL, policy client, CE
+client) -> tool registry -> agent -> FastAPI (TMF921 routes, plans, audit, operator page); plus the E2 KPM feed
+(subscription per node at the rApp's reporting period). The network is known only through its interfaces: the
+twin service's ``Describe`` (or an inventory file with the same content), E2 KPM, A1 and SDL. No decision logic
+here."""
 
 from __future__ import annotations
 
@@ -16,10 +18,12 @@ import httpx
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from google.protobuf import json_format
 
 from nextric.e2.client import E2Client
 from nextric.e2.v1 import e2ap_pb2
 from nextric.e2sm.kpm.v1 import kpm_pb2
+from nextric.errors import ConfigError
 from nextric.sdl.api import SdlBackend
 from nextric.topology import Topology
 from nextric.twin.v1 import twin_pb2, twin_pb2_grpc
@@ -31,34 +35,27 @@ from rapps.intent_agent.compiler.domain import domain_of
 from rapps.intent_agent.compiler.kb import KnowledgeBase
 from rapps.intent_agent.compiler.llm import LlmCompiler, LlmConfig
 from rapps.intent_agent.harness.tools import Env, build_registry
-from rapps.intent_agent.observe import CellMap, History, merge_messages, to_report
-from rapps.intent_agent.plans.build import slice_key
+from rapps.intent_agent.observe import History, merge_messages, to_report
 from rapps.intent_agent.service import IntentAgent
 from rapps.intent_agent.settings import IntentAgentSettings
-from testbed.core.scenario import load_scenario
 
 log = logging.getLogger("rapp.intent_agent")
 UI_DIR = Path(__file__).with_name("ui")
 
 
-def build_agent(settings: IntentAgentSettings, sdl: SdlBackend, cmap: CellMap | None = None,
-                topology: Topology | None = None, twin: Any = None) -> IntentAgent:
-    """The agent; ``topology`` and ``twin`` (a ``nextric.twin.v1`` stub) come from the testbed's twin service
-    (:func:`describe_network`); without them the agent compiles and answers, but cannot plan."""
-    sc = load_scenario(settings.scenario)
-    cmap = cmap or CellMap({f"cell-{c.cell_id}": c.cell_id for c in sc.cells},
-                           tuple(slice_key(s.sst, s.sd) for s in sc.slices))
+def build_agent(settings: IntentAgentSettings, sdl: SdlBackend, topology: Topology, twin: Any = None) -> IntentAgent:
+    """The agent for the network ``topology`` (:func:`describe_network` or :func:`load_description`); with ``twin``
+    (a ``nextric.twin.v1`` async stub) it plans, without it it compiles and answers but cannot roll plans out."""
     policy = None
     if settings.policy.url:
         tok = settings.policy.token
         headers = {"Authorization": f"Bearer {tok.get_secret_value()}"} if tok else {}
         policy = httpx.AsyncClient(base_url=settings.policy.url, headers=headers, timeout=settings.policy.timeout_s)
     ce = httpx.AsyncClient(base_url=settings.ce_url, timeout=2.0) if settings.ce_url else None
-    domain, kb = domain_of(sc), KnowledgeBase.load()
-    env = Env(sc, settings.scenario, domain, kb, History(), cmap, sdl, settings.sdl_namespace, settings.plan_key,
-              settings.planner.regime, policy, ce, twin=twin, topology=topology,
-              slice_namespace=settings.slice_namespace, steering_namespace=settings.steering_namespace,
-              planner_seed=settings.planner.seed)
+    domain, kb = domain_of(topology), KnowledgeBase.load()
+    env = Env(topology, domain, kb, History(), sdl, settings.sdl_namespace, settings.plan_key,
+              settings.planner.regime, policy, ce, twin=twin, slice_namespace=settings.slice_namespace,
+              steering_namespace=settings.steering_namespace, planner_seed=settings.planner.seed)
     llm = None
     if settings.llm.base_url:
         key = settings.llm.api_key.get_secret_value() if settings.llm.api_key else None
@@ -99,13 +96,22 @@ def create_app(settings: IntentAgentSettings, agent: IntentAgent) -> FastAPI:
     return app
 
 
-async def describe_network(client: E2Client) -> tuple[CellMap, Topology, Any]:
-    """The network from the testbed's twin service (nextric.twin.v1 Describe): cell keys and ids, the topology,
-    and the twin stub the planner rolls plans out on."""
+async def describe_network(client: E2Client) -> tuple[Topology, Any]:
+    """The network from the twin service (nextric.twin.v1 Describe) and the twin stub the planners roll plans out
+    on."""
     stub = twin_pb2_grpc.DigitalTwinStub(client.channel)
     d = await stub.Describe(twin_pb2.DescribeRequest())
-    topo = Topology.of(d)
-    return CellMap({c.key: c.cell_id for c in topo.cells}, tuple(d.slice_keys)), topo, stub
+    return Topology.of(d), stub
+
+
+def load_description(path: str | Path) -> Topology:
+    """The network from an inventory file: a ``nextric.twin.v1.TwinDescription`` in protobuf JSON (what
+    ``Describe`` answers), for an rApp that has no twin service to ask."""
+    try:
+        d = json_format.Parse(Path(path).read_text(encoding="utf-8"), twin_pb2.TwinDescription())
+    except (OSError, json_format.ParseError) as exc:
+        raise ConfigError(f"network description {path}: {exc}") from exc
+    return Topology.of(d)
 
 
 async def feed_kpm(agent: IntentAgent, client: E2Client, period_ms: int, stop: asyncio.Event) -> None:
@@ -121,7 +127,7 @@ async def feed_kpm(agent: IntentAgent, client: E2Client, period_ms: int, stop: a
                 pending[t].append(ind.kpm)
                 if len(pending[t]) == len(nodes):
                     msgs = pending.pop(t)
-                    await agent.on_kpm(to_report(msgs, agent.env.cmap, agent.env.scenario, t / 1000.0),
+                    await agent.on_kpm(to_report(msgs, agent.env.topology, t / 1000.0),
                                        merge_messages(msgs))
 
     tasks = [asyncio.create_task(one(n)) for n in nodes]

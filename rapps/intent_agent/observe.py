@@ -1,5 +1,5 @@
-"""Observations the rApp keeps: E2 KPM messages -> the twin's / planner's :class:`KpmReport` (scenario cell
-order from the twin's Describe), and per-slice KPIs of an area over a window (pure)."""
+"""Observations the rApp keeps: E2 KPM messages -> :class:`~nextric.kpm.KpmReport` (cells and slices as the
+twin's ``Describe`` names them), and per-slice KPIs of an area over a window (pure)."""
 
 from __future__ import annotations
 
@@ -9,18 +9,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nextric.e2 import measurements
 from nextric.e2sm.kpm.v1 import kpm_pb2
-from testbed.core.params import ScenarioParams
-from testbed.core.reports import CellKpm, KpmReport, SliceKpm
-
-
-@dataclass(frozen=True)
-class CellMap:
-    """E2 cell key <-> scenario cell id (order of the twin's Describe = scenario order)."""
-
-    key_to_id: dict[str, int]
-    slice_keys: tuple[str, ...]
+from nextric.kpm import KpmReport, report_of
+from nextric.topology import Topology
 
 
 def merge_messages(msgs: Sequence[kpm_pb2.KpmIndicationMessage]) -> kpm_pb2.KpmIndicationMessage:
@@ -32,34 +23,10 @@ def merge_messages(msgs: Sequence[kpm_pb2.KpmIndicationMessage]) -> kpm_pb2.KpmI
                                         sets=[row for m in msgs for row in m.sets])
 
 
-def to_report(msgs: Sequence[kpm_pb2.KpmIndicationMessage], cmap: CellMap, sc: ScenarioParams,
-              t_end_s: float) -> KpmReport:
-    """One report from the per-node KPM messages of one period (the same period for every cell)."""
-    period_s = max((m.granularity_period_ms for m in msgs), default=1000) / 1000.0
-    cells = []
-    for msg in msgs:
-        table = measurements.kpm_table(msg)
-        by_cell: dict[str, dict[str, dict[str, float]]] = {}
-        avail: dict[str, float] = {}
-        for (cell, sk), vals in table.items():
-            if cell not in cmap.key_to_id:
-                continue
-            if sk is None:
-                avail[cell] = vals.get(measurements.PRB_AVAIL_DL, 0.0)
-            else:
-                by_cell.setdefault(cell, {})[sk] = vals
-        for cell, slices in by_cell.items():
-            kpms = []
-            for key, s in zip(cmap.slice_keys, sc.slices, strict=True):
-                v = slices.get(key, {})
-                kpms.append(SliceKpm(s.sst, s.sd, s.name, v.get(measurements.THP_DL, 0.0),
-                                     v.get(measurements.PRB_USED_DL, 0.0), v.get(measurements.DELAY_DL, 0.0),
-                                     v.get(measurements.LOSS_DL, 0.0), v.get(measurements.DELAY_DL_P99, 0.0),
-                                     v.get(measurements.OFFERED_DL, 0.0), (0.0, 0.0, 0.0)))
-            used = sum(k.prb_used_dl for k in kpms)
-            cells.append(CellKpm(cmap.key_to_id[cell], avail.get(cell, 0.0), used, tuple(kpms)))
-    cells.sort(key=lambda c: c.cell_id)
-    return KpmReport(t_end_s - period_s, t_end_s, 1, tuple(cells))
+def to_report(msgs: Sequence[kpm_pb2.KpmIndicationMessage], topo: Topology, t_end_s: float) -> KpmReport:
+    """One report from the per-node KPM messages of one period (the same period for every cell); cells the
+    description does not list are left out."""
+    return report_of(msgs, topo.cell_ids_by_key, topo.slice_ids, t_end_s)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -27,7 +28,7 @@ from nextric.twin.codec import from_tensor
 from rapps.intent_agent.compiler.spec import IntentSpec
 from rapps.intent_agent.harness.loop_tools import intent_goals
 from rapps.intent_agent.harness.registry import ToolFailed
-from rapps.intent_agent.harness.tools import Env
+from rapps.intent_agent.harness.tools import Env, load_models
 from rapps.intent_agent.harness.trace import Trace
 from rapps.intent_agent.plans import build
 from rapps.intent_agent.plans.effect import Assessment, target_name
@@ -42,7 +43,7 @@ UNITS = {"packet_loss": "fraction", "p99_latency_ms": "ms", "throughput_mbps": "
 
 async def make_plan(s: IntentAgentSettings, env: Env, call: Call, intent_id: str, text: str, mode: str,
                     spec: IntentSpec, trace: Trace) -> Plan:
-    names = [x.name for x in env.scenario.slices]
+    names = [x.name for x in env.topology.slices]
     area = list(spec.context.cells)
     await call("query_kpi", {"cells": area, "last": 4}, trace, READ)
     await call("get_config", {}, trace, READ)
@@ -132,9 +133,13 @@ async def _world_model_proposal(s: IntentAgentSettings, env: Env, call: Call, sp
     args = {"objective": {"scm": o.scm, "cost": o.cost, "risk": o.risk, "risk_quantile": o.risk_quantile},
             "ceilings": ceil, "seed": s.planner.seed}
     method = s.planner.method
+    models = False if method in ("rules", "uniform") else await asyncio.to_thread(load_models, env)
     if method in ("rules", "uniform"):
         out = await call("plan_slicing", {**args, "method": method}, trace, PLAN)
         evidence.append(f"{method} planner (configured): its shares are one candidate")
+    elif models is False:  # known unusable (missing, or failing its card): straight to the fallback, saying why
+        out = await call("plan_slicing", {**args, "method": s.planner.fallback_method}, trace, PLAN)
+        evidence.append(f"{out['method']} planner, the fallback: world models unusable ({env.models_error[:240]})")
     else:
         try:
             out = await call("plan_slicing", {**args, "method": method}, trace, PLAN)
@@ -142,7 +147,7 @@ async def _world_model_proposal(s: IntentAgentSettings, env: Env, call: Call, sp
         except ToolFailed as exc:
             out = await call("plan_slicing", {**args, "method": s.planner.fallback_method}, trace, PLAN)
             evidence.append(f"{out['method']} planner, the fallback: world models unusable ({str(exc)[:240]})")
-    shaped = build.shape_shares(spec, env.scenario, env.drafts[out["draft"]])
+    shaped = build.shape_shares(spec, env.topology, env.drafts[out["draft"]])
     draft = uuid.uuid4().hex[:12]
     env.drafts[draft] = shaped
     env.drafts[draft + "/tn"] = env.drafts[out["draft"] + "/tn"]
@@ -183,7 +188,7 @@ def _guard_cells(env: Env, plan: ControlPlan, ratio_pct: Any, area: list[int]) -
     """Per area cell, the RRMPolicyRatio (dedicated, min, max) the plan leads to at least: today's ratios, with a min
     raised to the plan's lower bound where it sets a higher one (others scaled down if the mins would pass 100 %),
     a max lowered to the plan's cap."""
-    topo = env.need_topology()
+    topo = env.topology
     out: dict[str, dict[str, list[int]]] = {}
     for ci, c in enumerate(topo.cells):
         if area and c.cell_id not in area:

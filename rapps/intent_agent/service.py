@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from nextric.errors import ConflictError, NotFoundError, ValidationError
+from nextric.kpm import KpmReport
 from rapps.intent_agent.audit import AuditLog
 from rapps.intent_agent.compiler.compile import compile_intent
 from rapps.intent_agent.compiler.llm import LlmCompiler
@@ -27,7 +28,6 @@ from rapps.intent_agent.planning import make_plan
 from rapps.intent_agent.plans.model import MODES, Plan
 from rapps.intent_agent.reports.fulfilment import Fulfilment, baseline_of, evaluate
 from rapps.intent_agent.settings import IntentAgentSettings
-from testbed.core.reports import KpmReport
 
 log = logging.getLogger("rapp.intent_agent")
 READ, PLAN, ACT = frozenset({"read"}), frozenset({"read", "plan"}), frozenset({"read", "plan", "act"})
@@ -130,7 +130,7 @@ class IntentAgent:
         else:
             rec.compiled = {"kind": "spec", "spec": result.to_json()}
             rec.lifecycle = "planning"
-            rec.expectations = to_expectations(result, self.env.scenario_name)
+            rec.expectations = to_expectations(result, self.env.topology.scenario)
             rec.reports.append(self._report(rec, Fulfilment("NOT_FULFILLED", "ACKNOWLEDGED",
                                                             why="compiled; planning")))
         self.audit.append("compile", who, rec.id, rec.lifecycle, {"text": rec.text, "compiled": rec.compiled})
@@ -285,7 +285,7 @@ class IntentAgent:
         p.applied_sim_s = reps[-1].t_end_s if reps else 0.0
         p.trace.setdefault("apply", []).append(trace.to_json())
         rec.lifecycle = "active"
-        rec.baseline = baseline_of(reps[-self.s.fulfil_reports:], spec, [s.name for s in self.env.scenario.slices])
+        rec.baseline = baseline_of(reps[-self.s.fulfil_reports:], spec, [s.name for s in self.env.topology.slices])
         rec.reports.append(self._report(rec, Fulfilment("NOT_FULFILLED", "ACKNOWLEDGED",
                                                         why=f"applied by {who}; waiting for KPIs")))
         self.audit.append("apply", who, rec.id, f"plan {pid} applied (version {out.get('version')})",
@@ -294,8 +294,7 @@ class IntentAgent:
         return p
 
     def _area_keys(self, spec: IntentSpec) -> list[str]:
-        inv = {v: k for k, v in self.env.cmap.key_to_id.items()}
-        return [inv[c] for c in (spec.context.cells or tuple(inv))]
+        return [self.env.cell_key(c) for c in spec.context.cells] if spec.context.cells else self.env.cell_keys()
 
     async def rollback(self, pid: str, who: str, why: str) -> Plan:
         p = self.plan(pid)
@@ -314,7 +313,7 @@ class IntentAgent:
     # ------------------------------------------------------------------ KPIs in -> reports
     async def on_kpm(self, report: KpmReport, message: Any = None) -> None:
         self.env.history.add(report, message)
-        names = [s.name for s in self.env.scenario.slices]
+        names = [s.name for s in self.env.topology.slices]
         for rec in list(self.intents.values()):
             if rec.lifecycle != "active":
                 continue

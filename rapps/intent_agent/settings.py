@@ -46,8 +46,9 @@ class PlannerSettings(BaseModel):
 class IntentAgentSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="NEXTRIC_RAPP_", env_nested_delimiter="__", extra="forbid")
 
-    scenario: str = "twm_poc"
     e2: E2ClientSettings | None = Field(None, description="testbed E2 + twin server (NEXTRIC_RAPP_E2__TARGET)")
+    network_file: str | None = Field(None, description="without E2: the network's description (a nextric.twin.v1 "
+                                     "TwinDescription in protobuf JSON, as Describe answers)")
 
     @field_validator("e2")
     @classmethod

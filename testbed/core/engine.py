@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from nextric.errors import ValidationError
+from nextric.kpi import KpiSummary, mixture_quantile, summarise
 from testbed.core.estimators import (
     MODES,
     EstimatorBank,
@@ -31,7 +32,6 @@ from testbed.core.estimators import (
     lookup_nmse,
 )
 from testbed.core.flow import FlowState, StepOut, flow_step, initial_flow
-from testbed.core.kpi import KpiSummary, mixture_quantile, summarise
 from testbed.core.params import ScenarioParams
 from testbed.core.pilots import PilotConfig, generate_pilots, tdl_channel, tdl_profile
 from testbed.core.radio import (
@@ -56,7 +56,7 @@ from testbed.core.reports import (
     PilotReport,
     SliceKpm,
 )
-from testbed.core.scenario import city_arrays
+from testbed.core.scenario import city_arrays, router_of
 from testbed.core.scheduler import validate_ratios
 from testbed.core.shocks import (
     ShockRegime,
@@ -65,7 +65,6 @@ from testbed.core.shocks import (
     shock_model,
     shock_step,
 )
-from testbed.core.transport import Router
 from testbed.core.types import FloatArray, IntArray
 
 PLMN = "00101"
@@ -119,7 +118,7 @@ class Emulator:
         self.shock_m = shock_model(scenario, self.arr, self.regime)
         self.shocks = initial_shocks(self.shock_m, 1, scenario.n_slices, scenario.n_links)
         self.flow: FlowState = initial_flow(1, scenario.n_cells, scenario.n_slices)
-        self.router = Router.build(scenario, self.arr)
+        self.router = router_of(scenario, self.arr)
         n_c, n_s, n_l = scenario.n_cells, scenario.n_slices, scenario.n_links
         self.ratio_pct: FloatArray = self.arr.default_ratio.copy()
         self.tn_share: FloatArray = np.full((n_l, n_s), 1.0 / n_s)
@@ -213,6 +212,13 @@ class Emulator:
         for t in req.transport:
             self.tn_share[self._link_index[t.link]] = t.shares
         return ControlAck(req.request_id, self.t_s, self.step_index, req, tuple(notes))
+
+    def reseed(self, seed: int) -> None:
+        """Another exogenous future from the state reached: new random streams for UE motion and radio, shocks,
+        link failures and pilots (a copy of an emulator, reseeded, is the same network with a different future;
+        benchmarks use it to measure how much one future tells about a plan)."""
+        ss = np.random.SeedSequence([self.seed, seed, 0x5EED])
+        self._rng_radio, self._rng_shock, self._rng_pilot = (np.random.default_rng(s) for s in ss.spawn(3))
 
     def set_allocation(self, prb_ratio_pct: FloatArray, tn_share: FloatArray) -> None:
         """Bulk control for in-process drivers (Gym env, benches): (C, S, 3) percent and (L, S) shares,
@@ -338,7 +344,7 @@ class Emulator:
                          a["link_carried"][None], a["link_cap"][None], dur, self.sc.slices)
 
     def window_kpis(self) -> KpiSummary:
-        """KPIs (:mod:`testbed.core.kpi`) over the sub-steps since the last :meth:`read_kpm` (batch of 1)."""
+        """KPIs (:mod:`nextric.kpi`) over the sub-steps since the last :meth:`read_kpm` (batch of 1)."""
         if not self._kpm_buf:
             raise ValidationError("no sub-steps since the last read")
         return self._summarise(self._kpm_buf)

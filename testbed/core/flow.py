@@ -11,7 +11,7 @@ slice ``s`` (volumes in Mbit per sub-step of ``dt`` s)::
 ``r`` is Mbit per PRB per sub-step, ``R_avail`` the slice's available service rate (its allocation plus
 idle PRBs up to its max ratio). Each (c, s) sub-step gets a latency model ``D = a + Exp(beta)`` with
 ``a`` = base delay + backlog waits + hop delays and ``1/beta = 1/(mu_ran - lambda) + 1/(mu_tn - lambda)``
-(M/M/1 sojourn tails in packets/s), used for the 99th percentile in :mod:`testbed.core.kpi`.
+(M/M/1 sojourn tails in packets/s), used for the 99th percentile in :mod:`nextric.kpi`.
 Conservation (tested): ``a = served + drop_ran + dq`` and ``served + z = delivered + drop_tn + z'``.
 """
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from nextric.kpi import CostWeights
 from testbed.core.types import FloatArray, IntArray
 
 
@@ -192,15 +193,6 @@ class TimingParams:
 
 
 @dataclass(frozen=True)
-class CostParams:
-    """Normalised control cost weights (see :mod:`testbed.core.kpi`)."""
-
-    w_prb: float
-    w_transport: float
-    w_change: float
-
-
-@dataclass(frozen=True)
 class ScenarioParams:
     """Everything that defines a city; immutable. Arrays are derived in :class:`CityArrays`."""
 
@@ -218,7 +210,7 @@ class ScenarioParams:
     hotspot: HotspotParams | None
     wave: WaveParams | None
     ood: OodParams
-    cost: CostParams
+    cost: CostWeights
     source: str = ""  #: file it was loaded from
 
     @property

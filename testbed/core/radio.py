@@ -22,8 +22,8 @@ from typing import Protocol
 
 import numpy as np
 
+from nextric.geometry import polyline_length, polyline_point, sample_in_zone
 from testbed.core import beams as bm
-from testbed.core.geometry import polyline_length, polyline_point, sample_in_zone
 from testbed.core.nrtables import goodput_efficiency
 from testbed.core.params import CityArrays, ScenarioParams
 from testbed.core.pathloss import (

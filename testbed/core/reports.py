@@ -1,13 +1,16 @@
 """Typed reports and controls of the emulator facade (:mod:`testbed.core.engine`).
 
 Names follow TS 28.552 (DRB.UEThpDl, RRU.PrbUsedDl, RRU.PrbAvailDl, DRB.RlcSduDelayDl) and TS 28.541
-(RRMPolicyRatio: dedicated/min/max percent). An E2 adapter translates these one to one.
+(RRMPolicyRatio: dedicated/min/max percent). An E2 adapter translates these one to one. The KPM report types
+are the runtime's (:mod:`nextric.kpm`: the rApp and the twin decode the same values), re-exported here with the
+emulator's other reports.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from nextric.kpm import CellKpm, KpmReport, SliceKpm
 from testbed.core.pilots import PilotObservation
 from testbed.core.types import FloatArray, IntArray
 
@@ -25,42 +28,6 @@ class CellInfo:
     bandwidth_mhz: int
     scs_khz: int
     n_prb: int
-
-
-@dataclass(frozen=True)
-class SliceKpm:
-    """Per cell, per S-NSSAI measurements over a reporting period."""
-
-    sst: int
-    sd: str
-    name: str
-    thp_dl_mbps: float  #: DRB.UEThpDl (delivered over the air)
-    prb_used_dl: float  #: RRU.PrbUsedDl (mean PRBs per slot)
-    rlc_sdu_delay_ms: float  #: DRB.RlcSduDelayDl (mean)
-    packet_loss: float  #: fraction of offered volume dropped (RAN + transport)
-    p99_delay_ms: float  #: end-to-end 99th percentile delay
-    offered_mbps: float
-    ratio_pct: tuple[float, float, float]  #: RRMPolicyRatio in force (dedicated, min, max)
-
-
-@dataclass(frozen=True)
-class CellKpm:
-    """One cell's KPM report."""
-
-    cell_id: int
-    prb_avail_dl: float  #: RRU.PrbAvailDl
-    prb_used_dl: float  #: RRU.PrbUsedDl total
-    slices: tuple[SliceKpm, ...]
-
-
-@dataclass(frozen=True)
-class KpmReport:
-    """KPM over the fast sub-steps since the previous read: [t_start_s, t_end_s)."""
-
-    t_start_s: float
-    t_end_s: float
-    n_steps: int
-    cells: tuple[CellKpm, ...]
 
 
 @dataclass(frozen=True, eq=False)
@@ -156,3 +123,7 @@ class ControlAck:
     step_index: int
     applied: ControlRequest
     notes: tuple[str, ...] = field(default=())
+
+
+__all__ = ["BeamGenie", "BeamReport", "BeamSwitch", "CellInfo", "CellKpm", "ControlAck", "ControlRequest",
+           "EstimatorMode", "KpmReport", "PilotReport", "SliceKpm", "SlicePolicy", "TransportShare"]

@@ -18,11 +18,12 @@ import numpy as np
 import yaml
 
 from nextric.errors import ConfigError
+from nextric.kpi import CostWeights
+from nextric.routing import Router
 from testbed.core.nrtables import bits_per_prb_per_second, n_prb
 from testbed.core.params import (
     CellParams,
     CityArrays,
-    CostParams,
     HotspotParams,
     LinkParams,
     OodParams,
@@ -363,7 +364,7 @@ def load_scenario_dict(data: Any, src: str = "<dict>") -> ScenarioParams:
     ood = OodParams(intensity_mult=o.num("intensity_mult", 1.5, 0.0), duration_mult=o.num("duration_mult", 2.0, 0.0),
                     fail_mult=o.num("fail_mult", 3.0, 0.0), rate_mult=o.num("rate_mult", 1.5, 0.0))
     c = root.sub("cost", {})
-    cost = CostParams(w_prb=c.num("w_prb", 0.4, 0.0), w_transport=c.num("w_transport", 0.4, 0.0),
+    cost = CostWeights(w_prb=c.num("w_prb", 0.4, 0.0), w_transport=c.num("w_transport", 0.4, 0.0),
                       w_change=c.num("w_change", 0.2, 0.0))
     return ScenarioParams(
         name=root.str_("name"), description=root.str_("description", ""), width_m=area.num("width_m", lo=1.0),
@@ -436,3 +437,10 @@ def city_arrays(sc: ScenarioParams) -> CityArrays:
         slice_base_delay_s=np.array([s.base_delay_ms / 1e3 for s in sc.slices]),
         slice_discard_s=np.array([s.discard_ms / 1e3 for s in sc.slices]),
     )
+
+
+def router_of(sc: ScenarioParams, arr: CityArrays | None = None) -> Router:
+    """The transport router of a scenario (:class:`nextric.routing.Router`)."""
+    arr = arr or city_arrays(sc)
+    return Router(len(sc.transport.nodes), sc.transport.nodes.index(sc.transport.hub), arr.link_src, arr.link_dst,
+                  arr.link_delay_ms, arr.cell_agg)

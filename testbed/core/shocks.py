@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from nextric.errors import ConfigError
-from testbed.core.geometry import polyline_length, polyline_projection
+from nextric.geometry import polyline_length, polyline_projection
 from testbed.core.params import CityArrays, ScenarioParams
 from testbed.core.records import evolve
 from testbed.core.types import BoolArray, FloatArray
@@ -112,7 +112,7 @@ def shock_model(sc: ScenarioParams, arr: CityArrays, regime: ShockRegime) -> Sho
     hs_link = np.zeros(sc.n_links, dtype=bool)
     if sc.hotspot is not None:
         hz = zones[sc.hotspot.zone]
-        from testbed.core.geometry import in_zone
+        from nextric.geometry import in_zone
 
         hot_cells = in_zone(hz, arr.cell_xy)
         hot_nodes = set(arr.cell_agg[hot_cells].tolist())

@@ -43,3 +43,17 @@ def test_healthy_period_resets_the_breach_count() -> None:
         t, d = _period(t, delay, n=3)
         assert d == []
     assert t.manual("c1")[0].restore == good
+
+
+def test_manual_rollback_orders_slices_with_and_without_a_differentiator() -> None:
+    """A cell holding the same SST with and without an SD (found by fuzzing the policy API: sorting the tracks
+    compared ``None`` with a string and answered 500)."""
+    bare, with_sd = SNssai(1), SNssai(1, "000001")
+    assert sorted([with_sd, SNssai(0, "ffffff"), bare]) == [SNssai(0, "ffffff"), bare, with_sd]
+    t = RollbackTracker()
+    for m in (with_sd, bare):
+        t = t.applied(SlicePrbQuotaAction("c1", (RrmPolicy(m, 10, 100, 0),)), {}, 0.0)
+        t = t.applied(SlicePrbQuotaAction("c1", (RrmPolicy(m, 40, 100, 0),)), {m: RrmPolicy(m, 10, 100, 0)}, 1.0)
+    decisions = t.manual("c1")
+    assert [d.restore.member for d in decisions] == [bare, with_sd]
+    assert t.manual("c1", bare)[0].restore == RrmPolicy(bare, 10, 100, 0)

@@ -1,13 +1,16 @@
-"""Planner: every method end to end on real observations (emulator warm-up -> twin -> world models)."""
+"""Planner: every method end to end on real observations (emulator warm-up -> E2 KPM -> the twin service in
+process -> world models); the planner reaches the network only through the description and the twin's Rollout."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pytest
 
 from nextric.errors import ValidationError
+from nextric.topology import Topology
 from rapps.intent_agent.planner import run as run_module
 from rapps.intent_agent.planner.api import (
     METHODS,
@@ -19,12 +22,13 @@ from rapps.intent_agent.planner.api import (
 )
 from rapps.intent_agent.planner.library import D_THETA, library, plans_from_params
 from rapps.intent_agent.planner.prescreen import prescreen
-from rapps.intent_agent.worldmodels.datagen import observe
 from rapps.intent_agent.worldmodels.features import CityRaster, Context, link_need, prb_need
 from rapps.intent_agent.worldmodels.serving import WorldModels
 from testbed.core.scenario import load_scenario
 from testbed.core.shocks import ShockRegime
-from testbed.twin import DigitalTwin
+from testbed.describe import cell_keys, topology_of
+from testbed.twin_service import TwinService
+from testbed.warmup import kpm_messages, warm_up
 
 TUNE = 30_001  # a planner-tuning seed (never a benchmark seed)
 
@@ -37,22 +41,38 @@ def models_as_they_are(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(run_module, "default_models", lambda: wm)
 
 
+@dataclass(frozen=True, eq=False)
+class Obs:
+    topo: Topology
+    msgs: tuple[Any, ...]
+    reps: tuple[Any, ...]
+    up: np.ndarray
+    twin: TwinService
+
+    def context(self) -> tuple[CityRaster, Context]:
+        return CityRaster.build(self.topo), Context.observed(self.topo, self.reps, "hotspot-ID", self.up)
+
+
 @pytest.fixture(scope="module")
-def obs():  # type: ignore[no-untyped-def]
+def obs() -> Obs:
     sc = load_scenario("twm_poc")
-    reps, up, _ = observe(sc, ShockRegime.parse("hotspot-ID"), TUNE, 4)
-    return sc, tuple(reps), up
+    reps, up, _ = warm_up(sc, ShockRegime.parse("hotspot-ID"), TUNE, 4)
+    return Obs(topology_of(sc), tuple(kpm_messages(sc, reps)), tuple(reps), up,
+               TwinService(sc, sc.name, cell_keys(sc)))
 
 
-def _req(obs: tuple[Any, ...], **kw: Any) -> PlanRequest:
-    sc, reps, up = obs
-    return PlanRequest(sc, reps, "hotspot-ID", up, **kw)
+def _req(obs: Obs, **kw: Any) -> PlanRequest:
+    return PlanRequest(obs.topo, obs.msgs, "hotspot-ID", obs.up, **kw)
+
+
+def _plan(obs: Obs, **kw: Any) -> Any:
+    return plan_slicing(_req(obs, **kw), obs.twin)
 
 
 @pytest.mark.parametrize("method", METHODS)
 def test_every_method_returns_a_valid_traced_plan(obs, method: str) -> None:  # type: ignore[no-untyped-def]
-    sc = obs[0]
-    r = plan_slicing(_req(obs, method=method, seed=2))
+    sc = obs.topo
+    r = _plan(obs, method=method, seed=2)
     assert r.prb.shape == (12, sc.n_cells, 3)
     assert r.tn.shape == (12, sc.n_links, 3)
     assert (r.prb >= 0).all()
@@ -79,21 +99,21 @@ def test_every_method_returns_a_valid_traced_plan(obs, method: str) -> None:  # 
 
 
 def test_plans_are_deterministic(obs) -> None:  # type: ignore[no-untyped-def]
-    a = plan_slicing(_req(obs, method="improved", seed=4))
-    b = plan_slicing(_req(obs, method="improved", seed=4))
+    a = _plan(obs, method="improved", seed=4)
+    b = _plan(obs, method="improved", seed=4)
     np.testing.assert_array_equal(a.prb, b.prb)
     np.testing.assert_array_equal(a.tn, b.tn)
 
 
 def test_zero_twin_budget_means_no_verification_and_uniform_fallback(obs) -> None:  # type: ignore[no-untyped-def]
-    r = plan_slicing(_req(obs, method="twm", twin_budget=0))
+    r = _plan(obs, method="twm", twin_budget=0)
     assert r.twin_calls == 0
     assert r.fallback
     np.testing.assert_allclose(r.prb, 1 / 3)
 
 
 def test_bounds_are_respected(obs) -> None:  # type: ignore[no-untyped-def]
-    r = plan_slicing(_req(obs, method="rules", bounds=ActionBounds(prb_min=0.1, prb_max=0.5, tn_min=0.1, tn_max=0.5)))
+    r = _plan(obs, method="rules", bounds=ActionBounds(prb_min=0.1, prb_max=0.5, tn_min=0.1, tn_max=0.5))
     assert r.prb.min() >= 0.1 - 1e-9
     assert r.prb.max() <= 0.5 + 1e-9
     assert r.tn.min() >= 0.1 - 1e-9
@@ -101,23 +121,21 @@ def test_bounds_are_respected(obs) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_bad_requests_are_rejected(obs) -> None:  # type: ignore[no-untyped-def]
-    sc = obs[0]
     with pytest.raises(ValidationError, match="KPM"):
-        plan_slicing(PlanRequest(sc, (), method="twm"))
+        plan_slicing(PlanRequest(obs.topo, (), method="twm"), obs.twin)
     with pytest.raises(ValidationError, match="unknown method"):
-        plan_slicing(_req(obs, method="llm"))
+        _plan(obs, method="llm")
     with pytest.raises(ValidationError, match="unknown slices"):
-        plan_slicing(_req(obs, method="rules", ceilings=(SliceCeiling("mMTC", 0.1),)))
+        _plan(obs, method="rules", ceilings=(SliceCeiling("mMTC", 0.1),))
     with pytest.raises(ValidationError, match="horizon"):
-        plan_slicing(_req(obs, method="twm", horizon=6))
+        _plan(obs, method="twm", horizon=6)
     with pytest.raises(ValidationError, match="bounds"):
-        plan_slicing(_req(obs, method="rules", bounds=ActionBounds(prb_min=0.6, prb_max=0.5)))
+        _plan(obs, method="rules", bounds=ActionBounds(prb_min=0.6, prb_max=0.5))
 
 
 def test_prescreen_rejects_a_plan_starving_urllc_transport(obs) -> None:  # type: ignore[no-untyped-def]
-    sc, reps, up = obs
-    tw = DigitalTwin.from_observations(sc, reps, ShockRegime.parse("hotspot-ID"), up)
-    ras, ctx = CityRaster.build(sc), Context.of_twin(tw)
+    sc = obs.topo
+    ras, ctx = obs.context()
 
     def full_rows(need: np.ndarray) -> np.ndarray:  # every slice gets its need (rows scaled only above 1)
         base = np.maximum(need, 1e-3)
@@ -137,9 +155,7 @@ def test_prescreen_rejects_a_plan_starving_urllc_transport(obs) -> None:  # type
 
 
 def test_library_families_and_parameterisation(obs) -> None:  # type: ignore[no-untyped-def]
-    sc, reps, up = obs
-    tw = DigitalTwin.from_observations(sc, reps, ShockRegime.parse("hotspot-ID"), up)
-    ras, ctx = CityRaster.build(sc), Context.of_twin(tw)
+    ras, ctx = obs.context()
     lib = library(ras, ctx, 256, 12, 0)
     assert len(lib) == 256
     assert lib.u.shape == (256, D_THETA)
@@ -151,9 +167,9 @@ def test_library_families_and_parameterisation(obs) -> None:  # type: ignore[no-
 
 
 def test_custom_ceilings_change_the_scored_margin(obs) -> None:  # type: ignore[no-untyped-def]
-    loose = plan_slicing(_req(obs, method="cdwm-only", ceilings=(SliceCeiling("URLLC", 0.5, 2000.0),
-                                                                 SliceCeiling("eMBB", 0.9), SliceCeiling("FWA", 0.9))))
-    tight = plan_slicing(_req(obs, method="cdwm-only"))
+    loose = _plan(obs, method="cdwm-only", ceilings=(SliceCeiling("URLLC", 0.5, 2000.0),
+                                                                 SliceCeiling("eMBB", 0.9), SliceCeiling("FWA", 0.9)))
+    tight = _plan(obs, method="cdwm-only")
     assert loose.expected is not None
     assert tight.expected is not None
     assert loose.expected.scm > tight.expected.scm
@@ -162,7 +178,7 @@ def test_custom_ceilings_change_the_scored_margin(obs) -> None:  # type: ignore[
 @pytest.mark.parametrize("method", ["twm", "improved"])
 def test_monitor_step_keeps_or_switches_with_a_reason(obs, method: str) -> None:  # type: ignore[no-untyped-def]
     req = _req(obs, method=method, seed=1)
-    r = plan_slicing(req)
+    r = plan_slicing(req, obs.twin)
     v = monitor_step(req, r, 1)
     assert v.step == 1
     assert v.why
@@ -183,7 +199,7 @@ def test_dt_fair_parameters_can_be_reused_without_twin_calls(obs) -> None:  # ty
     from rapps.intent_agent.planner.run import instantiate
 
     req = _req(obs, method="dt-fair", seed=3)
-    r = plan_slicing(req)
+    r = plan_slicing(req, obs.twin)
     again = instantiate(req, np.asarray(r.trace.extra["u"]), "reuse")
     assert again.twin_calls == 0
     np.testing.assert_allclose(again.prb, r.prb, atol=1e-12)
@@ -204,7 +220,7 @@ def test_corner_case_replanning_keeps_the_plan_when_nothing_is_flagged(obs) -> N
 
     req = _req(obs, method="improved", seed=1)
     cfg = PlannerConfig(replan="corner-case", risk_threshold=1.0, disagreement_threshold=1e9)
-    r = plan(req, None, cfg)
+    r = plan(req, obs.twin, None, cfg)
     v = monitor(req, r, 1, None, cfg)
     assert not v.corner_case
     assert not v.proposed

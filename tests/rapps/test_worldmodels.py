@@ -1,18 +1,22 @@
-"""World models: features, twin per-step data, ONNX-vs-PyTorch agreement of both exported graphs, serving."""
+"""World models: features, the twin service's per-step data, ONNX-vs-PyTorch agreement of both exported graphs,
+serving. The training network is the one ``nextric train`` wires (the testbed's twin service in process)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from nextric.datacard import load_card
 from nextric.errors import ValidationError
+from nextric.kpm import report_of
 from rapps.intent_agent.planner.library import library
-from rapps.intent_agent.worldmodels.datagen import DataConfig, generate, kpi_targets
+from rapps.intent_agent.planner.twin import rollout_shares
+from rapps.intent_agent.worldmodels.datagen import DataConfig, TrainingNetwork, generate, kpi_targets
 from rapps.intent_agent.worldmodels.features import (
     N_CH,
     N_FIELD,
@@ -24,27 +28,36 @@ from rapps.intent_agent.worldmodels.features import (
     fwm_targets,
 )
 from rapps.intent_agent.worldmodels.serving import MODEL_DIR, N_Y, WorldModels
-from testbed.core.scenario import load_scenario
-from testbed.core.shocks import ShockRegime
-from testbed.twin import DigitalTwin
+from suite.trainers.worldmodels import training_network
 
 torch = pytest.importorskip("torch")
 
 
 @pytest.fixture(scope="module")
-def sc():  # type: ignore[no-untyped-def]
-    return load_scenario("twm_poc")
+def net() -> TrainingNetwork:
+    return training_network("twm_poc")
 
 
 @pytest.fixture(scope="module")
-def small(sc):  # type: ignore[no-untyped-def]
+def sc(net):  # type: ignore[no-untyped-def]
+    return net.topology
+
+
+def _observed(net: TrainingNetwork, regime: str, seed: int, steps: int) -> tuple[Any, Any, Context]:
+    msgs, up = net.observe(regime, seed, steps)
+    reps = [report_of([m], net.topology.cell_ids_by_key, net.topology.slice_ids) for m in msgs]
+    return msgs, up, Context.observed(net.topology, reps, regime, up)
+
+
+@pytest.fixture(scope="module")
+def small(net):  # type: ignore[no-untyped-def]
     """Two tiny contexts of real twin data (the same generator as training)."""
-    return generate(sc, (91_000, 91_001), DataConfig(n_candidates=6, n_twin_seeds=2))
+    return generate(net, (91_000, 91_001), DataConfig(n_candidates=6, n_twin_seeds=2))
 
 
 def test_generated_rows_have_consistent_shapes(sc, small) -> None:  # type: ignore[no-untyped-def]
     n = 12
-    k = sc.timing.slow_per_horizon
+    k = sc.slow_steps_per_horizon
     assert small["grid0"].shape == (n, N_CH, 16, 16)
     assert small["fwm_y"].shape == (n, sc.n_cells, N_FIELD)
     assert small["kpi"].shape == (n, 2, k, 15)
@@ -57,24 +70,21 @@ def test_generated_rows_have_consistent_shapes(sc, small) -> None:  # type: igno
     np.testing.assert_allclose(small["kpi"][:, :, -1, 12:15], small["loss_h"], atol=1e-5)
 
 
-def test_twin_per_step_leaves_horizon_results_unchanged(sc) -> None:  # type: ignore[no-untyped-def]
-    from rapps.intent_agent.worldmodels.datagen import observe
-
-    reps, up, _ = observe(sc, ShockRegime.parse("wave-ID"), 91_002, 2)
-    tw = DigitalTwin.from_observations(sc, reps, ShockRegime.parse("wave-ID"), up, seed=3)
+def test_twin_per_step_leaves_horizon_results_unchanged(net, sc) -> None:  # type: ignore[no-untyped-def]
+    msgs, up, ctx = _observed(net, "wave-ID", 91_002, 2)
     ras = CityRaster.build(sc)
-    lib = library(ras, Context.of_twin(tw), 4, 12, 0)
-    a = tw.rollout(lib.prb, lib.tn, 2, seed=5)
-    b = tw.rollout(lib.prb, lib.tn, 2, seed=5, per_step=True)
+    lib = library(ras, ctx, 4, 12, 0)
+    a = rollout_shares(net.twin, sc, msgs, "wave-ID", up, lib.prb, lib.tn, 2, 5)
+    b = rollout_shares(net.twin, sc, msgs, "wave-ID", up, lib.prb, lib.tn, 2, 5, per_step=True)
     assert b.steps is not None
     assert a.steps is None
     np.testing.assert_array_equal(a.scm, b.scm)
-    np.testing.assert_allclose(b.steps.cum_loss[:, :, -1], a.loss, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(b.steps.cum_loss[:, :, -1], a.loss, rtol=1e-6, atol=1e-7)
     assert kpi_targets(b.steps).shape == (4, 2, 12, 15)
     # volumes add up: delivered + drops <= offered + what was queued before (non-negative, finite)
     assert (b.steps.drop_ran >= -1e-9).all()
     assert (b.steps.drop_tn >= -1e-9).all()
-    f = fwm_targets(b.steps, ras, Context.of_twin(tw))
+    f = fwm_targets(b.steps, ras, ctx)
     assert f.shape == (4, sc.n_cells, N_FIELD)
     assert ((f[..., 6:10] >= 0) & (f[..., 6:10] <= 1)).all()
 
@@ -161,13 +171,10 @@ def test_committed_artefacts_and_cards() -> None:
     assert cd["model"]["stoch_dim"] == 32
 
 
-def test_serving_forecast(sc) -> None:  # type: ignore[no-untyped-def]
+def test_serving_forecast(net, sc) -> None:  # type: ignore[no-untyped-def]
     wm = WorldModels(enforce_cards=False)
-    from rapps.intent_agent.worldmodels.datagen import observe
-
-    reps, up, _ = observe(sc, ShockRegime.parse("hotspot-ID"), 91_003, 3)
-    tw = DigitalTwin.from_observations(sc, reps, ShockRegime.parse("hotspot-ID"), up, seed=0)
-    ras, ctx = CityRaster.build(sc), Context.of_twin(tw)
+    _, _, ctx = _observed(net, "hotspot-ID", 91_003, 3)
+    ras = CityRaster.build(sc)
     lib = library(ras, ctx, 8, 12, 0)
     f1 = wm.forecast(ras, ctx, lib.prb, lib.tn, n_samples=4, seed=3)
     f2 = wm.forecast(ras, ctx, lib.prb, lib.tn, n_samples=4, seed=3)

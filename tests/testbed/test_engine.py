@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from nextric.errors import ValidationError
+from nextric.kpi import control_cost, cost_reduction, mixture_quantile, scm, uniform_cost
 from testbed.core.engine import Emulator
 from testbed.core.estimators import NmseTable
-from testbed.core.kpi import control_cost, cost_reduction, mixture_quantile, scm, uniform_cost
 from testbed.core.params import ScenarioParams
 from testbed.core.reports import BeamSwitch, ControlRequest, EstimatorMode, SlicePolicy, TransportShare
 from testbed.core.scenario import load_scenario

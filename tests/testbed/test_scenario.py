@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from nextric.errors import ConfigError
-from testbed.core.geometry import in_zone
+from nextric.geometry import in_zone
 from testbed.core.params import ScenarioParams
 from testbed.core.scenario import city_arrays, load_scenario, load_scenario_dict
 

@@ -10,9 +10,8 @@ from hypothesis import strategies as st
 from nextric.errors import ValidationError
 from testbed.core.flow import flow_step, initial_flow
 from testbed.core.params import ScenarioParams
-from testbed.core.scenario import city_arrays
+from testbed.core.scenario import city_arrays, router_of
 from testbed.core.scheduler import allocate_prbs, shares_to_ratios, validate_ratios
-from testbed.core.transport import Router
 
 
 @st.composite
@@ -65,7 +64,7 @@ def test_ratio_validation() -> None:
 def test_flow_conservation_with_reroutes(city: ScenarioParams, seed: int, fail: list[bool]) -> None:
     rng = np.random.default_rng(seed)
     arr = city_arrays(city)
-    router = Router.build(city, arr)
+    router = router_of(city, arr)
     b, c, s, n_l = 2, city.n_cells, city.n_slices, city.n_links
     up = np.stack([np.ones(n_l, bool), ~np.array(fail)])
     paths, reach = router.paths(up)
@@ -90,7 +89,7 @@ def test_flow_conservation_with_reroutes(city: ScenarioParams, seed: int, fail: 
 
 def test_reroute_when_primary_uplink_fails(city: ScenarioParams) -> None:
     arr = city_arrays(city)
-    router = Router.build(city, arr)
+    router = router_of(city, arr)
     names = [ln.name for ln in city.transport.links]
     up = np.ones((1, city.n_links), bool)
     p0, _ = router.paths(up)

@@ -58,6 +58,8 @@ class TwinDescription(_message.Message):
     SLICES_FIELD_NUMBER: _builtins.int
     COST_FIELD_NUMBER: _builtins.int
     SHOCK_FAMILIES_FIELD_NUMBER: _builtins.int
+    AREA_FIELD_NUMBER: _builtins.int
+    UE_GROUPS_FIELD_NUMBER: _builtins.int
     scenario: _builtins.str
     slow_steps_per_horizon: _builtins.int
     fast_steps_per_slow: _builtins.int
@@ -96,6 +98,14 @@ class TwinDescription(_message.Message):
     def shock_families(self) -> _containers.RepeatedCompositeFieldContainer[Global___ShockFamily]:
         """the exogenous shock families the twin can assume"""
 
+    @_builtins.property
+    def area(self) -> Global___Area:
+        """the served area (positions lie in [0, width] x [0, height])"""
+
+    @_builtins.property
+    def ue_groups(self) -> _containers.RepeatedCompositeFieldContainer[Global___UeGroup]:
+        """the subscriber population per slice and zone (counts and mobility)"""
+
     def __init__(
         self,
         *,
@@ -113,14 +123,77 @@ class TwinDescription(_message.Message):
         slices: _abc.Iterable[Global___SliceDescription] | None = ...,
         cost: Global___CostWeights | None = ...,
         shock_families: _abc.Iterable[Global___ShockFamily] | None = ...,
+        area: Global___Area | None = ...,
+        ue_groups: _abc.Iterable[Global___UeGroup] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["cost", b"cost"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["area", b"area", "cost", b"cost"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cell_keys", b"cell_keys", "cells", b"cells", "cost", b"cost", "fast_step_s", b"fast_step_s", "fast_steps_per_slow", b"fast_steps_per_slow", "link_ids", b"link_ids", "links", b"links", "nodes", b"nodes", "scenario", b"scenario", "shock_families", b"shock_families", "slice_keys", b"slice_keys", "slices", b"slices", "slow_steps_per_horizon", b"slow_steps_per_horizon", "zones", b"zones"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["area", b"area", "cell_keys", b"cell_keys", "cells", b"cells", "cost", b"cost", "fast_step_s", b"fast_step_s", "fast_steps_per_slow", b"fast_steps_per_slow", "link_ids", b"link_ids", "links", b"links", "nodes", b"nodes", "scenario", b"scenario", "shock_families", b"shock_families", "slice_keys", b"slice_keys", "slices", b"slices", "slow_steps_per_horizon", b"slow_steps_per_horizon", "ue_groups", b"ue_groups", "zones", b"zones"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___TwinDescription: _TypeAlias = TwinDescription  # noqa: Y015
+
+@_typing.final
+class Area(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WIDTH_M_FIELD_NUMBER: _builtins.int
+    HEIGHT_M_FIELD_NUMBER: _builtins.int
+    width_m: _builtins.float
+    height_m: _builtins.float
+    def __init__(
+        self,
+        *,
+        width_m: _builtins.float = ...,
+        height_m: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["height_m", b"height_m", "width_m", b"width_m"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Area: _TypeAlias = Area  # noqa: Y015
+
+@_typing.final
+class UeGroup(_message.Message):
+    """A population of UEs of one slice (what subscription and mobility management know, not where each UE is)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    SLICE_KEY_FIELD_NUMBER: _builtins.int
+    ZONE_FIELD_NUMBER: _builtins.int
+    COUNT_FIELD_NUMBER: _builtins.int
+    MOBILITY_FIELD_NUMBER: _builtins.int
+    SPEED_MPS_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    slice_key: _builtins.str
+    """nextric.e2.ids.snssai_key"""
+    zone: _builtins.str
+    """a zone name; empty = the whole area"""
+    count: _builtins.int
+    mobility: _builtins.str
+    """pedestrian | vehicle | static"""
+    speed_mps: _builtins.float
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        slice_key: _builtins.str = ...,
+        zone: _builtins.str = ...,
+        count: _builtins.int = ...,
+        mobility: _builtins.str = ...,
+        speed_mps: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["count", b"count", "mobility", b"mobility", "name", b"name", "slice_key", b"slice_key", "speed_mps", b"speed_mps", "zone", b"zone"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UeGroup: _TypeAlias = UeGroup  # noqa: Y015
 
 @_typing.final
 class Point(_message.Message):
@@ -155,12 +228,17 @@ class CellTopology(_message.Message):
     PRB_COUNT_FIELD_NUMBER: _builtins.int
     AGG_NODE_FIELD_NUMBER: _builtins.int
     ZONES_FIELD_NUMBER: _builtins.int
+    RE_RATE_PER_PRB_FIELD_NUMBER: _builtins.int
     cell_key: _builtins.str
     cell_id: _builtins.int
     name: _builtins.str
     prb_count: _builtins.int
     agg_node: _builtins.str
     """the transport node its traffic enters"""
+    re_rate_per_prb: _builtins.float
+    """Resource elements per second of one PRB, times MIMO layers, times (1 - overhead): capacity per PRB is this
+    times the spectral efficiency (bit/RE).
+    """
     @_builtins.property
     def position(self) -> Global___Point: ...
     @_builtins.property
@@ -177,10 +255,11 @@ class CellTopology(_message.Message):
         prb_count: _builtins.int = ...,
         agg_node: _builtins.str = ...,
         zones: _abc.Iterable[_builtins.str] | None = ...,
+        re_rate_per_prb: _builtins.float = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["position", b"position"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agg_node", b"agg_node", "cell_id", b"cell_id", "cell_key", b"cell_key", "name", b"name", "position", b"position", "prb_count", b"prb_count", "zones", b"zones"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agg_node", b"agg_node", "cell_id", b"cell_id", "cell_key", b"cell_key", "name", b"name", "position", b"position", "prb_count", b"prb_count", "re_rate_per_prb", b"re_rate_per_prb", "zones", b"zones"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -460,12 +539,15 @@ class RolloutRequest(_message.Message):
     INITIAL_FIELD_NUMBER: _builtins.int
     LAWS_FIELD_NUMBER: _builtins.int
     HORIZON_SLOW_STEPS_FIELD_NUMBER: _builtins.int
+    PER_STEP_FIELD_NUMBER: _builtins.int
     shocks: _builtins.str
     """Exogenous regime the twin assumes: hotspot|wave|both|none, -ID or -OOD."""
     n_seeds: _builtins.int
     seed: _builtins.int
     horizon_slow_steps: _builtins.int
     """0 = the description's horizon"""
+    per_step: _builtins.bool
+    """open loop: add the per-slow-step detail (RolloutResponse.steps)"""
     @_builtins.property
     def kpm_history(self) -> _containers.RepeatedCompositeFieldContainer[_kpm_pb2.KpmIndicationMessage]:
         """Observations: KPM indication messages as received over E2 (any cells, any periods)."""
@@ -511,10 +593,11 @@ class RolloutRequest(_message.Message):
         initial: Global___ControllerState | None = ...,
         laws: Global___Laws | None = ...,
         horizon_slow_steps: _builtins.int = ...,
+        per_step: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["initial", b"initial", "laws", b"laws", "mismatch", b"mismatch", "policies", b"policies", "prb_shares", b"prb_shares", "transport_shares", b"transport_shares"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["horizon_slow_steps", b"horizon_slow_steps", "initial", b"initial", "kpm_history", b"kpm_history", "laws", b"laws", "link_up", b"link_up", "mismatch", b"mismatch", "n_seeds", b"n_seeds", "policies", b"policies", "prb_shares", b"prb_shares", "seed", b"seed", "shocks", b"shocks", "transport_shares", b"transport_shares"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["horizon_slow_steps", b"horizon_slow_steps", "initial", b"initial", "kpm_history", b"kpm_history", "laws", b"laws", "link_up", b"link_up", "mismatch", b"mismatch", "n_seeds", b"n_seeds", "per_step", b"per_step", "policies", b"policies", "prb_shares", b"prb_shares", "seed", b"seed", "shocks", b"shocks", "transport_shares", b"transport_shares"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -777,6 +860,7 @@ class RolloutResponse(_message.Message):
     SEED_COST_FIELD_NUMBER: _builtins.int
     COMMITTED_PRB_FIELD_NUMBER: _builtins.int
     COMMITTED_TN_FIELD_NUMBER: _builtins.int
+    STEPS_FIELD_NUMBER: _builtins.int
     rollouts: _builtins.int
     """N * M"""
     @_builtins.property
@@ -819,6 +903,10 @@ class RolloutResponse(_message.Message):
     def committed_tn(self) -> Global___Tensor:
         """(N, K, L, S) mean over seeds of the shares the transport law set"""
 
+    @_builtins.property
+    def steps(self) -> Global___StepDetail:
+        """open loop with per_step: the same draws, per slow step"""
+
     def __init__(
         self,
         *,
@@ -834,11 +922,78 @@ class RolloutResponse(_message.Message):
         seed_cost: Global___Tensor | None = ...,
         committed_prb: Global___Tensor | None = ...,
         committed_tn: Global___Tensor | None = ...,
+        steps: Global___StepDetail | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["cell_loss", b"cell_loss", "cell_offered_mbps", b"cell_offered_mbps", "cell_p99_ms", b"cell_p99_ms", "cell_thp_mbps", b"cell_thp_mbps", "committed_prb", b"committed_prb", "committed_tn", b"committed_tn", "cost", b"cost", "loss", b"loss", "p99_ms", b"p99_ms", "scm", b"scm", "seed_cost", b"seed_cost"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["cell_loss", b"cell_loss", "cell_offered_mbps", b"cell_offered_mbps", "cell_p99_ms", b"cell_p99_ms", "cell_thp_mbps", b"cell_thp_mbps", "committed_prb", b"committed_prb", "committed_tn", b"committed_tn", "cost", b"cost", "loss", b"loss", "p99_ms", b"p99_ms", "scm", b"scm", "seed_cost", b"seed_cost", "steps", b"steps"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cell_loss", b"cell_loss", "cell_offered_mbps", b"cell_offered_mbps", "cell_p99_ms", b"cell_p99_ms", "cell_thp_mbps", b"cell_thp_mbps", "committed_prb", b"committed_prb", "committed_tn", b"committed_tn", "cost", b"cost", "loss", b"loss", "p99_ms", b"p99_ms", "rollouts", b"rollouts", "scm", b"scm", "seed_cost", b"seed_cost"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cell_loss", b"cell_loss", "cell_offered_mbps", b"cell_offered_mbps", "cell_p99_ms", b"cell_p99_ms", "cell_thp_mbps", b"cell_thp_mbps", "committed_prb", b"committed_prb", "committed_tn", b"committed_tn", "cost", b"cost", "loss", b"loss", "p99_ms", b"p99_ms", "rollouts", b"rollouts", "scm", b"scm", "seed_cost", b"seed_cost", "steps", b"steps"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RolloutResponse: _TypeAlias = RolloutResponse  # noqa: Y015
+
+@_typing.final
+class StepDetail(_message.Message):
+    """Per slow step of an open-loop rollout (the horizon figures above are unchanged by asking for it)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LOSS_FIELD_NUMBER: _builtins.int
+    P99_MS_FIELD_NUMBER: _builtins.int
+    THROUGHPUT_MBPS_FIELD_NUMBER: _builtins.int
+    PRB_UTIL_FIELD_NUMBER: _builtins.int
+    CUM_LOSS_FIELD_NUMBER: _builtins.int
+    OFFERED_MBIT_FIELD_NUMBER: _builtins.int
+    DELIVERED_MBIT_FIELD_NUMBER: _builtins.int
+    DROP_RAN_MBIT_FIELD_NUMBER: _builtins.int
+    DROP_TN_MBIT_FIELD_NUMBER: _builtins.int
+    ALLOC_PRB_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def loss(self) -> Global___Tensor:
+        """(N, M, K, S) each slow step alone, over all cells"""
+
+    @_builtins.property
+    def p99_ms(self) -> Global___Tensor: ...
+    @_builtins.property
+    def throughput_mbps(self) -> Global___Tensor: ...
+    @_builtins.property
+    def prb_util(self) -> Global___Tensor: ...
+    @_builtins.property
+    def cum_loss(self) -> Global___Tensor:
+        """loss over slow steps 0..k"""
+
+    @_builtins.property
+    def offered_mbit(self) -> Global___Tensor:
+        """(N, M, K, C, S) volumes over each slow step"""
+
+    @_builtins.property
+    def delivered_mbit(self) -> Global___Tensor: ...
+    @_builtins.property
+    def drop_ran_mbit(self) -> Global___Tensor: ...
+    @_builtins.property
+    def drop_tn_mbit(self) -> Global___Tensor: ...
+    @_builtins.property
+    def alloc_prb(self) -> Global___Tensor:
+        """PRB x sub-steps"""
+
+    def __init__(
+        self,
+        *,
+        loss: Global___Tensor | None = ...,
+        p99_ms: Global___Tensor | None = ...,
+        throughput_mbps: Global___Tensor | None = ...,
+        prb_util: Global___Tensor | None = ...,
+        cum_loss: Global___Tensor | None = ...,
+        offered_mbit: Global___Tensor | None = ...,
+        delivered_mbit: Global___Tensor | None = ...,
+        drop_ran_mbit: Global___Tensor | None = ...,
+        drop_tn_mbit: Global___Tensor | None = ...,
+        alloc_prb: Global___Tensor | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["alloc_prb", b"alloc_prb", "cum_loss", b"cum_loss", "delivered_mbit", b"delivered_mbit", "drop_ran_mbit", b"drop_ran_mbit", "drop_tn_mbit", b"drop_tn_mbit", "loss", b"loss", "offered_mbit", b"offered_mbit", "p99_ms", b"p99_ms", "prb_util", b"prb_util", "throughput_mbps", b"throughput_mbps"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alloc_prb", b"alloc_prb", "cum_loss", b"cum_loss", "delivered_mbit", b"delivered_mbit", "drop_ran_mbit", b"drop_ran_mbit", "drop_tn_mbit", b"drop_tn_mbit", "loss", b"loss", "offered_mbit", b"offered_mbit", "p99_ms", b"p99_ms", "prb_util", b"prb_util", "throughput_mbps", b"throughput_mbps"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StepDetail: _TypeAlias = StepDetail  # noqa: Y015

@@ -123,7 +123,7 @@ def router(agent: IntentAgent, auth: Auth) -> APIRouter:
 
     @r.get("/rapp/v1/kpis", tags=["kpis"])
     async def kpis(_: str = rd) -> dict[str, Any]:
-        names = [s.name for s in agent.env.scenario.slices]
+        names = [s.name for s in agent.env.topology.slices]
         series: dict[str, Any] = {"t_s": [], "slices": {n: {"loss": [], "p99_ms": []} for n in names}, "cells": {}}
         for rep in agent.env.history.reports:
             series["t_s"].append(rep.t_end_s)

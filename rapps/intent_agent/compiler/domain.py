@@ -1,4 +1,5 @@
-"""What the compiler knows about the network it compiles for: slices with their SLAs, zones, cells (pure)."""
+"""What the compiler knows about the network it compiles for: slices with their SLAs, zones, cells, transport links
+(pure; built from the twin service's description)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from testbed.core.geometry import zone_distance
-from testbed.core.params import ScenarioParams
+from nextric.geometry import zone_distance
+from nextric.topology import Topology
 
 
 @dataclass(frozen=True)
@@ -45,33 +46,33 @@ class Domain:
         return tuple(s.name for s in self.slices)
 
 
-def domain_of(sc: ScenarioParams) -> Domain:
+def domain_of(topo: Topology) -> Domain:
     """Zones map to the cells whose site lies in them, else to the nearest cells (two at most)."""
-    xy = np.array([[c.x_m, c.y_m] for c in sc.cells])
+    xy = topo.cell_xy
     zones: dict[str, tuple[int, ...]] = {}
     kinds: dict[str, str] = {}
-    for z in sc.zones:
+    for z in topo.zones:
         d = zone_distance(z, xy)
-        inside = [sc.cells[i].cell_id for i in np.flatnonzero(d <= z.radius_m)]
+        inside = [topo.cells[i].cell_id for i in np.flatnonzero(d <= z.radius_m)]
         if not inside:
-            inside = [sc.cells[i].cell_id for i in np.argsort(d)[:2]]
+            inside = [topo.cells[i].cell_id for i in np.argsort(d)[:2]]
         zones[z.name] = tuple(sorted(inside))
         kinds[z.name] = z.kind
-    slices = tuple(SliceInfo(s.name, s.sst, s.sd, s.sla_loss, s.sla_p99_ms, s.base_delay_ms, _describe(sc, i))
-                   for i, s in enumerate(sc.slices))
-    links = sc.transport.links
+    slices = tuple(SliceInfo(s.name, s.sst, s.sd, s.sla_loss, s.sla_p99_ms, s.base_delay_ms, _describe(topo, s.key))
+                   for s in topo.slices)
+    links = topo.links
     min_tn = min((lk.delay_ms for lk in links), default=0.0)
-    groups: dict[str, tuple[str, ...]] = {"backhaul": tuple(lk.name for lk in links)}
-    corridor = tuple(lk.name for lk in links if lk.corridor)
+    groups: dict[str, tuple[str, ...]] = {"backhaul": tuple(lk.link_id for lk in links)}
+    corridor = tuple(lk.link_id for lk in links if lk.corridor)
     if corridor:
         groups["corridor"] = corridor
-    groups["hub"] = tuple(lk.name for lk in links if lk.dst == sc.transport.hub)
-    return Domain(slices, zones, kinds, tuple(c.cell_id for c in sc.cells), float(min_tn),
-                  tuple(lk.name for lk in links), groups)
+    groups["hub"] = tuple(lk.link_id for lk in links if lk.dst == topo.hub)
+    return Domain(slices, zones, kinds, tuple(c.cell_id for c in topo.cells), float(min_tn),
+                  tuple(lk.link_id for lk in links), groups)
 
 
-def _describe(sc: ScenarioParams, index: int) -> str:
-    """'<n> static UEs in fwa-west, ...' from the slice's UE groups (the scenario's own slice description)."""
-    parts = [f"{g.count} {g.mobility} UEs in {g.zone or 'the whole area'}" for g in sc.ue_groups
-             if g.slice_index == index]
+def _describe(topo: Topology, slice_key: str) -> str:
+    """'<n> static UEs in fwa-west, ...' from the slice's UE groups (the description's subscriber population)."""
+    parts = [f"{g.count} {g.mobility} UEs in {g.zone or 'the whole area'}" for g in topo.ue_groups
+             if g.slice_key == slice_key]
     return ", ".join(parts)

@@ -37,7 +37,7 @@ def _outcome(resp: twin_pb2.RolloutResponse) -> TwinOutcome:
 
 def register_loop_tools(reg: Registry, env: Env) -> None:
     async def read_network(a: dict[str, Any]) -> dict[str, Any]:
-        topo = env.need_topology()
+        topo = env.topology
         run = await read_running(env.sdl, topo, env.sdl_namespace, env.plan_key, env.slice_namespace,
                                  env.steering_namespace)
         rid = uuid.uuid4().hex[:12]
@@ -51,7 +51,7 @@ def register_loop_tools(reg: Registry, env: Env) -> None:
                 "notes": run.notes}
 
     async def propose_plans(a: dict[str, Any]) -> dict[str, Any]:
-        topo = env.need_topology()
+        topo = env.topology
         run: Running = env.running[a["running"]]
         spec = env.specs[a["intent"]]
         goals = intent_goals(env, spec)
@@ -70,9 +70,8 @@ def register_loop_tools(reg: Registry, env: Env) -> None:
                 "areaLinks": list(topo.area_links(spec.context.cells))}
 
     async def run_twin(a: dict[str, Any]) -> dict[str, Any]:
-        topo = env.need_topology()
-        if env.twin is None:
-            raise ValidationError("no twin service configured (NEXTRIC_RAPP_E2__TARGET)")
+        topo = env.topology
+        twin = env.need_twin()
         msgs = list(env.history.messages)[-HISTORY_REPORTS:]
         if not msgs:
             raise ValidationError("no KPM observed yet: the twin is built from observations only")
@@ -87,7 +86,7 @@ def register_loop_tools(reg: Registry, env: Env) -> None:
             kpm_history=msgs, link_up=[bool(x) for x in run.link_up], shocks=env.regime, n_seeds=seeds, seed=seed,
             policies=policies_to_proto(batch), initial=state_to_proto(run.state),
             laws=laws_to_proto(run.laws, round(topo.fast_step_s * 1000)))
-        resp = await env.twin.Rollout(req, timeout=120.0)
+        resp = await twin.Rollout(req, timeout=120.0)
         out = _outcome(resp)
         goals = intent_goals(env, spec)
         targets = list(dict.fromkeys([*spec.targets, *goals]))

@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import numpy as np
 
+from nextric.arrays import FloatArray
 from nextric.control.policy import PLAN_CHANNEL, decode_plan, plan_from_json
 from nextric.errors import ValidationError
 from nextric.sdl.api import SdlBackend
@@ -27,9 +28,7 @@ from rapps.intent_agent.compiler.domain import Domain
 from rapps.intent_agent.compiler.kb import KnowledgeBase
 from rapps.intent_agent.compiler.spec import Target
 from rapps.intent_agent.harness.registry import Registry, Tool, obj
-from rapps.intent_agent.observe import CellMap, History, area_kpis
-from testbed.core.params import ScenarioParams
-from testbed.core.types import FloatArray
+from rapps.intent_agent.observe import History, area_kpis
 
 A1_SLA_TYPE = "ORAN_SliceSLATarget_1.0.0"
 _NUM = {"type": "number"}
@@ -39,20 +38,17 @@ _ANY_OBJ = {"type": "object"}
 
 @dataclass
 class Env:
-    scenario: ScenarioParams
-    scenario_name: str
+    topology: Topology  #: the network as the twin service (or an inventory file) describes it
     domain: Domain
     kb: KnowledgeBase
     history: History
-    cmap: CellMap
     sdl: SdlBackend
     sdl_namespace: str
     plan_key: str
     regime: str
     policy: httpx.AsyncClient | None = None
     ce: httpx.AsyncClient | None = None
-    twin: Any = None  #: nextric.twin.v1 DigitalTwinStub (None: no twin service)
-    topology: Topology | None = None  #: the twin service's description
+    twin: Any = None  #: nextric.twin.v1 DigitalTwinStub (async; None: no twin service)
     slice_namespace: str = "xapp.slice_scheduler"
     steering_namespace: str = "xapp.transport_steering"
     drafts: dict[str, FloatArray] = field(default_factory=dict)
@@ -66,13 +62,15 @@ class Env:
     planner_seed: int = 0
 
     def cell_keys(self) -> list[str]:
-        inv = {v: k for k, v in self.cmap.key_to_id.items()}
-        return [inv[c.cell_id] for c in self.scenario.cells]
+        return [c.key for c in self.topology.cells]
 
-    def need_topology(self) -> Topology:
-        if self.topology is None:
-            raise ValidationError("no network description: the rApp has no twin service to describe the network")
-        return self.topology
+    def cell_key(self, cell_id: int) -> str:
+        return self.topology.cell(cell_id).key
+
+    def need_twin(self) -> Any:
+        if self.twin is None:
+            raise ValidationError("no twin service: the rApp cannot roll plans out (set NEXTRIC_RAPP_E2__TARGET)")
+        return self.twin
 
     def sla_targets(self, slice_name: str) -> list[Target]:
         """A slice's SLA ceilings as targets (no plan may quietly trade an SLA away)."""
@@ -83,7 +81,9 @@ class Env:
         return out
 
 
-def _load_models(env: Env) -> Any:
+def load_models(env: Env) -> Any:
+    """The world models (loaded once), or False when they are missing or fail their cards (``env.models_error``
+    says why)."""
     if env.models is None:
         try:
             from rapps.intent_agent.worldmodels.serving import WorldModels
@@ -98,7 +98,7 @@ def _load_models(env: Env) -> Any:
 
 def build_registry(env: Env) -> Registry:
     reg = Registry()
-    names = [s.name for s in env.scenario.slices]
+    names = [s.name for s in env.topology.slices]
 
     async def query_kpi(a: dict[str, Any]) -> dict[str, Any]:
         reps = list(env.history.reports)[-int(a.get("last", 4)):]
@@ -111,7 +111,7 @@ def build_registry(env: Env) -> Registry:
 
     async def get_config(a: dict[str, Any]) -> dict[str, Any]:
         raw = (await env.sdl.get(env.sdl_namespace, [env.plan_key])).get(env.plan_key)
-        return {"scenario": env.scenario_name, "cells": list(env.domain.cells), "zones": {k: list(v) for k, v in
+        return {"scenario": env.topology.scenario, "cells": list(env.domain.cells), "zones": {k: list(v) for k, v in
                 env.domain.zones.items()}, "slices": [{"name": s.name, "key": s.key, "slaLoss": s.sla_loss,
                 "slaP99Ms": s.sla_p99_ms} for s in env.domain.slices],
                 "currentPlan": json.loads(raw) if raw else None}
@@ -123,24 +123,22 @@ def build_registry(env: Env) -> Registry:
 
     async def run_model(a: dict[str, Any], which: str) -> dict[str, Any]:
         """FWM fields or CDWM forecast of a draft plan, conditioned on the observed KPM (not the network)."""
-        m = await asyncio.to_thread(_load_models, env)
+        m = await asyncio.to_thread(load_models, env)
         if m is False:
             return {"available": False, "reason": env.models_error}
         prb = env.drafts[a["draft"]]
         tn = env.drafts.get(a["draft"] + "/tn")
         if tn is None:
-            from testbed.policies import uniform_shares
-
-            tn = np.broadcast_to(uniform_shares(env.scenario)[1], (prb.shape[0], env.scenario.n_links,
-                                                                   env.scenario.n_slices))
+            t = env.topology
+            tn = np.full((prb.shape[0], t.n_links, t.n_slices), 1.0 / t.n_slices)
         from rapps.intent_agent.planner.evidence import Observed, dynamics_evidence, field_evidence
 
         def predict() -> dict[str, Any]:
             if env.raster is None:
                 from rapps.intent_agent.worldmodels.features import CityRaster
 
-                env.raster = CityRaster.build(env.scenario)
-            obs = Observed.of(env.scenario, env.raster, list(env.history.reports)[-8:], env.regime)
+                env.raster = CityRaster.build(env.topology)
+            obs = Observed.of(env.topology, env.raster, list(env.history.reports)[-8:], env.regime)
             if which == "fwm":
                 return field_evidence(m, obs, prb, tn, int(a.get("step", 0)))
             return dynamics_evidence(m, obs, prb, tn, int(a.get("samples", 8)), int(a.get("seed", 0)))
@@ -168,21 +166,23 @@ def build_registry(env: Env) -> Registry:
             SliceCeiling,
             plan_slicing,
         )
+        from rapps.intent_agent.planner.twin import BlockingTwin
 
         o = a["objective"]
+        twin = BlockingTwin(env.need_twin(), asyncio.get_running_loop())
         req = PlanRequest(
-            scenario=env.scenario, kpm_history=tuple(list(env.history.reports)[-8:]), regime=env.regime,
+            topology=env.topology, kpm_history=tuple(list(env.history.messages)[-8:]), regime=env.regime,
             objective=ObjectiveWeights(o["scm"], o["cost"], o["risk"], o["risk_quantile"]),
             ceilings=tuple(SliceCeiling(c["slice"], c["max_loss"], c.get("max_p99_ms")) for c in a["ceilings"]),
             bounds=ActionBounds(max_row_change=float(a.get("max_row_change", 2.0))),
             seed=int(a.get("seed", env.planner_seed)), method=a["method"])
         models = None
         if a["method"] not in ("rules", "uniform"):
-            m = await asyncio.to_thread(_load_models, env)
+            m = await asyncio.to_thread(load_models, env)
             if m is False:
                 raise ValidationError(f"world models unusable: {env.models_error}")
             models = m
-        res = await asyncio.to_thread(plan_slicing, req, models)
+        res = await asyncio.to_thread(plan_slicing, req, twin, models)
         draft = uuid.uuid4().hex[:12]
         env.drafts[draft] = np.asarray(res.prb, dtype=np.float64)
         env.drafts[draft + "/tn"] = np.asarray(res.tn, dtype=np.float64)

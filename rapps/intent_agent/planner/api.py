@@ -1,13 +1,14 @@
 """Public interface of the slicing planner (stable: the intent harness codes against it).
 
-The harness builds a :class:`PlanRequest` from the compiled intent (objective weights, per-slice ceilings,
-admissible share bounds) and the recent observations (KPM reports as the twin accepts them, link alarms),
-calls :func:`plan_slicing` once per planning horizon (Phase 1), then :func:`monitor_step` after every executed
-slow step (Phase 2). Both return plain dataclasses with the full decision trace.
+The harness builds a :class:`PlanRequest` from the network's description (the twin service's ``Describe``), the
+compiled intent (objective weights, per-slice ceilings, admissible share bounds) and the recent observations (E2
+KPM messages as the twin accepts them, link alarms), calls :func:`plan_slicing` once per planning horizon (Phase
+1) with the twin service as its :class:`~rapps.intent_agent.planner.twin.TwinPort`, then :func:`monitor_step`
+after every executed slow step (Phase 2). Both return plain dataclasses with the full decision trace.
 
 Shapes (default city): K = horizon slow steps (12), C = cells (10), L = transport links (10), S = slices (3,
 scenario order eMBB, URLLC, FWA). PRB shares map to RRMPolicyRatio min = max = share
-(``testbed.core.scheduler.shares_to_ratios``); a row (cell or link) sums to <= 1.
+(isolated RRMPolicyRatio); a row (cell or link) sums to <= 1.
 
 Methods (``PlanRequest.method``):
 
@@ -29,9 +30,9 @@ from typing import Any
 
 import numpy as np
 
-from testbed.core.params import ScenarioParams
-from testbed.core.reports import KpmReport
-from testbed.core.types import BoolArray, FloatArray
+from nextric.arrays import BoolArray, FloatArray
+from nextric.e2sm.kpm.v1 import kpm_pb2
+from nextric.topology import Topology
 
 METHODS = ("improved", "twm", "fwm-only", "cdwm-only", "dt-fair", "rules", "uniform")
 
@@ -73,8 +74,9 @@ class ActionBounds:
 class PlanRequest:
     """Everything one planning decision needs (observations only: never the emulator's hidden state)."""
 
-    scenario: ScenarioParams | str  #: parameters or a scenario name (``twm_poc``)
-    kpm_history: tuple[KpmReport, ...]  #: recent KPM reports (the twin's and the world models' input)
+    topology: Topology  #: the network as the twin service describes it
+    kpm_history: tuple[kpm_pb2.KpmIndicationMessage, ...]  #: recent KPM periods as received over E2, every cell's
+    #: rows of a period in one message (the twin's and the world models' input)
     regime: str = "hotspot-ID"  #: shock family the twin assumes (``hotspot-ID`` ... ``wave-OOD``)
     link_up: BoolArray | None = None  #: (L,) link alarms (None = all up)
     current_prb: FloatArray | None = None  #: (C, S) shares in force (None = uniform)
@@ -99,12 +101,12 @@ class KpiForecast:
     p99_lo: tuple[float, ...]
     p99_hi: tuple[float, ...]
     throughput_mbps: tuple[float, ...]  #: (S,)
-    scm: float  #: mean over predictive samples of the SLA Compliance Margin (testbed.core.kpi.scm)
+    scm: float  #: mean over predictive samples of the SLA Compliance Margin (nextric.kpi.scm)
     scm_lo: float
     scm_hi: float
     violation_risk: float  #: share of predictive samples with SCM = 0
     disagreement: float  #: ensemble spread (std of member means of SCM)
-    cost: float  #: control cost J (exact, testbed.core.kpi.control_cost)
+    cost: float  #: control cost J (exact, nextric.kpi.control_cost)
     cost_reduction: float  #: 1 - J / J_uniform
 
 
@@ -183,14 +185,15 @@ class MonitorVerdict:
     why: str
 
 
-def plan_slicing(request: PlanRequest, models: Any | None = None) -> PlanResult:
+def plan_slicing(request: PlanRequest, twin: Any, models: Any | None = None) -> PlanResult:
     """Phase 1: choose a K-step shares plan for ``request``.
 
-    ``models`` is a :class:`rapps.intent_agent.worldmodels.serving.WorldModels` (loaded once and reused;
-    None loads the committed ONNX artefacts). Raises :class:`nextric.errors.ValidationError` on bad input."""
+    ``twin`` is a :class:`rapps.intent_agent.planner.twin.TwinPort` (the twin service); ``models`` a
+    :class:`rapps.intent_agent.worldmodels.serving.WorldModels` (loaded once and reused; None loads the committed
+    ONNX artefacts). Raises :class:`nextric.errors.ValidationError` on bad input."""
     from rapps.intent_agent.planner.run import plan
 
-    return plan(request, models)
+    return plan(request, twin, models)
 
 
 def monitor_step(request: PlanRequest, current: PlanResult, step: int, models: Any | None = None) -> MonitorVerdict:

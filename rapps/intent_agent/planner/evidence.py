@@ -12,31 +12,28 @@ from typing import Any
 
 import numpy as np
 
+from nextric.arrays import BoolArray, FloatArray
 from nextric.errors import ValidationError
+from nextric.kpm import KpmReport
+from nextric.topology import Topology
 from rapps.intent_agent.worldmodels.features import FIELD_FEATURES, CityRaster, Context
 from rapps.intent_agent.worldmodels.serving import WorldModels
-from testbed.core.params import ScenarioParams
-from testbed.core.reports import KpmReport
-from testbed.core.shocks import ShockRegime
-from testbed.core.types import BoolArray, FloatArray
-from testbed.twin import DigitalTwin
 
 
 @dataclass(frozen=True, eq=False)
 class Observed:
     """What the world models are conditioned on: the city, the raster, the context estimated from KPM."""
 
-    sc: ScenarioParams
+    sc: Topology
     ras: CityRaster
     ctx: Context
 
     @staticmethod
-    def of(sc: ScenarioParams, ras: CityRaster, kpm: Sequence[KpmReport], regime: str,
+    def of(sc: Topology, ras: CityRaster, kpm: Sequence[KpmReport], regime: str,
            link_up: BoolArray | None = None) -> Observed:
         if not kpm:
             raise ValidationError("no KPM observed yet: the world models are conditioned on observations")
-        tw = DigitalTwin.from_observations(sc, list(kpm), ShockRegime.parse(regime), link_up, seed=0)
-        return Observed(sc, ras, Context.of_twin(tw))
+        return Observed(sc, ras, Context.observed(sc, kpm, regime, link_up))
 
 
 def _check(obs: Observed, prb: FloatArray, tn: FloatArray) -> None:

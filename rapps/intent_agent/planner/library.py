@@ -10,7 +10,7 @@ A plan is generated from the city configuration and the observed context by ``D_
 * a ramp: the row totals change linearly by ``ramp`` (+-20 %) over the horizon.
 
 Rows summing above 1 are scaled to 1; unallocated shares stay idle (isolated RRMPolicyRatio), which is where
-cost reduction comes from (``testbed.core.kpi.control_cost``).
+cost reduction comes from (``nextric.kpi.control_cost``).
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from nextric.arrays import FloatArray
+from nextric.control.reference import hand_tuned_shares
 from rapps.intent_agent.worldmodels.features import CityRaster, Context, link_need, prb_need
-from testbed.core.types import FloatArray
-from testbed.policies import hand_tuned_shares
 
 N_ZONE_KINDS = 4  # generic, hospital, fwa, corridor (CityRaster.cell_kind)
 N_LINK_KINDS = 3  # generic, corridor, hospital uplink (CityRaster.link_kind)
@@ -125,7 +125,7 @@ def family_centre(ras: CityRaster, family: str) -> FloatArray:
         u[a] = u[ta] = -5.0
     elif family == "hand-tuned":
         u[a] = u[ta] = -5.0
-        prb, tn = hand_tuned_shares(ras.sc)
+        prb, tn = hand_tuned_shares(ras.topo)
         z = np.zeros((N_ZONE_KINDS, S))
         for k in range(N_ZONE_KINDS):
             rows = prb[ras.cell_kind == k]
@@ -187,8 +187,8 @@ def library(ras: CityRaster, ctx: Context, n: int, horizon: int, seed: int) -> P
 
 def uniform_plan(ras: CityRaster, horizon: int) -> tuple[FloatArray, FloatArray]:
     """Uniform 1/S everywhere: prb (K, C, S), tn (K, L, S)."""
-    sc = ras.sc
-    return np.full((horizon, sc.n_cells, S), 1.0 / S), np.full((horizon, sc.n_links, S), 1.0 / S)
+    t = ras.topo
+    return np.full((horizon, t.n_cells, S), 1.0 / S), np.full((horizon, t.n_links, S), 1.0 / S)
 
 
 def rules_params(ras: CityRaster) -> FloatArray:

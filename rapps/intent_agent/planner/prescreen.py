@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from nextric.arrays import FloatArray
 from rapps.intent_agent.planner.api import ActionBounds
 from rapps.intent_agent.worldmodels.features import CityRaster, Context, link_need, prb_need
-from testbed.core.types import FloatArray
 
 MIN_COVER = 0.8
 URLLC = 1

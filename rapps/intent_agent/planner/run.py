@@ -9,10 +9,15 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
+from nextric.arrays import FloatArray
 from nextric.errors import ValidationError
+from nextric.kpi import control_cost, cost_reduction
+from nextric.kpm import KpmReport, report_of
+from nextric.topology import Topology
 from rapps.intent_agent.planner.api import (
     METHODS,
     CandidateTrace,
@@ -34,14 +39,9 @@ from rapps.intent_agent.planner.library import (
 from rapps.intent_agent.planner.prescreen import MIN_COVER, prescreen
 from rapps.intent_agent.planner.safety import project, surge_floors
 from rapps.intent_agent.planner.score import Scores, fwm_scm, surrogate_scores
+from rapps.intent_agent.planner.twin import TwinPort, rollout_shares
 from rapps.intent_agent.worldmodels.features import CityRaster, Context, link_need, prb_need
 from rapps.intent_agent.worldmodels.serving import WorldModels
-from testbed.core.kpi import control_cost, cost_reduction
-from testbed.core.params import ScenarioParams
-from testbed.core.scenario import load_scenario
-from testbed.core.shocks import ShockRegime
-from testbed.core.types import FloatArray
-from testbed.twin import DigitalTwin
 
 
 @dataclass(frozen=True)
@@ -82,8 +82,9 @@ DEFAULT_CONFIG = PlannerConfig()
 
 
 @lru_cache(maxsize=8)
-def _raster(sc: ScenarioParams) -> CityRaster:
-    return CityRaster.build(sc)
+def _raster(topo: Topology) -> CityRaster:
+    """The city raster of a description (built once per description object: descriptions hash by identity)."""
+    return CityRaster.build(topo)
 
 
 @lru_cache(maxsize=1)
@@ -94,17 +95,17 @@ def default_models() -> WorldModels:
 
 @dataclass(frozen=True, eq=False)
 class _Setup:
-    sc: ScenarioParams
+    sc: Topology  #: the description with the request's SLA ceilings
     ras: CityRaster
-    tw: DigitalTwin
+    reports: tuple[KpmReport, ...]
     ctx: Context
     prev_prb: FloatArray
     prev_tn: FloatArray
     k: int
 
 
-def _scenario_with_ceilings(req: PlanRequest) -> ScenarioParams:
-    sc = load_scenario(req.scenario) if isinstance(req.scenario, str) else req.scenario
+def _scenario_with_ceilings(req: PlanRequest) -> Topology:
+    sc = req.topology
     if not req.ceilings:
         return sc
     by_name = {c.slice_name: c for c in req.ceilings}
@@ -124,6 +125,7 @@ def _setup(req: PlanRequest) -> _Setup:
     if not req.kpm_history:
         raise ValidationError("plan request needs at least one KPM report")
     sc = _scenario_with_ceilings(req)
+    reports = tuple(report_of([m], sc.cell_ids_by_key, sc.slice_ids, strict=True) for m in req.kpm_history)
     if req.horizon < 1:
         raise ValidationError("horizon must be >= 1 slow step")
     if req.twin_budget < 0:
@@ -131,15 +133,14 @@ def _setup(req: PlanRequest) -> _Setup:
     b = req.bounds
     if not (0.0 <= b.prb_min <= b.prb_max <= 1.0 and 0.0 <= b.tn_min <= b.tn_max <= 1.0):
         raise ValidationError("action bounds must satisfy 0 <= min <= max <= 1")
-    regime = ShockRegime.parse(req.regime)
-    ras = _raster(sc)
-    tw = DigitalTwin.from_observations(sc, req.kpm_history, regime, req.link_up, seed=req.seed)
+    ras = replace(_raster(req.topology), topo=sc)  # the request's ceilings score the FWM's spatial SCM
+    ctx = Context.observed(sc, reports, req.regime, req.link_up)
     s = sc.n_slices
     p0 = np.full((sc.n_cells, s), 1 / s) if req.current_prb is None else np.asarray(req.current_prb, dtype=np.float64)
     b0 = np.full((sc.n_links, s), 1 / s) if req.current_tn is None else np.asarray(req.current_tn, dtype=np.float64)
     if p0.shape != (sc.n_cells, s) or b0.shape != (sc.n_links, s):
         raise ValidationError(f"current shares must be ({sc.n_cells}, {s}) and ({sc.n_links}, {s})")
-    return _Setup(sc, ras, tw, Context.of_twin(tw), p0, b0, req.horizon)
+    return _Setup(sc, ras, reports, ctx, p0, b0, req.horizon)
 
 
 def _bound(req: PlanRequest, prb: FloatArray, tn: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -169,9 +170,14 @@ def _dcost(st: _Setup, prb: FloatArray, tn: FloatArray) -> FloatArray:
     return np.asarray(cost_reduction(j, st.sc.cost))
 
 
-def _twin_verify(st: _Setup, req: PlanRequest, cands: Plans, n_seeds: int, cfg: PlannerConfig
+def _rollout(twin: TwinPort, st: _Setup, req: PlanRequest, cands: Plans, n_seeds: int) -> Any:
+    return rollout_shares(twin, st.sc, req.kpm_history, req.regime, req.link_up, cands.prb, cands.tn, n_seeds,
+                          req.seed + 1)
+
+
+def _twin_verify(twin: TwinPort, st: _Setup, req: PlanRequest, cands: Plans, n_seeds: int, cfg: PlannerConfig
                  ) -> tuple[list[TwinCheck], FloatArray, FloatArray]:
-    r = st.tw.rollout(cands.prb, cands.tn, n_seeds, seed=req.seed + 1)
+    r = _rollout(twin, st, req, cands, n_seeds)
     dc = _dcost(st, cands.prb, cands.tn)
     checks = []
     for i, name in enumerate(cands.names):
@@ -215,14 +221,15 @@ def _result(req: PlanRequest, st: _Setup, prb: FloatArray, tn: FloatArray, expec
 def _need_models(req: PlanRequest, st: _Setup, models: WorldModels | None) -> WorldModels:
     wm = models or default_models()
     wm.require_usable()
-    bad = wm.check_validity({"scenario": st.sc.name, "shock_family": st.ctx.family, "horizon_steps": st.k})
+    bad = wm.check_validity({"scenario": st.sc.scenario, "shock_family": st.ctx.family, "horizon_steps": st.k})
     if bad or st.k != wm.horizon:
         raise ValidationError("world models not valid for this request: " + "; ".join(
             bad or [f"horizon {st.k} != {wm.horizon}"]))
     return wm
 
 
-def plan(req: PlanRequest, models: WorldModels | None = None, cfg: PlannerConfig = DEFAULT_CONFIG) -> PlanResult:
+def plan(req: PlanRequest, twin: TwinPort, models: WorldModels | None = None,
+         cfg: PlannerConfig = DEFAULT_CONFIG) -> PlanResult:
     """Phase 1 for every method (see :mod:`rapps.intent_agent.planner.api`)."""
     t0 = time.perf_counter()
     st = _setup(req)
@@ -245,7 +252,7 @@ def plan(req: PlanRequest, models: WorldModels | None = None, cfg: PlannerConfig
         rng = np.random.default_rng(np.random.SeedSequence([req.seed, 11]))
         pick = rng.choice(len(lib), cfg.dtfair_candidates, replace=False)
         cands = lib.take(pick)
-        r = st.tw.rollout(cands.prb, cands.tn, cfg.dtfair_seeds, seed=req.seed + 1)
+        r = _rollout(twin, st, req, cands, cfg.dtfair_seeds)
         dc = _dcost(st, cands.prb, cands.tn)
         util = w.scm * r.scm.mean(1) + w.cost * dc
         best = int(np.argmax(util))
@@ -304,7 +311,7 @@ def plan(req: PlanRequest, models: WorldModels | None = None, cfg: PlannerConfig
     calls = 0
     chosen: int | None = None
     if n_ver > 0:
-        checks, tw_scm, tw_dc = _twin_verify(st, req, pool.take(top), cfg.verify_seeds, cfg)
+        checks, tw_scm, tw_dc = _twin_verify(twin, st, req, pool.take(top), cfg.verify_seeds, cfg)
         calls = n_ver * cfg.verify_seeds
         passed = [j for j, c in enumerate(checks) if c.passed]
         if passed:

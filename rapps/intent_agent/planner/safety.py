@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from nextric.arrays import FloatArray
+from nextric.geometry import in_zone
 from rapps.intent_agent.worldmodels.features import CityRaster, Context, prb_need
-from testbed.core.geometry import in_zone
-from testbed.core.scenario import city_arrays
-from testbed.core.types import FloatArray
 
 URLLC = 1
 URLLC_TARGET_UTIL = 0.5
@@ -25,19 +24,19 @@ URLLC_TARGET_UTIL = 0.5
 
 def surge_floors(ras: CityRaster, ctx: Context) -> tuple[FloatArray, FloatArray]:
     """PRB floors (C, S) and transport floors (L, S) in [0, 1]."""
-    sc = ras.sc
-    shock = sc.wave if ctx.family == "wave" else sc.hotspot
+    topo = ras.topo
+    shock = topo.shock("wave" if ctx.family == "wave" else "hotspot")
     if shock is None:
-        return np.zeros((sc.n_cells, sc.n_slices)), np.zeros((sc.n_links, sc.n_slices))
+        return np.zeros((topo.n_cells, topo.n_slices)), np.zeros((topo.n_links, topo.n_slices))
     zone_kind = "corridor" if ctx.family == "wave" else "hospital"
     intensity = np.asarray(shock.intensity, dtype=np.float64)
-    xy = city_arrays(sc).cell_xy
-    hit = np.zeros(sc.n_cells, dtype=bool)
-    for z in sc.zones:
+    xy = topo.cell_xy
+    hit = np.zeros(topo.n_cells, dtype=bool)
+    for z in topo.zones:
         if z.kind == zone_kind:
             hit |= in_zone(z, xy)
     mult = np.where(hit[:, None], intensity[None, :], 1.0)
-    util = np.ones(sc.n_slices)
+    util = np.ones(topo.n_slices)
     util[URLLC] = URLLC_TARGET_UTIL
     prb_f = np.minimum(prb_need(ras, ctx) * mult / util, 0.9)
     p, _ = ras.paths(ctx.link_up)

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from nextric.arrays import FloatArray
+from nextric.kpi import sla_headroom
 from rapps.intent_agent.planner.api import ObjectiveWeights
 from rapps.intent_agent.worldmodels.features import CityRaster, Context
 from rapps.intent_agent.worldmodels.serving import Forecast, WorldModels
-from testbed.core.kpi import sla_headroom
-from testbed.core.types import FloatArray
 
 
 def fwm_scm(ras: CityRaster, fields: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -30,7 +30,7 @@ def fwm_scm(ras: CityRaster, fields: FloatArray) -> tuple[FloatArray, FloatArray
     tn = np.clip(fields[..., 9:10], 0.0, 1.0)
     lost = load * np.clip(stress + tn, 0.0, 1.0)
     loss = lost.sum(1) / np.maximum(load.sum(1), 1e-9)
-    heads = sla_headroom(loss, np.zeros_like(loss), ras.sc.slices)
+    heads = sla_headroom(loss, np.zeros_like(loss), ras.topo.slices)
     return loss, np.asarray(heads.min(-1))
 
 

@@ -8,10 +8,10 @@ from typing import Any
 
 import numpy as np
 
+from nextric.arrays import FloatArray
+from nextric.topology import Topology
 from rapps.intent_agent.compiler.spec import IntentSpec
 from rapps.intent_agent.plans.model import SliceImpact
-from testbed.core.params import ScenarioParams
-from testbed.core.types import FloatArray
 
 PRIORITY_FLOOR = 0.25  #: share floor of a prioritised slice with a delay ceiling in the area's cells
 PRIORITY_BOOST = 1.3  #: a prioritised slice's planned share in the area x this (then renormalised)
@@ -21,7 +21,7 @@ def slice_key(sst: int, sd: str) -> str:
     return f"{sst}-{sd.lower()}" if sd else str(sst)
 
 
-def shape_shares(spec: IntentSpec, sc: ScenarioParams, prb: FloatArray) -> FloatArray:
+def shape_shares(spec: IntentSpec, sc: Topology, prb: FloatArray) -> FloatArray:
     """Apply the intent to the planner's (K, C, S) PRB shares in the area's cells: prioritised slices get a
     boost (and a floor when latency-critical), event headroom goes to eMBB, then the intent's caps and floors;
     each row is renormalised to sum <= 1. Returns a new array."""

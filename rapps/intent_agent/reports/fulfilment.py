@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 
+from nextric.kpm import KpmReport
 from nextric.stats import welch_interval
 from rapps.intent_agent.compiler.spec import IntentSpec, Target
 from rapps.intent_agent.observe import AreaKpis, area_kpis
-from testbed.core.reports import KpmReport
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,12 @@
-"""Training data for the world models: emulator warm-ups -> observation-initialised twin -> batched rollouts.
+"""Training data for the world models: observed contexts -> the twin service's batched per-step rollouts.
 
 Per context seed (``TRAIN_SEEDS`` / ``HELDOUT_SEEDS``, disjoint from the planner-tuning and benchmark seeds in
-:mod:`rapps.intent_agent.worldmodels.seeds`): the emulator runs ``warmup`` slow steps under the static uniform
-allocation (in-distribution shocks only: ``hotspot-ID`` for even, ``wave-ID`` for odd seeds), its KPM reports
-initialise a :class:`testbed.twin.DigitalTwin` (observations only), and the twin rolls out ``n_candidates``
-behaviour-policy plans x ``n_twin_seeds`` exogenous seeds with per-slow-step KPIs.
+:mod:`rapps.intent_agent.worldmodels.seeds`): the network's observation source (:class:`TrainingNetwork`) hands the
+KPM of ``warmup`` slow steps under the static uniform allocation (in-distribution shocks only: ``hotspot-ID`` for
+even, ``wave-ID`` for odd seeds) with the link alarms, and the twin service rolls ``n_candidates`` behaviour-policy
+plans x ``n_twin_seeds`` exogenous seeds out from those observations with per-slow-step detail. The rApp sees the
+network only through these interfaces; the composition root wires them (``nextric train fwm``: the testbed's
+emulator warm-ups and its twin service in process).
 
 Behaviour policy (recorded in the data card): ``library-perturbed`` — parameter vectors drawn around the
 planner-library family centres (:func:`rapps.intent_agent.planner.library.sample_params`) with Gaussian
@@ -14,24 +16,36 @@ spread ``spread`` (wider than the planner library, to cover the region the CEM s
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from rich.progress import Progress
 
+from nextric.arrays import BoolArray
+from nextric.e2sm.kpm.v1 import kpm_pb2
+from nextric.kpm import report_of
+from nextric.topology import Topology
 from rapps.intent_agent.planner.library import plans_from_params, sample_params
+from rapps.intent_agent.planner.twin import StepDetail, TwinPort, rollout_shares
 from rapps.intent_agent.worldmodels.features import CityRaster, Context, context_vector, fwm_grid, fwm_targets
 from rapps.intent_agent.worldmodels.seeds import HELDOUT_SEEDS, TRAIN_SEEDS
-from testbed.core.engine import Emulator
-from testbed.core.estimators import NmseTable
-from testbed.core.params import ScenarioParams
-from testbed.core.reports import KpmReport
-from testbed.core.scheduler import shares_to_ratios
-from testbed.core.shocks import ShockRegime
-from testbed.policies import uniform_shares
-from testbed.twin import DigitalTwin
+
+#: (regime label, context seed, warm-up slow steps) -> (KPM messages, one per slow step; link alarms (L,))
+Observe = Callable[[str, int, int], tuple[Sequence[kpm_pb2.KpmIndicationMessage], BoolArray]]
+
+
+@dataclass(frozen=True, eq=False)
+class TrainingNetwork:
+    """What the training talks to: the network's description, the twin service, an observation source, and the
+    simulator facts for the model cards' provenance."""
+
+    topology: Topology
+    twin: TwinPort
+    observe: Observe
+    provenance: dict[str, Any] = field(default_factory=dict)
 
 BEHAVIOUR_POLICY = "library-perturbed"
 #: per-step CDWM targets: loss (3), log1p p99 ms (3), throughput / 100 Mbit/s (3), PRB utilisation (3),
@@ -53,44 +67,30 @@ class DataConfig:
     nmse_obs: int = 4
 
 
-def observe(sc: ScenarioParams, regime: ShockRegime, seed: int, warmup: int,
-            nmse_table: NmseTable | None = None) -> tuple[list[KpmReport], np.ndarray, Emulator]:
-    """Run the emulator ``warmup`` slow steps under uniform shares; KPM reports, link alarms, the emulator."""
-    emu = Emulator(sc, regime, seed=seed, nmse_obs=4, nmse_table=nmse_table)
-    p, t = uniform_shares(sc)
-    emu.set_allocation(shares_to_ratios(p), t)
-    reps = []
-    for _ in range(warmup):
-        emu.step_slow()
-        reps.append(emu.read_kpm())
-    return reps, emu.link_up, emu
-
-
-def kpi_targets(steps: Any) -> np.ndarray:
-    """(N, M, K, N_KPI) float32 per-step targets from :class:`testbed.twin.StepKpis`."""
+def kpi_targets(steps: StepDetail) -> np.ndarray:
+    """(N, M, K, N_KPI) float32 per-step targets from the twin's per-step detail."""
     return np.concatenate([steps.loss, np.log1p(steps.p99_ms), steps.throughput_mbps / 100.0, steps.prb_util,
                            steps.cum_loss], axis=-1).astype(np.float32)
 
 
-def generate(sc: ScenarioParams, seeds: tuple[int, ...], cfg: DataConfig,
+def generate(net: TrainingNetwork, seeds: tuple[int, ...], cfg: DataConfig,
              progress: Progress | None = None) -> dict[str, np.ndarray]:
     """Arrays (one row per context x candidate): grid0, fwm_y, ctx, prb, tn, kpi (M seeds), scm, cost."""
-    ras = CityRaster.build(sc)
+    topo = net.topology
+    ras = CityRaster.build(topo)
     out: dict[str, list[np.ndarray]] = {k: [] for k in ("grid0", "fwm_y", "ctx", "prb", "tn", "kpi", "scm",
                                                          "p99_h", "loss_h", "context_seed")}
     task = progress.add_task("world-model data", total=len(seeds)) if progress else None
-    table: NmseTable | None = None
     for seed in seeds:
-        regime = ShockRegime("hotspot" if seed % 2 == 0 else "wave", False)
+        regime = "hotspot-ID" if seed % 2 == 0 else "wave-ID"
         rng = np.random.default_rng(np.random.SeedSequence([seed, 31]))
         warm = int(rng.integers(cfg.warmup_min, cfg.warmup_max + 1))
-        reps, up, emu = observe(sc, regime, seed, warm, table)
-        table = emu.nmse_table
-        tw = DigitalTwin.from_observations(sc, reps, regime, up, seed=seed)
-        ctx = Context.of_twin(tw)
+        msgs, up = net.observe(regime, seed, warm)
+        reps = [report_of([m], topo.cell_ids_by_key, topo.slice_ids, strict=True) for m in msgs]
+        ctx = Context.observed(topo, reps, regime, up)
         u, _ = sample_params(ras, cfg.n_candidates, rng, spread=cfg.spread)
-        prb, tn = plans_from_params(ras, ctx, u, sc.timing.slow_per_horizon)
-        r = tw.rollout(prb, tn, cfg.n_twin_seeds, seed=seed, per_step=True)
+        prb, tn = plans_from_params(ras, ctx, u, topo.slow_steps_per_horizon)
+        r = rollout_shares(net.twin, topo, msgs, regime, up, prb, tn, cfg.n_twin_seeds, seed, per_step=True)
         assert r.steps is not None
         out["grid0"].append(fwm_grid(ras, ctx, prb[:, 0], tn[:, 0]).astype(np.float16))
         out["fwm_y"].append(fwm_targets(r.steps, ras, ctx))
@@ -107,17 +107,18 @@ def generate(sc: ScenarioParams, seeds: tuple[int, ...], cfg: DataConfig,
     return {k: np.concatenate(v) for k, v in out.items()}
 
 
-def load_or_generate(cache: Path, sc: ScenarioParams, cfg: DataConfig, progress: Progress | None = None
+def load_or_generate(cache: Path, net: TrainingNetwork, cfg: DataConfig, progress: Progress | None = None
                      ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, Any]]:
     """Train and held-out arrays (cached as ``.npz`` under ``cache``) and the dataset section of the card."""
     cache.mkdir(parents=True, exist_ok=True)
-    key = hashlib.sha256(repr((cfg, TRAIN_SEEDS, HELDOUT_SEEDS)).encode()).hexdigest()[:12]
+    key = hashlib.sha256(repr((cfg, TRAIN_SEEDS, HELDOUT_SEEDS, net.topology.scenario,
+                               net.provenance.get("simulator"))).encode()).hexdigest()[:12]
     parts: list[dict[str, np.ndarray]] = []
     info: dict[str, Any] = {"behaviour_policy": BEHAVIOUR_POLICY, "config": cfg.__dict__, "files": {}}
     for name, seeds in (("train", TRAIN_SEEDS), ("heldout", HELDOUT_SEEDS)):
         f = cache / f"wm_{name}_{key}.npz"
         if not f.exists():
-            arrays = generate(sc, seeds, cfg, progress)
+            arrays = generate(net, seeds, cfg, progress)
             with f.open("wb") as fh:
                 np.savez(fh, **arrays)  # type: ignore[arg-type]
         with np.load(f) as z:

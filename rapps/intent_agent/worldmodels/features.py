@@ -1,14 +1,15 @@
 """Inputs and targets of the world models, built from observations and the city configuration only (numpy).
 
 * :class:`Context`: what the planner knows at decision time — per (cell, slice) offered load and capacity per
-  PRB estimated from KPM (the same estimates as :class:`testbed.twin.DigitalTwin`), link alarms, the shock
+  PRB estimated from KPM (:func:`nextric.kpm.load_estimate`, the twin's own estimate), link alarms, the shock
   family the twin assumes.
-* :class:`CityRaster`: the city on a G x G raster (default 16 x 16 over 2 x 2 km, 125 m pixels): nearest-site
-  (Voronoi) map, zone masks, transport-link segments, a mobility prior from the UE groups.
+* :class:`CityRaster`: the city of the twin's description (:class:`nextric.topology.Topology`) on a G x G raster
+  (default 16 x 16 over 2 x 2 km, 125 m pixels): nearest-site (Voronoi) map, zone masks, transport-link segments,
+  a mobility prior from the UE groups.
 * :func:`fwm_grid`: the FWM input channels (B, CH, G, G) float32 for a context and one action per row.
 * :func:`context_vector`: the CDWM's initial-state input (B, D_CTX) float32.
 * :func:`fwm_targets`: the 12 per-cell field features (paper, section X-B) from a twin rollout's first slow
-  step, averaged over twin seeds.
+  step (the twin service's per-step detail), averaged over twin seeds.
 
 Field features per cell (``FIELD_FEATURES``): delivered capacity per slice (log1p Mbit/s, 3), offered load per
 slice (log1p Mbit/s, 3), critical-zone stress = RAN drop fraction per slice (3), transport bottleneck =
@@ -18,16 +19,19 @@ demand-weighted capacity per PRB over the PRB's resource elements.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
-from testbed.core.geometry import in_zone
-from testbed.core.params import ScenarioParams
-from testbed.core.scenario import city_arrays
-from testbed.core.transport import Router
-from testbed.core.types import BoolArray, FloatArray
-from testbed.twin import DigitalTwin, StepKpis
+from nextric.arrays import BoolArray, FloatArray
+from nextric.control import reference
+from nextric.errors import ValidationError
+from nextric.geometry import in_zone
+from nextric.kpm import KpmReport, load_estimate
+from nextric.routing import Router
+from nextric.topology import Topology
 
 GRID = 16
 FIELD_FEATURES = ("cap_embb", "cap_urllc", "cap_fwa", "load_embb", "load_urllc", "load_fwa",
@@ -50,16 +54,51 @@ class Context:
     family: str  #: shock family the twin assumes ("hotspot" | "wave")
 
     @staticmethod
-    def of_twin(tw: DigitalTwin) -> Context:
-        return Context(np.asarray(tw.offered_mbps, dtype=np.float64), np.asarray(tw.mbit_per_prb_s, dtype=np.float64),
-                       np.asarray(tw.link_up0, dtype=bool), tw.regime.family)
+    def observed(topo: Topology, reports: Sequence[KpmReport], regime: str, link_up: BoolArray | None = None
+                 ) -> Context:
+        """The context of KPM ``reports`` (time-weighted load and capacity per PRB), link alarms (None = all up)
+        and the regime the twin assumes (``hotspot-ID`` ... ``wave-OOD``: its family)."""
+        offered, cap = load_estimate(reports, [c.cell_id for c in topo.cells], topo.n_slices)
+        up = np.ones(topo.n_links, dtype=bool) if link_up is None else np.asarray(link_up, dtype=bool).copy()
+        if up.shape != (topo.n_links,):
+            raise ValidationError(f"link_up needs {topo.n_links} values, got {up.shape}")
+        return Context(offered, cap, up, regime_family(regime))
+
+
+def regime_family(regime: str) -> str:
+    """``hotspot-ID`` -> ``hotspot``: the shock family of a regime label (an error for an unknown family)."""
+    parts = regime.lower().split("-")
+    if parts[0] not in (*FAMILIES, "both", "none") or len(parts) > 2 or (len(parts) == 2 and
+                                                                          parts[1] not in ("id", "ood")):
+        raise ValidationError(f"unknown shock regime {regime!r}: <hotspot|wave|both|none>-<ID|OOD>")
+    return parts[0]
+
+
+class StepVolumes(Protocol):
+    """Per slow step volumes of a rollout, (N, M, K, C, S): Mbit offered, delivered, dropped in the RAN and in
+    transport, PRB x sub-steps allocated (the twin service's ``StepDetail``)."""
+
+    @property
+    def offered(self) -> FloatArray: ...
+
+    @property
+    def delivered(self) -> FloatArray: ...
+
+    @property
+    def drop_ran(self) -> FloatArray: ...
+
+    @property
+    def drop_tn(self) -> FloatArray: ...
+
+    @property
+    def alloc_prb(self) -> FloatArray: ...
 
 
 @dataclass(frozen=True, eq=False)
 class CityRaster:
     """Static rasters of one scenario (built once, reused for every candidate)."""
 
-    sc: ScenarioParams
+    topo: Topology
     voronoi: np.ndarray  #: (G, G) int nearest cell
     sites: FloatArray  #: (G, G) Gaussian blobs at cell sites
     zones: FloatArray  #: (3, G, G) hospital, fwa, corridor masks
@@ -74,50 +113,48 @@ class CityRaster:
     router: Router
 
     @staticmethod
-    def build(sc: ScenarioParams, grid: int = GRID) -> CityRaster:
-        arr = city_arrays(sc)
-        xs = (np.arange(grid) + 0.5) * sc.width_m / grid
-        ys = (np.arange(grid) + 0.5) * sc.height_m / grid
+    def build(topo: Topology, grid: int = GRID) -> CityRaster:
+        cell_xy = topo.cell_xy
+        xs = (np.arange(grid) + 0.5) * topo.width_m / grid
+        ys = (np.arange(grid) + 0.5) * topo.height_m / grid
         gx, gy = np.meshgrid(xs, ys, indexing="xy")
         pts = np.stack([gx.ravel(), gy.ravel()], axis=-1)  # (G*G, 2)
-        d = np.linalg.norm(pts[:, None, :] - arr.cell_xy[None], axis=-1)  # (G*G, C)
+        d = np.linalg.norm(pts[:, None, :] - cell_xy[None], axis=-1)  # (G*G, C)
         vor = d.argmin(1).reshape(grid, grid)
-        sites = np.exp(-0.5 * (d / (0.6 * sc.width_m / grid)) ** 2).sum(1).reshape(grid, grid)
+        sites = np.exp(-0.5 * (d / (0.6 * topo.width_m / grid)) ** 2).sum(1).reshape(grid, grid)
         masks = []
         for zkind in ("hospital", "fwa", "corridor"):
             m = np.zeros(grid * grid, dtype=bool)
-            for z in sc.zones:
+            for z in topo.zones:
                 if z.kind == zkind:
                     m |= in_zone(z, pts)
             masks.append(m.reshape(grid, grid).astype(np.float64))
-        node_xy = np.asarray(sc.transport.node_xy, dtype=np.float64)
-        links = np.zeros((sc.n_links, grid, grid))
-        for li in range(sc.n_links):
-            a, b = node_xy[arr.link_src[li]], node_xy[arr.link_dst[li]]
+        node_xy = {name: np.array([x, y]) for name, x, y in topo.nodes}
+        links = np.zeros((topo.n_links, grid, grid))
+        for li, ln in enumerate(topo.links):
+            a, b = node_xy[ln.src], node_xy[ln.dst]
             for t in np.linspace(0.0, 1.0, 4 * grid):
                 x, y = a + t * (b - a)
-                i = min(max(int(y / sc.height_m * grid), 0), grid - 1)
-                j = min(max(int(x / sc.width_m * grid), 0), grid - 1)
+                i = min(max(int(y / topo.height_m * grid), 0), grid - 1)
+                j = min(max(int(x / topo.width_m * grid), 0), grid - 1)
                 links[li, i, j] = 1.0
         mob = np.zeros(grid * grid)
-        zone_by_name = {z.name: z for z in sc.zones}
-        for g in sc.ue_groups:
+        zone_by_name = {z.name: z for z in topo.zones}
+        for g in topo.ue_groups:
             area = in_zone(zone_by_name[g.zone], pts) if g.zone in zone_by_name else np.ones(len(pts), dtype=bool)
             mob += area * g.count * g.speed_mps / max(int(area.sum()), 1)
         mob = mob / max(float(mob.max()), 1e-9)
-        kind = np.zeros(sc.n_cells, dtype=np.int64)
-        for code, kname in ((3, "corridor"), (2, "fwa"), (1, "hospital")):
-            for z in sc.zones:
-                if z.kind == kname:
-                    kind[in_zone(z, arr.cell_xy)] = code
-        hosp_nodes = {sc.cells[i].agg_node for i in np.flatnonzero(kind == 1)}
-        lkind = np.where(arr.link_corridor, 1, 0).astype(np.int64)
-        for li, ln in enumerate(sc.transport.links):
-            if ln.src in hosp_nodes:
-                lkind[li] = 2
-        return CityRaster(sc, vor, sites / max(float(sites.max()), 1e-9), np.stack(masks), links,
-                          mob.reshape(grid, grid), np.bincount(vor.ravel(), minlength=sc.n_cells).astype(np.float64),
-                          arr.n_prb, arr.bits_per_re_scale, arr.link_cap_mbps, kind, lkind, Router.build(sc, arr))
+        codes = {"generic": 0, "hospital": 1, "fwa": 2, "corridor": 3}
+        kind = np.array([codes[k] for k in reference.cell_kinds(topo)], dtype=np.int64)
+        lcodes = {"generic": 0, "corridor": 1, "hospital_uplink": 2}
+        lkind = np.array([lcodes[k] for k in reference.link_kinds(topo)], dtype=np.int64)
+        return CityRaster(topo, vor, sites / max(float(sites.max()), 1e-9), np.stack(masks), links,
+                          mob.reshape(grid, grid),
+                          np.bincount(vor.ravel(), minlength=topo.n_cells).astype(np.float64),
+                          np.array([c.prb_count for c in topo.cells], dtype=np.float64),
+                          np.array([c.re_rate_per_prb for c in topo.cells], dtype=np.float64),
+                          np.array([ln.capacity_mbps for ln in topo.links], dtype=np.float64), kind, lkind,
+                          topo.router)
 
     def paths(self, link_up: BoolArray) -> tuple[BoolArray, BoolArray]:
         """Path incidence (C, L) and reachability (C,) for the link state."""
@@ -167,16 +204,16 @@ def context_vector(ctx: Context) -> np.ndarray:
                            ctx.link_up.astype(np.float64), [1.0 if ctx.family == "wave" else 0.0]]).astype(np.float32)
 
 
-def fwm_targets(steps: StepKpis, ras: CityRaster, ctx: Context, step: int = 0) -> np.ndarray:
+def fwm_targets(steps: StepVolumes, ras: CityRaster, ctx: Context, step: int = 0) -> np.ndarray:
     """Field features (N, C, 12) float32 of slow step ``step`` of a per-step rollout, mean over twin seeds."""
     sl = (slice(None), slice(None), step)
     off = steps.offered[sl]  # (N, M, C, S) Mbit over the slow step
-    dur = ras.sc.timing.slow_step_s
+    dur = ras.topo.slow_step_s
     deliv = steps.delivered[sl]
     d_ran = steps.drop_ran[sl]
     d_tn = steps.drop_tn[sl]
     alloc = steps.alloc_prb[sl]  # PRB x sub-steps
-    f = ras.sc.timing.fast_per_slow
+    f = ras.topo.fast_steps_per_slow
     off_c = off.sum(-1)
     feats = np.concatenate([
         np.log1p(deliv / dur), np.log1p(off / dur),
@@ -187,7 +224,7 @@ def fwm_targets(steps: StepKpis, ras: CityRaster, ctx: Context, step: int = 0) -
     w = np.maximum(ctx.offered_mbps, 1e-6)
     se = (ctx.mbit_per_prb_s * w).sum(-1) / w.sum(-1) * 1e6 / ras.bits_per_re_scale  # bit/RE
     sinr = 10.0 * np.log10(np.maximum(2.0 ** np.minimum(se, 12.0) - 1.0, 1e-3))
-    out = np.concatenate([feats.mean(1), np.broadcast_to(sinr[None, :, None], (*feats.shape[:1], ras.sc.n_cells, 1))],
+    out = np.concatenate([feats.mean(1), np.broadcast_to(sinr[None, :, None], (*feats.shape[:1], ras.topo.n_cells, 1))],
                          axis=-1)
     return np.asarray(out, dtype=np.float32)
 

@@ -9,7 +9,7 @@ validity ranges (:meth:`WorldModels.check_validity`) and offers:
 * :meth:`forecast` — CDWM predictive samples for N candidate plans: per member the deterministic path
   (prior means, no decoder noise) and ``n_samples`` stochastic paths (prior z and decoder noise, scaled by the
   card's calibrated temperature), horizon loss / p99 per slice and the SCM of every sample
-  (:func:`testbed.core.kpi.scm`), violation risk, ensemble disagreement, 90 % intervals.
+  (:func:`nextric.kpi.scm`), violation risk, ensemble disagreement, 90 % intervals.
 """
 
 from __future__ import annotations
@@ -23,11 +23,11 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
+from nextric.arrays import FloatArray
 from nextric.datacard import DataCard, failed_criteria, load_card, validity_violations
 from nextric.errors import ValidationError
+from nextric.kpi import scm as scm_of
 from rapps.intent_agent.worldmodels.features import CityRaster, Context, context_vector, fwm_grid
-from testbed.core.kpi import scm as scm_of
-from testbed.core.types import FloatArray
 
 MODEL_DIR = Path(__file__).resolve().parent.parent / "model"
 #: column layout of the CDWM outputs (Y = 18): see rapps.intent_agent.worldmodels.datagen.KPI_NAMES + horizon p99
@@ -129,7 +129,7 @@ class WorldModels:
         n, k = prb.shape[:2]
         if k != self.horizon:
             raise ValidationError(f"CDWM horizon is {self.horizon} slow steps, plan has {k}")
-        sc = ras.sc
+        sc = ras.topo
         if fields is None:
             fields = self.fields(ras, ctx, prb.mean(1), tn.mean(1)) if use_fields else np.zeros(
                 (n, sc.n_cells, 12))

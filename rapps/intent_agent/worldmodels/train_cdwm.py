@@ -32,7 +32,15 @@ from rich.console import Console
 from rich.progress import Progress
 from torch import nn
 
-from rapps.intent_agent.worldmodels.datagen import BEHAVIOUR_POLICY, KPI_NAMES, DataConfig, load_or_generate
+from nextric.kpi import scm as scm_of
+from nextric.topology import Topology
+from rapps.intent_agent.worldmodels.datagen import (
+    BEHAVIOUR_POLICY,
+    KPI_NAMES,
+    DataConfig,
+    TrainingNetwork,
+    load_or_generate,
+)
 from rapps.intent_agent.worldmodels.features import CityRaster, context_from_vector
 from rapps.intent_agent.worldmodels.seeds import HELDOUT_SEEDS, TRAIN_SEEDS
 from rapps.intent_agent.worldmodels.serving import N_Y, Y_CUM, Y_HP99, WorldModels, _session
@@ -45,9 +53,6 @@ from rapps.intent_agent.worldmodels.training import (
     seed_all,
     write_card,
 )
-from testbed.core.kpi import scm as scm_of
-from testbed.core.params import ScenarioParams
-from testbed.core.scenario import load_scenario
 
 H, Z, E = 96, 32, 3
 FREE_NATS = 1.0
@@ -166,7 +171,7 @@ def targets(d: dict[str, np.ndarray]) -> np.ndarray:
     return np.concatenate([kpi, hp], -1).reshape(r * m, k, N_Y)
 
 
-def fields_for(d: dict[str, np.ndarray], wm: WorldModels, sc: ScenarioParams) -> np.ndarray:
+def fields_for(d: dict[str, np.ndarray], wm: WorldModels, sc: Topology) -> np.ndarray:
     """FWM features (R, C*12) of each row's mean action, via the exported FWM (as in serving)."""
     ras = CityRaster.build(sc)
     out = np.zeros((len(d["ctx"]), sc.n_cells * 12), dtype=np.float32)
@@ -255,7 +260,7 @@ def coverage(samples: np.ndarray, y: np.ndarray, cols: slice | list[int], last_o
     return float(((t >= lo) & (t <= hi)).mean())
 
 
-def evaluate(path: Path, a: dict[str, np.ndarray], sc: ScenarioParams, temperature: float, n_samples: int = 16
+def evaluate(path: Path, a: dict[str, np.ndarray], sc: Topology, temperature: float, n_samples: int = 16
              ) -> dict[str, Any]:
     det, smp = run_onnx(path, a, n_samples, temperature, seed=99)
     y = a["y"]
@@ -295,7 +300,8 @@ def fit_temperature(path: Path, a: dict[str, np.ndarray], target: float = 0.9) -
     return best
 
 
-def main(argv: list[str] | None = None) -> dict[str, Any]:
+def main(argv: list[str] | None, net: TrainingNetwork) -> dict[str, Any]:
+    """``nextric train cdwm`` on the training network ``net`` (wired by the composition root)."""
     ap = argparse.ArgumentParser(prog="nextric train cdwm")
     ap.add_argument("--epochs", type=int, default=30)
     ap.add_argument("--seed", type=int, default=0)
@@ -304,12 +310,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--cache", type=Path, default=CACHE_DIR)
     a = ap.parse_args(argv)
     console = Console()
-    sc = load_scenario("twm_poc")
+    sc = net.topology
     t0 = time.perf_counter()
     wm_fwm = WorldModels.__new__(WorldModels)  # FWM only (the CDWM does not exist yet)
     wm_fwm._fwm = _session(a.out / "fwm.onnx")
     with Progress(console=console) as prog:
-        train_d, held, info = load_or_generate(a.cache, sc, DataConfig(), prog)
+        train_d, held, info = load_or_generate(a.cache, net, DataConfig(), prog)
         all_tr = arrays(train_d, fields_for(train_d, wm_fwm, sc))
         ho = arrays(held, fields_for(held, wm_fwm, sc))
         calib_seeds = set(TRAIN_SEEDS[-a.calib_contexts:])
@@ -341,7 +347,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         list(TRAIN_SEEDS) + list(HELDOUT_SEEDS), BEHAVIOUR_POLICY,
         {"name": "cdwm", "format": "onnx", "file": path.name, "sha256": sha, "params": int(n_params),
          "bytes": path.stat().st_size, "members": E, "deter_dim": H, "stoch_dim": Z,
-         "horizon_steps": sc.timing.slow_per_horizon, "noise_temperature": temp,
+         "horizon_steps": sc.slow_steps_per_horizon, "noise_temperature": temp,
          "inputs": {"ctx": "(B, 71) observed context", "fields": "(B, 120) FWM features of the mean action",
                     "actions": "(B, 12, 60) PRB shares 10x3 + transport shares 10x3 per step",
                     "eps_z": f"(3, B, 12, {Z}) prior noise", "eps_y": f"(3, B, 12, {N_Y}) decoder noise",
@@ -353,7 +359,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                       "field_dropout": 0.25, "train_context_seeds": sorted(set(TRAIN_SEEDS) - calib_seeds),
                       "calibration_context_seeds": sorted(calib_seeds),
                       "heldout_context_seeds": list(HELDOUT_SEEDS), "command": "nextric train cdwm"}},
-        ev_all, {**info, "config": DataConfig().__dict__}, CDWM_FAILURE_CHECKS)
+        ev_all, {**info, "config": DataConfig().__dict__}, CDWM_FAILURE_CHECKS, net.provenance)
     write_card(card, a.out / "cdwm.card.json")
     console.print(f"CDWM: {n_params} params, {path.stat().st_size / 1e3:.0f} kB, temperature {temp}")
     console.print(f"  held-out per-step R^2 {ev['per_step_r2_mean']:.3f}, horizon SCM MAE {ev['horizon_scm_mae']:.3f} "
@@ -361,6 +367,3 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                   f"horizon {ev['coverage90_horizon']:.3f}, SCM {ev['coverage90_scm']:.3f}")
     return ev_all
 
-
-if __name__ == "__main__":
-    main()

@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.progress import Progress
 from torch import nn
 
-from rapps.intent_agent.worldmodels.datagen import BEHAVIOUR_POLICY, DataConfig, load_or_generate
+from rapps.intent_agent.worldmodels.datagen import BEHAVIOUR_POLICY, DataConfig, TrainingNetwork, load_or_generate
 from rapps.intent_agent.worldmodels.features import CHANNELS, FIELD_FEATURES, N_CH, N_FIELD
 from rapps.intent_agent.worldmodels.seeds import HELDOUT_SEEDS, TRAIN_SEEDS
 from rapps.intent_agent.worldmodels.training import (
@@ -33,7 +33,6 @@ from rapps.intent_agent.worldmodels.training import (
     seed_all,
     write_card,
 )
-from testbed.core.scenario import load_scenario
 
 FWM_FAILURE_CHECKS = [{"metric": "heldout_r2.*", "min": 0.8}]  #: every field feature, held out
 
@@ -105,7 +104,8 @@ def predict(model: FieldWorldModel, grid: np.ndarray) -> np.ndarray:
                                for i in range(0, len(grid), 512)])
 
 
-def main(argv: list[str] | None = None) -> dict[str, Any]:
+def main(argv: list[str] | None, net: TrainingNetwork) -> dict[str, Any]:
+    """``nextric train fwm`` on the training network ``net`` (wired by the composition root)."""
     ap = argparse.ArgumentParser(prog="nextric train fwm")
     ap.add_argument("--epochs", type=int, default=40)
     ap.add_argument("--seed", type=int, default=0)
@@ -113,10 +113,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--cache", type=Path, default=CACHE_DIR)
     a = ap.parse_args(argv)
     console = Console()
-    sc = load_scenario("twm_poc")
+    sc = net.topology
     t0 = time.perf_counter()
     with Progress(console=console) as prog:
-        train_d, held, info = load_or_generate(a.cache, sc, DataConfig(), prog)
+        train_d, held, info = load_or_generate(a.cache, net, DataConfig(), prog)
         t1 = time.perf_counter()
         model = train(train_d, a.epochs, a.seed, prog)
     r2 = r2_per_feature(held["fwm_y"], predict(model, held["grid0"]))
@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
          "training": {"epochs": a.epochs, "seed": a.seed, "optimiser": "Adam 2e-3 cosine", "batch": 128,
                       "train_context_seeds": list(TRAIN_SEEDS), "heldout_context_seeds": list(HELDOUT_SEEDS),
                       "command": "nextric train fwm"}},
-        ev, {**info, "config": DataConfig().__dict__}, FWM_FAILURE_CHECKS)
+        ev, {**info, "config": DataConfig().__dict__}, FWM_FAILURE_CHECKS, net.provenance)
     write_card(card, a.out / "fwm.card.json")
     console.print(f"FWM: held-out R^2 {ev['heldout_r2_mean']:.3f} (train {ev['train_r2_mean']:.3f}), "
                   f"{n_params} params, {path.stat().st_size / 1e3:.0f} kB -> {path}")
@@ -149,6 +149,3 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         console.print(f"  {k:14s} R^2 {v:.3f}")
     return ev
 
-
-if __name__ == "__main__":
-    main()

@@ -11,8 +11,7 @@ import numpy as np
 import torch
 
 from nextric.datacard import DataCard, save_card, validate_card
-from testbed.core.params import ScenarioParams
-from testbed.datacards import simulator_version
+from nextric.topology import Topology
 
 MODEL_DIR = Path(__file__).resolve().parent.parent / "model"
 CACHE_DIR = Path(__file__).resolve().parents[3] / "build" / "worldmodels"
@@ -34,33 +33,36 @@ def export_onnx(model: torch.nn.Module, args: tuple[torch.Tensor, ...], path: Pa
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def model_card(sc: ScenarioParams, name: str, task: str, description: str, seeds: list[int],
+def model_card(sc: Topology, name: str, task: str, description: str, seeds: list[int],
                logging_policy: str, model: dict[str, Any], evaluation: dict[str, Any],
-               dataset: dict[str, Any], failure_checks: list[dict[str, Any]] | None = None) -> DataCard:
-    """A validated model card (kind ``model``) for a world model trained on twin rollouts of ``sc``;
+               dataset: dict[str, Any], failure_checks: list[dict[str, Any]] | None = None,
+               provenance: dict[str, Any] | None = None) -> DataCard:
+    """A validated model card (kind ``model``) for a world model trained on twin rollouts of the network ``sc``;
     ``failure_checks`` are the machine-checkable form of its failure criteria
-    (:func:`nextric.datacard.failed_criteria`, checked by the serving code at load time)."""
+    (:func:`nextric.datacard.failed_criteria`, checked by the serving code at load time); ``provenance`` the
+    simulator facts the training network reports (``simulator`` name/version, ``channel_model``)."""
+    prov = provenance or {}
     doc: dict[str, Any] = {
         "kind": "model", "schema_version": "1.0", "name": name,
         "task": {"name": task, "description": description,
                  "action_space": (f"prb [0,1]^({sc.n_cells}x{sc.n_slices}), "
                                   f"transport [0,1]^({sc.n_links}x{sc.n_slices}) per slow step"),
-                 "latency_budget_s": sc.timing.slow_step_s},
-        "configuration": {"scenario": sc.name, "cells": sc.n_cells, "links": sc.n_links, "slices": sc.n_slices,
-                          "slow_step_s": sc.timing.slow_step_s, "horizon_steps": sc.timing.slow_per_horizon,
+                 "latency_budget_s": sc.slow_step_s},
+        "configuration": {"scenario": sc.scenario, "cells": sc.n_cells, "links": sc.n_links, "slices": sc.n_slices,
+                          "slow_step_s": sc.slow_step_s, "horizon_steps": sc.slow_steps_per_horizon,
                           "scheduler": "TS 28.541 RRMPolicyRatio, min = max = share (isolated)"},
         "provenance": {"source": "simulation",
-                       "simulator": {"name": "nextric-testbed digital twin", "version": simulator_version()},
-                       "scenario": sc.name, "shock_regime": "hotspot-ID, wave-ID (in-distribution only)",
-                       "channel_model": f"3GPP TR 38.901 {sc.radio.pathloss_model} (emulator warm-up), "
-                                        "KPM-level twin rollouts",
+                       "simulator": prov.get("simulator", {"name": "digital twin service", "version": "unknown"}),
+                       "scenario": sc.scenario, "shock_regime": "hotspot-ID, wave-ID (in-distribution only)",
+                       "channel_model": prov.get("channel_model", "unknown (emulator warm-up)")
+                                        + ", KPM-level twin rollouts",
                        "seeds": seeds,
-                       "pipeline": "emulator warm-up under uniform shares -> KPM -> DigitalTwin.from_observations "
-                                   "-> batched rollouts (rapps/intent_agent/worldmodels/datagen.py)"},
+                       "pipeline": "network warm-up under uniform shares -> E2 KPM -> twin service Rollout "
+                                   "(open loop, per-step detail) (rapps/intent_agent/worldmodels/datagen.py)"},
         "environment": {"setting": "outdoor urban", "topology": f"{sc.n_cells} cells, hub-and-spoke transport "
-                        f"({len(sc.transport.nodes)} nodes, {sc.n_links} links)"},
-        "protocol": {"layer": "CROSS-DOMAIN", "timescale_s": sc.timing.slow_step_s,
-                     "fast_timescale_s": sc.timing.fast_step_s},
+                        f"({len(sc.nodes)} nodes, {sc.n_links} links)"},
+        "protocol": {"layer": "CROSS-DOMAIN", "timescale_s": sc.slow_step_s,
+                     "fast_timescale_s": sc.fast_step_s},
         "policy": {"objectives": ["SLA compliance (SCM)", "control cost"], "logging_policy": logging_policy},
         "evaluation": {"baselines": ["uniform 1/3", "digital twin"],
                        "distribution_shifts": ["hotspot/wave ID -> OOD (not in training data)"],
@@ -69,8 +71,8 @@ def model_card(sc: ScenarioParams, name: str, task: str, description: str, seeds
                        **evaluation},
         "model": model,
         "dataset": dataset,
-        "validity_range": {"scenario": {"values": [sc.name]}, "shock_family": {"values": ["hotspot", "wave"]},
-                           "horizon_steps": {"min": 1, "max": sc.timing.slow_per_horizon}},
+        "validity_range": {"scenario": {"values": [sc.scenario]}, "shock_family": {"values": ["hotspot", "wave"]},
+                           "horizon_steps": {"min": 1, "max": sc.slow_steps_per_horizon}},
     }
     return validate_card(doc, f"{name} card")
 

@@ -9,14 +9,13 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from nextric.e2 import ids
 from nextric.e2.client import E2Client
 from nextric.e2.server import RunningE2Server, start_e2_server
 from nextric.e2.settings import E2ClientSettings, E2ServerSettings
 from nextric.sdl.api import SdlBackend
 from nextric.topology import Topology
 from rapps.intent_agent.app import build_agent, describe_network
-from rapps.intent_agent.observe import CellMap, merge_messages, to_report
+from rapps.intent_agent.observe import merge_messages, to_report
 from rapps.intent_agent.service import IntentAgent
 from rapps.intent_agent.settings import IntentAgentSettings
 from suite.stack import warmed_emulator
@@ -31,12 +30,11 @@ class Network:
     gnbs: EmulatedGnbs
     server: RunningE2Server
     client: E2Client
-    cmap: CellMap
     topology: Topology
     twin: Any
 
     def agent(self, settings: IntentAgentSettings, sdl: SdlBackend) -> IntentAgent:
-        return build_agent(settings, sdl, self.cmap, self.topology, self.twin)
+        return build_agent(settings, sdl, self.topology, self.twin)
 
     async def feed(self, agent: IntentAgent, periods: int) -> None:
         """``periods`` KPM periods of the rApp (15 s each) into ``agent``."""
@@ -46,7 +44,7 @@ class Network:
             for _ in range(steps):
                 self.gnbs.advance()
             msgs = self.gnbs.kpm_messages(steps * self.gnbs.fast_step_ms)
-            await agent.on_kpm(to_report(msgs, self.cmap, sc, self.gnbs.emu.t_s), merge_messages(msgs))
+            await agent.on_kpm(to_report(msgs, self.topology, self.gnbs.emu.t_s), merge_messages(msgs))
 
 
 @asynccontextmanager
@@ -58,9 +56,9 @@ async def network(seed: int = 7, warmup_steps: int = 300) -> AsyncIterator[Netwo
     client = E2Client(E2ClientSettings(target=server.target, ric_requestor_id=2001))
     await client.__aenter__()
     try:
-        cmap, topo, stub = await describe_network(client)
-        assert cmap.slice_keys == tuple(ids.snssai_key(ids.make_snssai(s.sst, s.sd)) for s in sc.slices)
-        yield Network(gnbs, server, client, cmap, topo, stub)
+        topo, stub = await describe_network(client)
+        assert topo.cell_keys == [b.cell_key for b in gnbs.bindings]
+        yield Network(gnbs, server, client, topo, stub)
     finally:
         await client.__aexit__(None, None, None)
         await server.stop(None)

@@ -1,4 +1,5 @@
-"""The TMF921-style intent API over real HTTP on 127.0.0.1 port 0 (no testbed: compile, store, report, auth)."""
+"""The TMF921-style intent API over real HTTP on 127.0.0.1 port 0 (no testbed running: the network comes from an
+inventory file, as ``NEXTRIC_RAPP_NETWORK_FILE`` gives it; compile, store, report, auth)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,15 @@ from pathlib import Path
 
 import httpx
 import pytest
+from google.protobuf import json_format
 from pydantic import SecretStr
 
 from nextric.obs.serve import start_http
 from nextric.sdl.embedded import EmbeddedSdl
-from rapps.intent_agent.app import build_agent, create_app
+from rapps.intent_agent.app import build_agent, create_app, load_description
 from rapps.intent_agent.settings import Grant, IntentAgentSettings
+from testbed.core.scenario import load_scenario
+from testbed.describe import cell_keys, description
 
 TMF = "/tmf-api/intentManagement/v5"
 OP, VIEW = "op-token-1", "view-token-1"
@@ -24,7 +28,10 @@ async def api(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
         Grant(name="noc", token=SecretStr(OP), roles=["operator"]),
         Grant(name="screen", token=SecretStr(VIEW), roles=["viewer"])])
     sdl = EmbeddedSdl()
-    agent = build_agent(settings, sdl)
+    sc = load_scenario("twm_poc")
+    inventory = tmp_path / "network.json"
+    inventory.write_text(json_format.MessageToJson(description(sc, "twm_poc", cell_keys(sc))), encoding="utf-8")
+    agent = build_agent(settings, sdl, load_description(inventory))
     srv = await start_http(create_app(settings, agent), "127.0.0.1", 0)
     async with httpx.AsyncClient(base_url=srv.base_url, headers={"Authorization": f"Bearer {OP}"}) as c:
         yield c

@@ -11,11 +11,12 @@ from rapps.intent_agent.compiler.domain import Domain, domain_of
 from rapps.intent_agent.compiler.kb import KnowledgeBase
 from rapps.intent_agent.compiler.spec import Clarification, IntentSpec, Target
 from testbed.core.scenario import load_scenario
+from testbed.describe import topology_of
 
 
 @pytest.fixture(scope="module")
 def domain() -> Domain:
-    return domain_of(load_scenario("twm_poc"))
+    return domain_of(topology_of(load_scenario("twm_poc")))
 
 
 @pytest.fixture(scope="module")

@@ -14,11 +14,12 @@ from rapps.intent_agent.compiler.kb import KnowledgeBase
 from rapps.intent_agent.compiler.resolve import SliceNames
 from rapps.intent_agent.compiler.spec import Clarification, CompileResult, IntentSpec, spec_from_json
 from testbed.core.scenario import load_scenario
+from testbed.describe import topology_of
 
 
 @pytest.fixture(scope="module")
 def domain() -> Domain:
-    return domain_of(load_scenario("twm_poc"))
+    return domain_of(topology_of(load_scenario("twm_poc")))
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,7 @@ from rapps.intent_agent.compiler.kb import KnowledgeBase
 from rapps.intent_agent.compiler.llm import TOOL_NAME, LlmCompiler, LlmConfig
 from rapps.intent_agent.compiler.spec import Clarification, IntentSpec
 from testbed.core.scenario import load_scenario
+from testbed.describe import topology_of
 
 GOOD = {
     "objective": {"scm": 1.0, "cost": 0.8, "risk": 1.0, "risk_quantile": 0.1, "priority_slices": ["URLLC"],
@@ -81,7 +82,7 @@ def served() -> Iterator[tuple[FakeModel, str]]:
 @pytest.fixture
 def compiler(served: tuple[FakeModel, str]) -> LlmCompiler:
     sc = load_scenario("twm_poc")
-    return LlmCompiler(LlmConfig(served[1], "fake-7b", timeout_s=5.0), domain_of(sc), KnowledgeBase.load(),
+    return LlmCompiler(LlmConfig(served[1], "fake-7b", timeout_s=5.0), domain_of(topology_of(sc)), KnowledgeBase.load(),
                        httpx.Client(timeout=5.0))
 
 

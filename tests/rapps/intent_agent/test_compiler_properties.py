@@ -13,8 +13,9 @@ from rapps.intent_agent.compiler.domain import domain_of
 from rapps.intent_agent.compiler.kb import KnowledgeBase
 from rapps.intent_agent.compiler.spec import Clarification, IntentSpec
 from testbed.core.scenario import load_scenario
+from testbed.describe import topology_of
 
-COMPILER = IntentCompiler(domain_of(load_scenario("twm_poc")), KnowledgeBase.load())
+COMPILER = IntentCompiler(domain_of(topology_of(load_scenario("twm_poc"))), KnowledgeBase.load())
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
 
 SLICE = st.sampled_from(["URLLC", "eMBB", "FWA", "the households", "remote surgery", "video streaming", "SST 1",

@@ -90,7 +90,7 @@ async def test_plan_approve_apply_rollback_and_refusals(tmp_path: Path) -> None:
     for t in ("query_kpi", "get_config", "read_network", "plan_slicing", "propose_plans", "run_twin", "run_fwm",
               "run_cdwm", "check_guardrail"):
         assert t in tools
-    assert all(c["ok"] for c in plan["trace"]["calls"])
+    assert all(c["ok"] for c in plan["trace"]["calls"]), [c for c in plan["trace"]["calls"] if not c["ok"]]
     twin = next(c for c in plan["trace"]["calls"] if c["tool"] == "run_twin")["outputs"]
     assert twin["candidates"][0]["name"] == "status quo"  # judged against what runs now
     assert len(twin["candidates"]) >= 8

@@ -17,6 +17,7 @@ from rapps.intent_agent.compiler.domain import Domain, domain_of
 from rapps.intent_agent.compiler.kb import KnowledgeBase
 from rapps.intent_agent.compiler.semantic.matcher import EmbeddingMatcher, default_matcher
 from testbed.core.scenario import load_scenario
+from testbed.describe import topology_of
 
 SEMANTIC = Path(__file__).resolve().parents[3] / "rapps" / "intent_agent" / "compiler" / "semantic"
 CATEGORIES = {"paraphrase", "number_words", "typos", "abbreviations", "mixed_units", "contradictions",
@@ -26,7 +27,7 @@ CATEGORIES = {"paraphrase", "number_words", "typos", "abbreviations", "mixed_uni
 
 @pytest.fixture(scope="module")
 def domain() -> Domain:
-    return domain_of(load_scenario("twm_poc"))
+    return domain_of(topology_of(load_scenario("twm_poc")))
 
 
 @pytest.fixture(scope="module")

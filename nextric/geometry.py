@@ -1,11 +1,27 @@
-"""Planar geometry helpers for zones (circles and corridors) — vectorised over points."""
+"""Planar geometry of zones (discs and corridors), vectorised over points: the emulator places UEs and shocks with
+it, the rApp maps zones to cells with it."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Protocol
+
 import numpy as np
 
-from testbed.core.params import ZoneParams
-from testbed.core.types import FloatArray
+from nextric.arrays import FloatArray
+
+
+class Zone(Protocol):
+    """A named region: a disc (one centre point, radius) or a corridor (polyline, half-width ``radius_m``)."""
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def points(self) -> Sequence[tuple[float, float]]: ...
+
+    @property
+    def radius_m(self) -> float: ...
 
 
 def polyline_projection(xy: FloatArray, pts: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -43,7 +59,7 @@ def polyline_point(pts: FloatArray, s: FloatArray) -> FloatArray:
     return np.stack([x, y], axis=-1)
 
 
-def zone_distance(zone: ZoneParams, xy: FloatArray) -> FloatArray:
+def zone_distance(zone: Zone, xy: FloatArray) -> FloatArray:
     """Distance (m) from points ``xy`` (..., 2) to the zone's centre (circle) or centre line (corridor)."""
     pts = np.asarray(zone.points, dtype=np.float64)
     if zone.kind == "corridor" or len(pts) > 1:
@@ -52,12 +68,12 @@ def zone_distance(zone: ZoneParams, xy: FloatArray) -> FloatArray:
     return np.asarray(np.linalg.norm(xy - pts[0], axis=-1), dtype=np.float64)
 
 
-def in_zone(zone: ZoneParams, xy: FloatArray) -> np.ndarray:
+def in_zone(zone: Zone, xy: FloatArray) -> np.ndarray:
     """Boolean membership of points ``xy`` (..., 2) in the zone."""
     return zone_distance(zone, xy) <= zone.radius_m
 
 
-def sample_in_zone(zone: ZoneParams | None, n: int, width_m: float, height_m: float,
+def sample_in_zone(zone: Zone | None, n: int, width_m: float, height_m: float,
                    rng: np.random.Generator) -> FloatArray:
     """``n`` points (n, 2) uniform in the zone (or the whole area when ``zone`` is None), clipped to the area."""
     if zone is None:

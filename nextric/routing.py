@@ -1,4 +1,5 @@
-"""Transport graph routing with failures and rerouting (hub-and-spoke + ring), cached per failure pattern.
+"""Transport routing with failures and rerouting, cached per failure pattern: the emulator carries traffic with
+it, the twin rolls plans out with it and the rApp's planners ask it which links an area's traffic takes.
 
 Each cell's traffic enters at its aggregation node and follows the shortest (hop count, then delay)
 path of *up* links to the hub. The path incidence ``P[c, l]`` (bool) of a failure pattern is
@@ -12,28 +13,25 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from testbed.core.params import CityArrays, ScenarioParams
-from testbed.core.types import BoolArray, FloatArray
+from nextric.arrays import BoolArray, FloatArray, IntArray
 
 
 @dataclass(eq=False)
 class Router:
-    """Shortest-path router (mutable cache only; results are pure functions of the link mask)."""
+    """Shortest-path router (mutable cache only; results are pure functions of the link mask).
+
+    Nodes are indices 0..n_nodes-1; link_src, link_dst (L,) node indices; link_delay_ms (L,); cell_agg (C,) the
+    node each cell's traffic enters at."""
 
     n_nodes: int
     hub: int
-    link_src: np.ndarray
-    link_dst: np.ndarray
+    link_src: IntArray
+    link_dst: IntArray
     link_delay_ms: FloatArray
-    cell_agg: np.ndarray
-    _cache: dict[bytes, tuple[BoolArray, BoolArray]] = field(default_factory=dict)
+    cell_agg: IntArray
+    _cache: dict[bytes, tuple[BoolArray, BoolArray, list[int]]] = field(default_factory=dict)
 
-    @staticmethod
-    def build(sc: ScenarioParams, arr: CityArrays) -> Router:
-        return Router(len(sc.transport.nodes), sc.transport.nodes.index(sc.transport.hub), arr.link_src,
-                      arr.link_dst, arr.link_delay_ms, arr.cell_agg)
-
-    def _paths(self, up: BoolArray) -> tuple[BoolArray, BoolArray]:
+    def _paths(self, up: BoolArray) -> tuple[BoolArray, BoolArray, list[int]]:
         n_l = len(self.link_src)
         # reverse Dijkstra from the hub over up links (cost: hops * 1e3 + delay)
         rev: list[list[tuple[int, int]]] = [[] for _ in range(self.n_nodes)]
@@ -61,7 +59,7 @@ class Router:
                 v = int(self.link_dst[nxt[v]])
                 hops += 1
         reach = np.array([d < np.inf for d in dist])
-        return node_path[self.cell_agg], reach[self.cell_agg]
+        return node_path[self.cell_agg], reach[self.cell_agg], nxt
 
     def paths(self, link_up: BoolArray) -> tuple[BoolArray, BoolArray]:
         """Path incidence (B, C, L) bool and reachability (B, C) bool for link states (B, L) bool."""
@@ -77,7 +75,22 @@ class Router:
         return np.stack([g[0] for g in got])[inv], np.stack([g[1] for g in got])[inv]
 
     def _get(self, up: BoolArray) -> tuple[BoolArray, BoolArray]:
+        p, r, _ = self._entry(up)
+        return p, r
+
+    def _entry(self, up: BoolArray) -> tuple[BoolArray, BoolArray, list[int]]:
         key = np.packbits(up).tobytes()
         if key not in self._cache:
             self._cache[key] = self._paths(up)
         return self._cache[key]
+
+    def node_route(self, node: int, link_up: BoolArray) -> list[int]:
+        """Link indices from ``node`` to the hub in path order for the link states (L,) bool; empty when ``node``
+        is the hub or cannot reach it."""
+        _, _, nxt = self._entry(np.asarray(link_up, dtype=bool))
+        out: list[int] = []
+        v = node
+        while v != self.hub and nxt[v] >= 0 and len(out) <= len(self.link_src):
+            out.append(nxt[v])
+            v = int(self.link_dst[nxt[v]])
+        return out if v == self.hub else []

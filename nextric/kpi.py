@@ -25,14 +25,34 @@ Over an evaluation window (a slow step, a horizon, a run) with fast sub-steps ``
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
-from testbed.core.params import CostParams, SliceParams
-from testbed.core.types import FloatArray
+from nextric.arrays import FloatArray
 
 P99_TAIL = 0.01
+
+
+class SlaCeilings(Protocol):
+    """What the SLA formulas read of a slice: its loss ceiling (fraction) and p99 delay ceiling (ms, or None)."""
+
+    @property
+    def sla_loss(self) -> float: ...
+
+    @property
+    def sla_p99_ms(self) -> float | None: ...
+
+
+@dataclass(frozen=True)
+class CostWeights:
+    """Normalised control cost weights (the formula in this module's docstring)."""
+
+    w_prb: float
+    w_transport: float
+    w_change: float
 
 
 def mixture_quantile(a: FloatArray, beta: FloatArray, w: FloatArray, tail: float = P99_TAIL,
@@ -79,7 +99,7 @@ class KpiSummary:
     any_violation: FloatArray  #: (B,)
 
 
-def sla_headroom(loss: FloatArray, p99_ms: FloatArray, slices: tuple[SliceParams, ...]) -> FloatArray:
+def sla_headroom(loss: FloatArray, p99_ms: FloatArray, slices: Sequence[SlaCeilings]) -> FloatArray:
     """Headroom per ceiling (..., S + n_latency_ceilings), each (1 - value/ceiling) floored at 0."""
     cols = [np.maximum(1.0 - loss[..., i] / s.sla_loss, 0.0) for i, s in enumerate(slices)]
     cols += [np.maximum(1.0 - p99_ms[..., i] / s.sla_p99_ms, 0.0) for i, s in enumerate(slices)
@@ -87,14 +107,14 @@ def sla_headroom(loss: FloatArray, p99_ms: FloatArray, slices: tuple[SliceParams
     return np.stack(cols, axis=-1)
 
 
-def scm(loss: FloatArray, p99_ms: FloatArray, slices: tuple[SliceParams, ...]) -> FloatArray:
+def scm(loss: FloatArray, p99_ms: FloatArray, slices: Sequence[SlaCeilings]) -> FloatArray:
     """SLA Compliance Margin (...) from loss (..., S) and p99 (..., S) ms."""
     return np.asarray(sla_headroom(loss, p99_ms, slices).min(-1), dtype=np.float64)
 
 
 def summarise(offered: FloatArray, dropped: FloatArray, delivered: FloatArray, delay_a_s: FloatArray,
               delay_beta: FloatArray, alloc_prb: FloatArray, n_prb: FloatArray, link_carried: FloatArray,
-              link_cap: FloatArray, duration_s: float, slices: tuple[SliceParams, ...]) -> KpiSummary:
+              link_cap: FloatArray, duration_s: float, slices: Sequence[SlaCeilings]) -> KpiSummary:
     """KPIs from stacked sub-step outputs: volumes (B, T, C, S) Mbit, delays (B, T, C, S),
     alloc (B, T, C, S) PRB, n_prb (C,), links (B, T, L, S) Mbit. See the module formulas."""
     off = offered.sum((1, 2))
@@ -114,7 +134,7 @@ def summarise(offered: FloatArray, dropped: FloatArray, delivered: FloatArray, d
                       link_util=lu, scm=heads.min(-1), violation=viol, any_violation=viol.max(-1))
 
 
-def control_cost(prb_shares: FloatArray, tn_shares: FloatArray, cost: CostParams,
+def control_cost(prb_shares: FloatArray, tn_shares: FloatArray, cost: CostWeights,
                  prev_prb: FloatArray | None = None, prev_tn: FloatArray | None = None) -> FloatArray:
     """Normalised control cost J (...) of policies prb (..., K, C, S), tn (..., K, L, S); see module doc.
 
@@ -133,11 +153,11 @@ def control_cost(prb_shares: FloatArray, tn_shares: FloatArray, cost: CostParams
     return np.asarray(per.mean(-1), dtype=np.float64)
 
 
-def uniform_cost(cost: CostParams) -> float:
+def uniform_cost(cost: CostWeights) -> float:
     """Cost J of the static uniform 1/3 allocation (no changes)."""
     return (cost.w_prb + cost.w_transport) / (cost.w_prb + cost.w_transport + cost.w_change)
 
 
-def cost_reduction(j: FloatArray, cost: CostParams) -> FloatArray:
+def cost_reduction(j: FloatArray, cost: CostWeights) -> FloatArray:
     """Delta_cost = 1 - J / J_uniform."""
     return 1.0 - j / uniform_cost(cost)
