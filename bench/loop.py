@@ -25,6 +25,7 @@ from nextric.control.transport import TransportParams, sla_params
 from nextric.e2 import ids, measurements
 from nextric.e2sm.kpm.v1 import kpm_pb2
 from nextric.guardrail import DEFAULT_POLICY, GuardrailPolicy, GuardrailState
+from nextric.kpm import merge_messages
 from testbed.core.engine import Emulator
 from testbed.core.reports import ControlRequest, KpmReport, SlicePolicy, TransportShare
 from testbed.e2node import EmulatedGnbs
@@ -134,7 +135,7 @@ class EmulatorLoop:
             self.emu.submit(ControlRequest(f"loop-{done}", tuple(req_policies), transport=tuple(shares)))
         if done % self.report_steps == 0:
             msgs = self.gnbs.kpm_messages(self.report_steps * self._step_ms)
-            rep = self._twin.reports([_merge(msgs)])[0]
+            rep = self._twin.reports([merge_messages(msgs)])[0]
             self.reports.append(KpmReport(self.emu.t_s - self.report_steps * self.emu.sc.timing.fast_step_s,
                                           self.emu.t_s, self.report_steps, rep.cells))
 
@@ -177,10 +178,3 @@ class EmulatorLoop:
         shares = steer(links, self._keys, self._tparams, self.plan, now_ms)
         self.steerings += 1
         return [TransportShare(lid, tuple(per[k] for k in self._keys)) for lid, per in shares.items()]
-
-
-def _merge(msgs: list[kpm_pb2.KpmIndicationMessage]) -> kpm_pb2.KpmIndicationMessage:
-    """Per-cell KPM messages of one period -> one message with every cell's rows (what the twin accepts)."""
-    return kpm_pb2.KpmIndicationMessage(granularity_period_ms=msgs[0].granularity_period_ms,
-                                        measurement_names=list(msgs[0].measurement_names),
-                                        sets=[row for m in msgs for row in m.sets])

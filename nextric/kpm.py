@@ -111,6 +111,15 @@ def report_message(report: KpmReport, cgis: Mapping[int, common_pb2.NrCgi], slic
     return measurements.build_kpm(period, rows)
 
 
+def merge_messages(msgs: Sequence[kpm_pb2.KpmIndicationMessage]) -> kpm_pb2.KpmIndicationMessage:
+    """The per-node KPM messages of one period as one message with every cell's rows (what the twin accepts)."""
+    if not msgs:
+        return kpm_pb2.KpmIndicationMessage()
+    return kpm_pb2.KpmIndicationMessage(granularity_period_ms=msgs[0].granularity_period_ms,
+                                        measurement_names=list(msgs[0].measurement_names),
+                                        sets=[row for m in msgs for row in m.sets])
+
+
 def report_of(msgs: Sequence[kpm_pb2.KpmIndicationMessage], cell_ids: Mapping[str, int], slices: Sequence[SliceId],
               t_end_s: float | None = None, strict: bool = False) -> KpmReport:
     """One report of one period from KPM messages (any split of the cells over messages). ``cell_ids``: cell key

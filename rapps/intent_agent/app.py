@@ -24,6 +24,7 @@ from nextric.e2.client import E2Client
 from nextric.e2.v1 import e2ap_pb2
 from nextric.e2sm.kpm.v1 import kpm_pb2
 from nextric.errors import ConfigError
+from nextric.kpm import merge_messages
 from nextric.sdl.api import SdlBackend
 from nextric.topology import Topology
 from nextric.twin.v1 import twin_pb2, twin_pb2_grpc
@@ -35,7 +36,7 @@ from rapps.intent_agent.compiler.domain import domain_of
 from rapps.intent_agent.compiler.kb import KnowledgeBase
 from rapps.intent_agent.compiler.llm import LlmCompiler, LlmConfig
 from rapps.intent_agent.harness.tools import Env, build_registry
-from rapps.intent_agent.observe import History, merge_messages, to_report
+from rapps.intent_agent.observe import History, to_report
 from rapps.intent_agent.service import IntentAgent
 from rapps.intent_agent.settings import IntentAgentSettings
 

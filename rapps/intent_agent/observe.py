@@ -14,15 +14,6 @@ from nextric.kpm import KpmReport, report_of
 from nextric.topology import Topology
 
 
-def merge_messages(msgs: Sequence[kpm_pb2.KpmIndicationMessage]) -> kpm_pb2.KpmIndicationMessage:
-    """The per-node KPM messages of one period as one message with every cell's rows."""
-    if not msgs:
-        return kpm_pb2.KpmIndicationMessage()
-    return kpm_pb2.KpmIndicationMessage(granularity_period_ms=msgs[0].granularity_period_ms,
-                                        measurement_names=list(msgs[0].measurement_names),
-                                        sets=[row for m in msgs for row in m.sets])
-
-
 def to_report(msgs: Sequence[kpm_pb2.KpmIndicationMessage], topo: Topology, t_end_s: float) -> KpmReport:
     """One report from the per-node KPM messages of one period (the same period for every cell); cells the
     description does not list are left out."""

@@ -24,7 +24,7 @@ from rapps.intent_agent.plans.effect import TwinOutcome, assess, choose, goals_o
 
 SIMULATOR = "nextric twin service (nextric.twin.v1 Rollout, closed loop)"
 _STR = {"type": "string"}
-HISTORY_REPORTS = 8  #: KPM periods the twin is built from
+HISTORY_REPORTS = 32  #: KPM periods the twin is built from (at most; 8 min of 15-s periods)
 
 
 def _outcome(resp: twin_pb2.RolloutResponse) -> TwinOutcome:

@@ -27,7 +27,7 @@ Lower bounds are scaled down where they would not fit (per-cell sums <= 100 %, p
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from nextric.arrays import FloatArray
@@ -107,37 +107,37 @@ def _sla(plan: ControlPlan, goals: Sequence[Target], topo: Topology, cells: Sequ
     return replace(plan, slas=slas)
 
 
-def _links(plan: ControlPlan, goal_keys: Sequence[str], links: Sequence[str], obs: Observed,
-           margin: Mapping[str, float], strength: float) -> ControlPlan:
+def _per_link(plan: ControlPlan, keys: Sequence[str], links: Sequence[str], obs: Observed,
+              margin: Mapping[str, float], bound: Callable[[ShareBounds, float], ShareBounds]) -> ControlPlan:
+    """``bound(current, need)`` for each (link, slice) of ``keys`` on ``links``, need = the observed offered load x
+    the law's margin over the capacity; the rows' lower bounds scaled down to sum <= 1."""
     out = {lid: dict(v) for lid, v in plan.links.items()}
     for lid in links:
         cap = obs.link_capacity.get(lid, 0.0)
         if cap <= 0:
             continue
         row = out.setdefault(lid, {})
-        for k in goal_keys:
+        for k in keys:
             need = obs.link_offered.get(lid, {}).get(k, 0.0) * margin.get(k, 1.3) / cap
-            cur = row.get(k, ShareBounds())
-            row[k] = replace(cur, lower=round(min(MAX_LINK_FLOOR, max(cur.lower, strength * need)), 4))
+            row[k] = bound(row.get(k, ShareBounds()), need)
         total = sum(b.lower for b in row.values())
         if total > 1.0:
             row.update({k: replace(b, lower=math.floor(b.lower / total * 1e4) / 1e4) for k, b in row.items()})
     return replace(plan, links=out)
 
 
+def _links(plan: ControlPlan, goal_keys: Sequence[str], links: Sequence[str], obs: Observed,
+           margin: Mapping[str, float], strength: float) -> ControlPlan:
+    """Floors on the goal slices' shares: ``strength`` x their need (at most ``MAX_LINK_FLOOR``)."""
+    return _per_link(plan, goal_keys, links, obs, margin, lambda cur, need: replace(
+        cur, lower=round(min(MAX_LINK_FLOOR, max(cur.lower, strength * need)), 4)))
+
+
 def _caps(plan: ControlPlan, others: Sequence[str], links: Sequence[str], obs: Observed,
           margin: Mapping[str, float]) -> ControlPlan:
-    out = {lid: dict(v) for lid, v in plan.links.items()}
-    for lid in links:
-        cap = obs.link_capacity.get(lid, 0.0)
-        if cap <= 0:
-            continue
-        row = out.setdefault(lid, {})
-        for k in others:
-            need = obs.link_offered.get(lid, {}).get(k, 0.0) * margin.get(k, 1.3) / cap
-            cur = row.get(k, ShareBounds())
-            row[k] = replace(cur, upper=round(max(cur.lower, min(cur.upper, max(need, 0.02))), 4))
-    return replace(plan, links=out)
+    """Caps on the other slices' shares at their need (at least 2 %), never below their floor."""
+    return _per_link(plan, others, links, obs, margin, lambda cur, need: replace(
+        cur, upper=round(max(cur.lower, min(cur.upper, max(need, 0.02))), 4)))
 
 
 def _cells(plan: ControlPlan, goal_keys: Sequence[str], cells: Sequence[str], obs: Observed,

@@ -12,10 +12,11 @@ from typing import Any
 from nextric.e2.client import E2Client
 from nextric.e2.server import RunningE2Server, start_e2_server
 from nextric.e2.settings import E2ClientSettings, E2ServerSettings
+from nextric.kpm import merge_messages
 from nextric.sdl.api import SdlBackend
 from nextric.topology import Topology
 from rapps.intent_agent.app import build_agent, describe_network
-from rapps.intent_agent.observe import merge_messages, to_report
+from rapps.intent_agent.observe import to_report
 from rapps.intent_agent.service import IntentAgent
 from rapps.intent_agent.settings import IntentAgentSettings
 from suite.stack import warmed_emulator
