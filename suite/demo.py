@@ -32,6 +32,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import Progress, TaskID
 
+from nextric.e2ap.transport import Transport, resolve
 from rapps.intent_agent.observe import to_report
 from suite.demo_report import LegSeries, paired, print_report, save_report
 from suite.stack import warmed_emulator
@@ -72,6 +73,12 @@ class LegResult:
     outcomes: list[IntentOutcome] = field(default_factory=list)
     audit: dict[str, Any] = field(default_factory=dict)
     children: dict[str, Any] = field(default_factory=dict)
+    e2_path: str = "none"  #: how the xApps and the rApp reached the E2 nodes (the static leg has no RIC)
+    e2ap: dict[str, int] = field(default_factory=dict)  #: through the bridge: what crossed it (BridgedE2.stats)
+
+
+def e2_path_name(e2ap: Transport | None) -> str:
+    return "gRPC" if e2ap is None else f"E2AP bridge ({resolve(e2ap)})"
 
 
 def run_static(sc: ScenarioParams, seed: int, steps: int, progress: Progress) -> LegResult:
@@ -95,13 +102,14 @@ def run_static(sc: ScenarioParams, seed: int, steps: int, progress: Progress) ->
 
 
 async def run_suite(sc: ScenarioParams, seed: int, steps: int, out: Path, progress: Progress,
-                    with_intents: bool) -> LegResult:
+                    with_intents: bool, e2ap: Transport | None = None, children: bool = True) -> LegResult:
+    """One leg on the whole suite; ``e2ap``: its E2 through the E2AP bridge with that transport (None: gRPC)."""
     from suite.stack import drive, start_stack, stop_stack
 
     name = "controllers + intent" if with_intents else "controllers"
     task = progress.add_task(f"{name}: starting the suite", total=steps)
     st = await start_stack(sc, SCENARIO, SHOCKS, seed, out / ("suite-intent" if with_intents else "suite-controllers"),
-                           warmup_steps=WARMUP_S)
+                           children=children, warmup_steps=WARMUP_S, e2ap=e2ap)
     warm = st.emu.step_index
     series = LegSeries(name)
     period = sc.timing.fast_per_slow
@@ -118,7 +126,8 @@ async def run_suite(sc: ScenarioParams, seed: int, steps: int, out: Path, progre
                 outcomes.append(await submit(st, USELESS_INTENT, progress, task))
 
         await drive(st, steps, on_step)
-        leg = LegResult(name, series, st.scheduler.sent, st.steering.decisions, children=st.child_info)
+        leg = LegResult(name, series, st.scheduler.sent, st.steering.decisions, children=st.child_info,
+                        e2_path=e2_path_name(e2ap), e2ap={} if st.bridged is None else st.bridged.stats())
         async with st.http() as h:
             for o in outcomes:
                 iid = o.intent["id"]
@@ -181,16 +190,18 @@ def verdict(legs: list[LegResult]) -> tuple[bool, list[str]]:
     return not why, why
 
 
-def run_demo(seconds: float, seed: int, out: Path) -> int:
+def run_demo(seconds: float, seed: int, out: Path, e2ap: Transport | None = None) -> int:
+    """The three legs and the report; ``e2ap``: the suite's E2 goes through the E2AP bridge with that transport."""
     console = Console(width=max(120, Console().width))
     sc = load_scenario(SCENARIO)
     steps = max(USELESS_AT_S + 120, round(seconds / sc.timing.fast_step_s))
     with Progress(console=console) as progress:
         static = run_static(sc, seed, steps, progress)
-        ctrl = asyncio.run(run_suite(sc, seed, steps, out, progress, False))
-        intent = asyncio.run(run_suite(sc, seed, steps, out, progress, True))
+        ctrl = asyncio.run(run_suite(sc, seed, steps, out, progress, False, e2ap))
+        intent = asyncio.run(run_suite(sc, seed, steps, out, progress, True, e2ap))
     legs = [static, ctrl, intent]
     ok, why = verdict(legs)
+    console.print(f"E2 of the xApps and the rApp: {e2_path_name(e2ap)}")
     print_report(sc, legs, console, INTENT_AT_S, TARGET, ok, why)
     paths = save_report(sc, legs, out, seed, steps, INTENT_AT_S, TARGET, ok, why)
     console.print("report: " + ", ".join(str(p) for p in paths))

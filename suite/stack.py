@@ -7,7 +7,14 @@ their packages exist, and the intent agent rApp (HTTP).
 The step driver runs lock-step: each simulated second ends once every cell's control is in, every transport
 period once the steering has acted on its telemetry, every rApp period once the rApp has its KPM report, and
 after the rApp changed the plan once both xApps run the new version. Nothing waits on a wall-clock timer, so two
-runs of one seed give the same KPIs and the same controls."""
+runs of one seed give the same KPIs and the same controls.
+
+With ``e2ap`` the E2 of the xApps and the rApp goes through the E2AP bridge (:mod:`suite.e2ap_path`): testbed ->
+E2AP agents -> ``e2term`` -> its gRPC hub -> slice scheduler and rApp. The lock-step holds there as well: a slice
+scheduler's cell counts as handled only once its control is acknowledged, and the bridge acknowledges a RIC Control
+only after the gNB (the agent) has applied it to the emulator; the rApp's period ends on the simulated time of the
+KPM it received. The transport controller and the twin are not E2 and stay on the testbed's gRPC server, as do the
+BEAM and PILOT reports of the child xApps (nextric service models with no E2SM counterpart)."""
 
 from __future__ import annotations
 
@@ -24,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import grpc
 import httpx
 from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
@@ -33,14 +41,22 @@ from nextric.e2.client import E2Client
 from nextric.e2.server import RunningE2Server, start_e2_server
 from nextric.e2.settings import E2ClientSettings, E2ServerSettings
 from nextric.e2.v1 import e2ap_pb2
+from nextric.e2ap.transport import Transport
 from nextric.obs.health import Health
 from nextric.obs.serve import HttpServer, start_http
 from nextric.sdl.embedded import EmbeddedSdl
 from policy.app import create_app as policy_app
 from policy.settings import PolicySettings, Role, TokenGrant
-from rapps.intent_agent.app import build_agent, create_app, describe_network, feed_kpm
+from rapps.intent_agent.app import build_agent, create_app, describe_network, feed_kpm, twin_channel
 from rapps.intent_agent.service import IntentAgent
-from rapps.intent_agent.settings import Grant, IntentAgentSettings, PlannerSettings, PolicyClientSettings
+from rapps.intent_agent.settings import (
+    Grant,
+    IntentAgentSettings,
+    PlannerSettings,
+    PolicyClientSettings,
+    TwinClientSettings,
+)
+from suite.e2ap_path import BridgedE2, start_bridged_e2
 from testbed.core.engine import Emulator
 from testbed.core.params import ScenarioParams
 from testbed.core.scheduler import shares_to_ratios
@@ -79,9 +95,15 @@ class Stack:
     operator: str  #: operator token of the rApp and the policy service
     children: dict[str, subprocess.Popen[str]] = field(default_factory=dict)
     child_info: dict[str, Any] = field(default_factory=dict)
+    bridged: BridgedE2 | None = None  #: the E2AP path, when the xApps and the rApp use the bridge
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     closers: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
+
+    @property
+    def e2_target(self) -> str:
+        """Where the slice scheduler and the rApp reach E2: the bridge's gRPC hub, or the testbed's server."""
+        return self.bridged.target if self.bridged is not None else self.e2.target
 
     def http(self, which: str = "rapp") -> httpx.AsyncClient:
         srv = self.rapp if which == "rapp" else self.policy
@@ -121,8 +143,12 @@ def warmed_emulator(sc: ScenarioParams, shocks: str, seed: int, warmup_steps: in
 
 
 async def start_stack(sc: ScenarioParams, scenario: str, shocks: str, seed: int, out: Path,
-                      children: bool = True, guardrail: dict[str, Any] | None = None, warmup_steps: int = 0) -> Stack:
-    """The suite on a fresh emulator; ``warmup_steps``: the city runs this long on the static split first."""
+                      children: bool = True, guardrail: dict[str, Any] | None = None, warmup_steps: int = 0,
+                      e2ap: Transport | None = None) -> Stack:
+    """The suite on a fresh emulator; ``warmup_steps``: the city runs this long on the static split first.
+
+    ``e2ap``: None, the xApps and the rApp use the testbed's gRPC E2; ``tcp`` / ``sctp`` / ``auto``, they use an
+    E2 termination bridge that the emulated gNBs reach over E2AP with that transport (see the module docstring)."""
     await asyncio.to_thread(_fresh_folder, out)
     emu = await asyncio.to_thread(warmed_emulator, sc, shocks, seed, warmup_steps)
     gnbs = EmulatedGnbs(emu)
@@ -131,6 +157,8 @@ async def start_stack(sc: ScenarioParams, scenario: str, shocks: str, seed: int,
     twin = TwinService(sc, scenario, [b.cell_key for b in gnbs.bindings])
     e2 = await start_e2_server(gnbs, E2ServerSettings(), extra_services=[
         transport_registrar(transport), twin_registrar(twin)])
+    bridged = None if e2ap is None else await start_bridged_e2(gnbs, e2.service, e2ap)
+    e2_target = e2.target if bridged is None else bridged.target
     operator, xapp = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
     pset = PolicySettings(backend="sqlite", sqlite_path=out / "policy-audit.db", log_json=False, tokens=[
         TokenGrant(name="noc", token=SecretStr(operator), roles=[Role.OPERATOR, Role.XAPP]),
@@ -142,14 +170,15 @@ async def start_stack(sc: ScenarioParams, scenario: str, shocks: str, seed: int,
                              "approval": {"low": "autonomous", "medium": "autonomous", "high": "advisory"}}
         r = await c.put(f"/A1-P/v2/policytypes/{GUARDRAIL_TYPE}/policies/demo-guardrail", json=body)
         r.raise_for_status()
-    client = E2Client(E2ClientSettings(target=e2.target))
-    await client.__aenter__()
-    ssettings = SliceSchedulerSettings(e2=E2ClientSettings(target=e2.target),
+    ssettings = SliceSchedulerSettings(e2=E2ClientSettings(target=e2_target),
                                        policy=XappPolicySettings(url=policy.base_url, token=SecretStr(xapp)))
+    client = E2Client(ssettings.e2)
+    await client.__aenter__()
     scheduler = SliceSchedulerApp(ssettings, sdl, Health(), SliceMetrics.create(CollectorRegistry()), client)
-    tsettings = TransportSteeringSettings(controller=ControllerSettings(target=e2.target))
+    tsettings = TransportSteeringSettings(controller=ControllerSettings(target=e2.target))  # not E2: the testbed's
+    controller = grpc.aio.insecure_channel(tsettings.controller.target)
     steering = TransportSteeringApp(tsettings, sdl, Health(), SteeringMetrics.create(CollectorRegistry()),
-                                    client.channel)
+                                    controller)
     stack_children: dict[str, subprocess.Popen[str]] = {}
     info: dict[str, Any] = {}
     if children:
@@ -167,18 +196,26 @@ async def start_stack(sc: ScenarioParams, scenario: str, shocks: str, seed: int,
         tokens=[Grant(name="noc", token=SecretStr(operator), roles=["operator"])],
         policy=PolicyClientSettings(url=policy.base_url, token=SecretStr(operator)),
         ce_url=f"http://127.0.0.1:{ce['http_port']}" if "http_port" in ce else None,
-        planner=PlannerSettings(regime=shocks, seed=seed))
-    rclient = E2Client(E2ClientSettings(target=e2.target, ric_requestor_id=2001))
+        planner=PlannerSettings(regime=shocks, seed=seed),
+        e2=E2ClientSettings(target=e2_target), twin=TwinClientSettings(target=e2.target))
+    assert rsettings.e2 is not None
+    rclient = E2Client(rsettings.e2)
     await rclient.__aenter__()
-    topo, twin_stub = await describe_network(rclient)
+    twin_chan = twin_channel(rsettings)
+    assert twin_chan is not None
+    topo, twin_stub = await describe_network(twin_chan)
     agent = build_agent(rsettings, sdl, topo, twin_stub)
     rapp = await start_http(create_app(rsettings, agent), "127.0.0.1", 0)
-    st = Stack(emu, gnbs, e2, policy, rapp, agent, scheduler, steering, transport, sdl, operator, stack_children, info)
+    st = Stack(emu, gnbs, e2, policy, rapp, agent, scheduler, steering, transport, sdl, operator, stack_children, info,
+               bridged)
     st.tasks.append(asyncio.create_task(scheduler.run(st.stop)))
     st.tasks.append(asyncio.create_task(steering.run(st.stop)))
     st.tasks.append(asyncio.create_task(feed_kpm(agent, rclient, rsettings.report_period_ms, st.stop)))
-    st.closers += [lambda: rclient.__aexit__(None, None, None), lambda: client.__aexit__(None, None, None),
-                   rapp.stop, policy.stop, lambda: e2.stop(None), sdl.close]
+    st.closers += [lambda: rclient.__aexit__(None, None, None), lambda: twin_chan.close(None),
+                   lambda: client.__aexit__(None, None, None), lambda: controller.close(None), rapp.stop, policy.stop]
+    if bridged is not None:
+        st.closers.append(bridged.stop)
+    st.closers += [lambda: e2.stop(None), sdl.close]
     return st
 
 

@@ -1,8 +1,10 @@
 """``python -m rapps.intent_agent``: the rApp process (settings from ``NEXTRIC_RAPP_*``).
 
-Serves the intent API and the operator page. With ``NEXTRIC_RAPP_E2__TARGET`` it learns the network from the twin
-service's ``Describe``, follows the KPM and plans; otherwise ``NEXTRIC_RAPP_NETWORK_FILE`` (the same description as
-a file) lets it compile and answer without planning. Prints one JSON line with the bound HTTP port, then runs until
+Serves the intent API and the operator page. With ``NEXTRIC_RAPP_E2__TARGET`` it follows the KPM of every E2 node
+there (the testbed, or the E2 termination bridge in front of real gNBs); it learns the network from the twin
+service's ``Describe`` and plans on the twin at ``NEXTRIC_RAPP_TWIN__TARGET`` (default: the E2 target, where the
+testbed serves both). Without a twin, ``NEXTRIC_RAPP_NETWORK_FILE`` (the same description as a file) lets it
+compile and answer without planning. Prints one JSON line with the bound HTTP port, then runs until
 SIGINT/SIGTERM."""
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from nextric.errors import ConfigError
 from nextric.obs.logging import configure_logging
 from nextric.obs.serve import start_http
 from nextric.sdl.factory import open_sdl
-from rapps.intent_agent.app import build_agent, create_app, describe_network, feed_kpm, load_description
+from rapps.intent_agent.app import build_agent, create_app, describe_network, feed_kpm, load_description, twin_channel
 from rapps.intent_agent.settings import IntentAgentSettings
 
 
@@ -28,15 +30,18 @@ async def serve(settings: IntentAgentSettings, stop: asyncio.Event | None = None
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with contextlib.AsyncExitStack() as stack:
-        client = twin = None
-        if settings.e2 is not None:
-            client = await stack.enter_async_context(E2Client(settings.e2))
-            topo, twin = await describe_network(client)
+        twin = None
+        channel = twin_channel(settings)
+        if channel is not None:
+            await stack.enter_async_context(channel)
+            topo, twin = await describe_network(channel)
         elif settings.network_file is not None:
             topo = load_description(settings.network_file)
         else:
-            raise ConfigError("the rApp needs the network's description: set NEXTRIC_RAPP_E2__TARGET (the twin "
-                              "service) or NEXTRIC_RAPP_NETWORK_FILE (a TwinDescription in protobuf JSON)")
+            raise ConfigError("the rApp needs the network's description: set NEXTRIC_RAPP_TWIN__TARGET or "
+                              "NEXTRIC_RAPP_E2__TARGET (the twin service) or NEXTRIC_RAPP_NETWORK_FILE (a "
+                              "TwinDescription in protobuf JSON)")
+        client = None if settings.e2 is None else await stack.enter_async_context(E2Client(settings.e2))
         agent = build_agent(settings, sdl, topo, twin)
         http = await start_http(create_app(settings, agent), settings.http.host, settings.http.port)
         print(json.dumps({"http_port": http.port}), flush=True)

@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import grpc
 import httpx
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
@@ -28,6 +29,7 @@ from nextric.kpm import merge_messages
 from nextric.sdl.api import SdlBackend
 from nextric.topology import Topology
 from nextric.twin.v1 import twin_pb2, twin_pb2_grpc
+from nextric.web import BodySizeLimit
 from rapps.intent_agent.api import problems
 from rapps.intent_agent.api.auth import Auth
 from rapps.intent_agent.api.routes import router
@@ -85,6 +87,7 @@ def create_app(settings: IntentAgentSettings, agent: IntentAgent) -> FastAPI:
     problems.install(app)
     app.include_router(router(agent, Auth(settings.tokens)))
     app.mount("/ui", StaticFiles(directory=UI_DIR, html=True), name="ui")
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
 
     @app.get("/", include_in_schema=False)
     async def root() -> RedirectResponse:
@@ -97,10 +100,25 @@ def create_app(settings: IntentAgentSettings, agent: IntentAgent) -> FastAPI:
     return app
 
 
-async def describe_network(client: E2Client) -> tuple[Topology, Any]:
-    """The network from the twin service (nextric.twin.v1 Describe) and the twin stub the planners roll plans out
-    on."""
-    stub = twin_pb2_grpc.DigitalTwinStub(client.channel)
+def twin_channel(settings: IntentAgentSettings) -> grpc.aio.Channel | None:
+    """A channel to the twin service: ``settings.twin``, else the E2 target (the testbed serves E2 and the twin on
+    one port); None with neither (the rApp then needs its network file)."""
+    if settings.twin is not None:
+        target = settings.twin.target
+        limits = (settings.twin.max_receive_message_bytes, settings.twin.max_send_message_bytes)
+    elif settings.e2 is not None:
+        target = settings.e2.target
+        limits = (settings.e2.max_receive_message_bytes, settings.e2.max_send_message_bytes)
+    else:
+        return None
+    return grpc.aio.insecure_channel(target, options=[("grpc.max_receive_message_length", limits[0]),
+                                                      ("grpc.max_send_message_length", limits[1])])
+
+
+async def describe_network(channel: grpc.aio.Channel) -> tuple[Topology, Any]:
+    """The network from the twin service (nextric.twin.v1 Describe) on ``channel`` and the twin stub the planners
+    roll plans out on."""
+    stub = twin_pb2_grpc.DigitalTwinStub(channel)
     d = await stub.Describe(twin_pb2.DescribeRequest())
     return Topology.of(d), stub
 

@@ -43,11 +43,22 @@ class PlannerSettings(BaseModel):
     seed: int = 0
 
 
+class TwinClientSettings(BaseModel):
+    """Where the digital twin service (``nextric.twin.v1``: ``Describe``, ``Rollout``) is reached."""
+
+    target: str = Field(..., description="host:port of the twin service (the testbed process serves it)")
+    max_receive_message_bytes: int = Field(16 << 20, ge=1024)
+    max_send_message_bytes: int = Field(1 << 20, ge=1024)
+
+
 class IntentAgentSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="NEXTRIC_RAPP_", env_nested_delimiter="__", extra="forbid")
 
-    e2: E2ClientSettings | None = Field(None, description="testbed E2 + twin server (NEXTRIC_RAPP_E2__TARGET)")
-    network_file: str | None = Field(None, description="without E2: the network's description (a nextric.twin.v1 "
+    e2: E2ClientSettings | None = Field(None, description="E2 server of the KPM feed (NEXTRIC_RAPP_E2__TARGET): the "
+                                        "testbed, or the E2 termination bridge in front of real gNBs")
+    twin: TwinClientSettings | None = Field(None, description="twin service (NEXTRIC_RAPP_TWIN__TARGET); unset: the "
+                                            "E2 target, where the testbed serves E2 and the twin on one port")
+    network_file: str | None = Field(None, description="without a twin: the network's description (a nextric.twin.v1 "
                                      "TwinDescription in protobuf JSON, as Describe answers)")
 
     @field_validator("e2")
@@ -74,4 +85,6 @@ class IntentAgentSettings(BaseSettings):
                              description="local time of day at simulated t = 0 (time-window contexts)")
     fulfil_reports: int = Field(4, ge=1, description="KPM periods after enactment that decide fulfilment")
     http: HttpSettings = HttpSettings()
+    max_body_bytes: int = Field(64 * 1024, ge=1024, description="largest accepted request body (413 problem+json "
+                                "above it, before the body is parsed)")
     log: LogSettings = LogSettings()

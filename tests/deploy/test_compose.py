@@ -1,5 +1,6 @@
 """docker-compose.yml: parsed, interpolated from .env.example, services and commands resolvable, environment
-names known to each app's settings, settings built from that environment, Prometheus and Grafana wired."""
+names known to each app's settings, settings built from that environment, Prometheus and Grafana wired. The same for
+the E2AP path: docker-compose.yml with the override deploy/compose.e2ap.yaml and the profile e2ap."""
 
 from __future__ import annotations
 
@@ -15,22 +16,83 @@ from tests.deploy.common import ROOT, components
 from tools.deploycheck import compose
 
 INFRA = {"base", "redis", "prometheus", "grafana"}
+#: the ways to run the suite with Compose: files (-f, in order) and profiles (--profile)
+PATHS: dict[str, tuple[tuple[str, ...], set[str]]] = {
+    "default": (("docker-compose.yml",), set()),
+    "e2ap": (("docker-compose.yml", "deploy/compose.e2ap.yaml"), {"e2ap"}),
+}
 
 
-def _compose() -> tuple[dict[str, Any], set[str]]:
-    raw = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+def _raw(path: str = "default") -> dict[str, Any]:
+    files, _ = PATHS[path]
+    data: dict[str, Any] = {}
+    for f in files:
+        data = compose.merge(data, yaml.safe_load((ROOT / f).read_text()))
+    return data
+
+
+def _compose(path: str = "default") -> tuple[dict[str, Any], set[str]]:
     missing: set[str] = set()
-    data = compose.interpolate(raw, compose.read_env_file(ROOT / ".env.example"), missing)
+    data = compose.interpolate(_raw(path), compose.read_env_file(ROOT / ".env.example"), missing)
     return data, missing
 
 
-def test_every_variable_comes_from_env_example() -> None:
-    _, missing = _compose()
-    assert missing == set(), f"variables used by docker-compose.yml but not in .env.example: {sorted(missing)}"
+@pytest.mark.parametrize("path", sorted(PATHS))
+def test_every_variable_comes_from_env_example(path: str) -> None:
+    _, missing = _compose(path)
+    assert missing == set(), f"variables used by {PATHS[path][0]} but not in .env.example: {sorted(missing)}"
 
 
-def test_no_hard_coded_host_ports_or_secrets() -> None:
-    raw = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+@pytest.mark.parametrize("path", sorted(PATHS))
+def test_started_services_depend_only_on_started_ones(path: str) -> None:
+    data, _ = _compose(path)
+    assert compose.dependency_problems(data, PATHS[path][1]) == []
+
+
+def test_optional_components_start_only_with_their_profile() -> None:
+    data, _ = _compose()
+    optional = {n: c["profile"] for n, c in components().items() if c.get("profile")}
+    assert optional, "deploy/components.yaml names no optional component"
+    for name, profile in optional.items():
+        assert data["services"][name]["profiles"] == [profile], name
+        assert name not in compose.active_services(data, set()), f"{name} starts without --profile {profile}"
+        assert name in compose.active_services(data, {profile}), name
+    assert compose.active_services(data, set()).keys() == set(data["services"]) - set(optional)
+    # and the override needs the profile: Compose refuses it without (its services depend on e2term)
+    e2ap, _ = _compose("e2ap")
+    assert compose.dependency_problems(e2ap, set()) != [], "deploy/compose.e2ap.yaml must require the e2ap profile"
+
+
+def test_override_only_rewires_existing_services() -> None:
+    override = yaml.safe_load((ROOT / "deploy" / "compose.e2ap.yaml").read_text())
+    base = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    assert set(override) == {"services"}
+    assert set(override["services"]) <= set(base["services"]), "define services in docker-compose.yml (profiles)"
+    for name, svc in override["services"].items():
+        assert set(svc) <= {"environment", "depends_on"}, name
+
+
+def test_merge_follows_compose() -> None:
+    base = {"services": {"a": {"command": ["x", "1"], "ports": ["1:1"], "environment": {"A": "1", "B": "2"},
+                               "depends_on": {"r": {"condition": "service_healthy"}}},
+                         "r": {"image": "r"}}}
+    over = {"services": {"a": {"command": ["y"], "ports": ["2:2"], "environment": {"B": "3"},
+                               "depends_on": {"b": {"condition": "service_started"}}},
+                         "b": {"image": "b", "profiles": ["p"]}}}
+    merged = compose.merge(base, over)
+    assert merged["services"]["a"] == {"command": ["y"], "ports": ["1:1", "2:2"], "environment": {"A": "1", "B": "3"},
+                                       "depends_on": {"r": {"condition": "service_healthy"},
+                                                      "b": {"condition": "service_started"}}}
+    assert merged["services"]["r"] == {"image": "r"}
+    assert compose.dependency_problems(merged, {"p"}) == []
+    assert compose.dependency_problems(merged, set()) == ["a depends on b, which is disabled by its profiles"]
+    del merged["services"]["r"]
+    assert compose.dependency_problems(merged, {"p"}) == ["a depends on r, which is undefined"]
+
+
+@pytest.mark.parametrize("path", sorted(PATHS))
+def test_no_hard_coded_host_ports_or_secrets(path: str) -> None:
+    raw = _raw(path)
     for name, svc in raw["services"].items():
         for port in svc.get("ports", []):
             host = str(port).rsplit(":", 1)[0]
@@ -49,6 +111,7 @@ def test_services_match_components() -> None:
     assert set(data["services"]) == set(comps) | INFRA
     for name, c in comps.items():
         svc = data["services"][name]
+        assert svc.get("profiles", []) == ([c["profile"]] if c.get("profile") else []), name
         assert svc["command"] == ["python", "-m", c["module"]], name
         assert svc["build"]["dockerfile"] == c["dockerfile"], name
         assert svc["build"]["additional_contexts"] == {"nextric-base": "service:base"}, name
@@ -64,9 +127,10 @@ def test_commands_resolvable() -> None:
     assert problems == [], "\n".join(problems)
 
 
+@pytest.mark.parametrize("path", sorted(PATHS))
 @pytest.mark.parametrize("name", sorted(components()))
-def test_environment_fits_settings(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    data, _ = _compose()
+def test_environment_fits_settings(name: str, path: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    data, _ = _compose(path)
     c = components()[name]
     cls = compose.settings_class(c["module"], c["env_prefix"])
     assert cls is not None, f"{name}: no settings class with env_prefix {c['env_prefix']} (module missing?)"

@@ -43,6 +43,16 @@ def test_app_image_rules(name: str) -> None:
     assert df.check_app(df.parse(ROOT / c["dockerfile"]), c["module"], c["http_port"]) == []
 
 
+LISTENERS = {"grpc_port": "E2", "e2ap_port": "E2AP"}  #: components.yaml port -> the settings section that binds it
+
+
+@pytest.mark.parametrize("name", sorted(n for n, c in components().items() if set(c) & set(LISTENERS)))
+def test_app_image_listens_on_its_ports(name: str) -> None:
+    c = components()[name]
+    listeners = {section: c[key] for key, section in LISTENERS.items() if key in c}
+    assert df.check_listeners(df.parse(ROOT / c["dockerfile"]), c["env_prefix"], listeners) == []
+
+
 def test_every_dockerfile_belongs_to_a_component() -> None:
     named = {(ROOT / c["dockerfile"]).name for c in components().values()} | {"base.Dockerfile"}
     assert {p.name for p in (ROOT / "deploy" / "docker").glob("*.Dockerfile")} == named
@@ -67,3 +77,10 @@ def test_rules_catch_bad_images(tmp_path: Path) -> None:
     assert any("HEALTHCHECK" in p for p in problems)
     assert any("EXPOSE" in p for p in problems)
     assert any("CMD" in p for p in problems)
+    ports = tmp_path / "ports.Dockerfile"
+    ports.write_text("FROM nextric-base\nENV NEXTRIC_X_E2__HOST=127.0.0.1 NEXTRIC_X_E2__PORT=36421\nEXPOSE 8080\n")
+    problems = df.check_listeners(df.parse(ports), "NEXTRIC_X_", {"E2": 36421, "E2AP": 36422})
+    assert any("NEXTRIC_X_E2__HOST=0.0.0.0" in p for p in problems)
+    assert any("EXPOSE lacks the E2 port 36421" in p for p in problems)
+    assert any("NEXTRIC_X_E2AP__PORT=36422" in p for p in problems)
+    assert not any("NEXTRIC_X_E2__PORT" in p for p in problems)

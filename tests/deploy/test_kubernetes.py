@@ -1,6 +1,8 @@
 """helm/ (static lint, no helm binary here: see tools/deploycheck/chart.py for what is and is not checked) and
 deploy/k8s/ (rendered with `kubectl kustomize`, every manifest validated with kubernetes-validate against a
-pinned Kubernetes version)."""
+pinned Kubernetes version). An optional component (deploy/components.yaml ``profile``) is off in the chart's
+defaults, hence in the base, and on in the overlay named after its profile, which deploys what the chart deploys
+with it enabled."""
 
 from __future__ import annotations
 
@@ -40,6 +42,8 @@ def test_chart_components_match() -> None:
         v = values["components"][name]
         assert (v["module"], v["envPrefix"], v["httpPort"]) == (c["module"], c["env_prefix"], c["http_port"]), name
         assert v.get("grpcPort") == c.get("grpc_port"), name
+        assert v.get("e2apPort") == c.get("e2ap_port"), name
+        assert v["enabled"] is not bool(c.get("profile")), f"{name}: optional components are off by default"
     assert values["probes"]["liveness"]["path"] == "/ric/v1/health/alive"
     assert values["probes"]["readiness"]["path"] == "/ric/v1/health/ready"
 
@@ -72,10 +76,10 @@ def test_kustomize_base_is_generated_from_chart_values() -> None:
 def test_overlay_renders_and_validates(overlay: str) -> None:
     docs = render(ROOT / "deploy" / "k8s" / "overlays" / overlay)
     kinds = {(d["kind"], d["metadata"]["name"]) for d in docs}
-    for name in components():
-        assert ("Deployment", f"nextric-{name}") in kinds
-        assert ("Service", f"nextric-{name}") in kinds
-        assert ("PodDisruptionBudget", f"nextric-{name}") in kinds
+    for name, c in components().items():
+        wanted = c.get("profile") in (None, overlay)  # an optional component only in its own overlay
+        for kind in ("Deployment", "Service", "PodDisruptionBudget"):
+            assert ((kind, f"nextric-{name}") in kinds) is wanted, (kind, name)
     for doc in docs:
         kubernetes_validate.validate(doc, K8S_VERSION, strict=True)  # raises ValidationError with the path
         if doc["kind"] != "Deployment" or doc["metadata"]["name"] == "nextric-redis":
@@ -93,6 +97,33 @@ def test_overlay_renders_and_validates(overlay: str) -> None:
         for env in c["env"]:
             ref = env.get("valueFrom", {}).get("secretKeyRef")
             assert ref is None or ref["name"] == "nextric-tokens"
+
+
+def _containers(docs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Deployment name -> its container, environment sorted by name (a merge patch appends what it adds)."""
+    out = {}
+    for d in docs:
+        if d["kind"] == "Deployment":
+            (c,) = d["spec"]["template"]["spec"]["containers"]
+            out[d["metadata"]["name"]] = {**c, "env": sorted(c.get("env", []), key=lambda e: e["name"])}
+    return out
+
+
+@pytest.mark.parametrize("profile", sorted({c["profile"] for c in components().values() if c.get("profile")}))
+def test_profile_overlay_is_the_chart_with_its_components(profile: str) -> None:
+    """The overlay deploys the base's design with the optional components enabled, nothing else changed."""
+    assert profile in OVERLAYS, f"no kustomize overlay deploy/k8s/overlays/{profile}"
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    for name, c in components().items():
+        if c.get("profile") == profile:
+            values["components"][name]["enabled"] = True
+    want = [yaml.safe_load(d) for d in k8s_gen.render(values)["deployments.yaml"].split("\n---\n")]
+    got = _containers(render(ROOT / "deploy" / "k8s" / "overlays" / profile))
+    got.pop("nextric-redis")  # the dev overlay's own Redis
+    endpoints = next(r["configMapKeyRef"]["name"] for c in got.values() for e in c["env"]
+                     if isinstance(r := e.get("valueFrom"), dict) and "configMapKeyRef" in r)
+    text = yaml.safe_dump(_containers(want)).replace("name: nextric-endpoints\n", f"name: {endpoints}\n")
+    assert got == yaml.safe_load(text)
 
 
 def test_validation_rejects_a_broken_manifest() -> None:

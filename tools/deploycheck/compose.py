@@ -1,6 +1,7 @@
 """docker-compose.yml checks without a Docker engine: interpolation from .env.example, services vs
 deploy/components.yaml, commands resolvable (the module and its ``__main__`` exist in the installed package),
-environment names known to each app's pydantic settings, nothing hard-coded for ports/tokens/passwords."""
+environment names known to each app's pydantic settings, nothing hard-coded for ports/tokens/passwords; override
+files (``-f docker-compose.yml -f deploy/compose.e2ap.yaml``) merged and profiles applied as Compose does."""
 
 from __future__ import annotations
 
@@ -46,6 +47,38 @@ def interpolate(value: Any, env: dict[str, str], missing: set[str]) -> Any:
         return ""
 
     return VAR.sub(sub, value)
+
+
+REPLACED = {"command", "entrypoint", "test", "image"}  #: sequences and scalars an override replaces
+
+
+def merge(base: Any, override: Any, key: str = "") -> Any:
+    """An override file merged into the model, by the compose-spec merge rules that nextric's files need: mappings
+    merge key by key (``services``, ``environment`` and ``depends_on`` in their mapping form, as nextric writes
+    them), other sequences (``ports``, ``volumes`` ...) are the base's items followed by the override's new ones,
+    ``command``/``entrypoint``/healthcheck ``test`` and scalars are replaced."""
+    if isinstance(base, dict) and isinstance(override, dict):
+        out = dict(base)
+        for k, v in override.items():
+            out[k] = merge(base[k], v, k) if k in base else v
+        return out
+    if isinstance(base, list) and isinstance(override, list) and key not in REPLACED:
+        return base + [v for v in override if v not in base]
+    return override
+
+
+def active_services(data: dict[str, Any], profiles: set[str]) -> dict[str, Any]:
+    """The services ``docker compose --profile ... up`` starts: those without ``profiles`` or with an enabled one."""
+    return {n: s for n, s in data["services"].items()
+            if not s.get("profiles") or set(s["profiles"]) & profiles}
+
+
+def dependency_problems(data: dict[str, Any], profiles: set[str]) -> list[str]:
+    """``depends_on`` entries of started services that name a service Compose would not start (it refuses those)."""
+    active = active_services(data, profiles)
+    why = {True: "disabled by its profiles", False: "undefined"}
+    return [f"{name} depends on {dep}, which is {why[dep in data['services']]}"
+            for name, svc in active.items() for dep in svc.get("depends_on", {}) if dep not in active]
 
 
 def module_problems(module: str) -> list[str]:

@@ -4,7 +4,9 @@ wants. A small parser (continuations, comments, stages, global ARG defaults) and
 Rules for the shared base (``base.Dockerfile``): at least two stages, the final stage copies from a build stage,
 no compiler or ``-dev`` package installed in the final stage, a slim runtime image, a non-root ``USER``.
 Rules for every app image: ``FROM`` the shared base, a non-root numeric ``USER``, a ``HEALTHCHECK`` on the
-component's HTTP port, ``EXPOSE`` of that port, ``CMD ["python", "-m", <module>]`` as in deploy/components.yaml.
+component's HTTP port, ``EXPOSE`` of that port, ``CMD ["python", "-m", <module>]`` as in deploy/components.yaml;
+every other listener of deploy/components.yaml (gRPC E2, E2AP) bound to all interfaces on its port by the image's
+``ENV`` defaults (``<prefix><LISTENER>__HOST`` / ``__PORT``) and exposed.
 Rules for every external base image: pinned (a version tag or a digest, never ``latest`` or no tag).
 """
 
@@ -195,4 +197,22 @@ def check_app(df: Dockerfile, module: str, http_port: int, base_image: str = "ne
     if cmd != ["python", "-m", module]:
         got = cmds[-1].args if cmds else None
         problems.append(f"{name}: CMD must be [\"python\", \"-m\", \"{module}\"], got {got}")
+    return problems
+
+
+def check_listeners(df: Dockerfile, env_prefix: str, listeners: dict[str, int]) -> list[str]:
+    """Problems of an app image's extra listeners, ``{settings section: port}`` such as ``{"E2": 36421}``: the image's
+    defaults bind each on all interfaces of the container, on its port, and EXPOSE it."""
+    problems: list[str] = []
+    name = df.path.name
+    env = env_of(df.final)
+    exposed = {p.split("/")[0] for i in df.final.all("EXPOSE") for p in i.args.split()}
+    for section, port in sorted(listeners.items()):
+        host_key, port_key = f"{env_prefix}{section}__HOST", f"{env_prefix}{section}__PORT"
+        if env.get(host_key) != "0.0.0.0":
+            problems.append(f"{name}: ENV {host_key}=0.0.0.0 missing (got {env.get(host_key)!r})")
+        if env.get(port_key) != str(port):
+            problems.append(f"{name}: ENV {port_key}={port} missing (got {env.get(port_key)!r})")
+        if str(port) not in exposed:
+            problems.append(f"{name}: EXPOSE lacks the {section} port {port}")
     return problems

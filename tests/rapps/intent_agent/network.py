@@ -57,7 +57,7 @@ async def network(seed: int = 7, warmup_steps: int = 300) -> AsyncIterator[Netwo
     client = E2Client(E2ClientSettings(target=server.target, ric_requestor_id=2001))
     await client.__aenter__()
     try:
-        topo, stub = await describe_network(client)
+        topo, stub = await describe_network(client.channel)
         assert topo.cell_keys == [b.cell_key for b in gnbs.bindings]
         yield Network(gnbs, server, client, topo, stub)
     finally:
