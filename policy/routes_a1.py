@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, Depends, Path, Query, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from nextric.web import FiniteJsonRoute
 from policy.a1 import A1Service
 from policy.auth import Authenticator
 from policy.principal import Principal
@@ -40,7 +41,7 @@ class PolicyStatusObject(BaseModel):
 
 
 def a1_router(a1: A1Service, auth: Authenticator) -> APIRouter:
-    router = APIRouter(prefix=PREFIX, tags=["A1-P v2"])
+    router = APIRouter(prefix=PREFIX, tags=["A1-P v2"], route_class=FiniteJsonRoute)
     read = Depends(auth.require(Role.OPERATOR, Role.VIEWER, Role.XAPP))
     write = Depends(auth.require(Role.OPERATOR))
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query
 
 from nextric.guardrail import KpiSample, SNssai
 from nextric.guardrail.codec import action_from_json, action_to_json, prediction_from_json, reason_to_json
+from nextric.web import FiniteJsonRoute
 from policy.auth import Authenticator
 from policy.guard import Approval, GuardrailService, RollbackEntry
 from policy.principal import Principal
@@ -33,7 +34,7 @@ _AUTH = (401, 403, 429)
 
 
 def guardrail_router(guard: GuardrailService, auth: Authenticator) -> APIRouter:
-    router = APIRouter(prefix=PREFIX, tags=["guardrail"])
+    router = APIRouter(prefix=PREFIX, tags=["guardrail"], route_class=FiniteJsonRoute)
     xapp = Depends(auth.require(Role.XAPP))
     operator = Depends(auth.require(Role.OPERATOR))
     reader = Depends(auth.require(Role.OPERATOR, Role.VIEWER, Role.XAPP))

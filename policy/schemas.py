@@ -1,4 +1,7 @@
-"""Wire models of the guardrail and audit APIs (camelCase JSON); engine values are converted at the edge."""
+"""Wire models of the guardrail and audit APIs (camelCase JSON); engine values are converted at the edge.
+
+Every float is finite (``allow_inf_nan=False``); the routes refuse non-finite JSON numbers before these models
+see them (:class:`nextric.web.FiniteJsonRoute`)."""
 
 from __future__ import annotations
 
@@ -70,10 +73,10 @@ class ExpectedEffectModel(Wire):
 
 
 class PredictionModel(Wire):
-    sla_violation_probability: float = Field(ge=0, le=1)
+    sla_violation_probability: float = Field(ge=0, le=1, allow_inf_nan=False)
     model: str = Field(default="unknown", max_length=128)
     horizon_s: Seconds | None = None
-    harm_probability: float | None = Field(default=None, ge=0, le=1)
+    harm_probability: float | None = Field(default=None, ge=0, le=1, allow_inf_nan=False)
     expected_effect: ExpectedEffectModel | None = None
 
 
@@ -123,7 +126,7 @@ class KpiSampleModel(Wire):
     cell_id: Id
     slice_id: SNssaiModel
     packet_delay_ms: float | None = Field(default=None, ge=0, allow_inf_nan=False)
-    packet_loss_rate: float | None = Field(default=None, ge=0, le=1)
+    packet_loss_rate: float | None = Field(default=None, ge=0, le=1, allow_inf_nan=False)
     throughput_kbps: float | None = Field(default=None, ge=0, allow_inf_nan=False)
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from jsonschema import Draft7Validator
 
 from nextric.errors import ValidationError
+from nextric.finite import require_finite
 from nextric.guardrail import from_a1, sla_from_a1
 
 SLICE_SLA_TYPE = "ORAN_SliceSLATarget_1.0.0"
@@ -40,6 +41,10 @@ _BOUNDS = {
     "additionalProperties": False,
 }
 _MODE = {"type": "string", "enum": ["autonomous", "advisory"]}
+#: upper ends of the otherwise open numeric fields: beyond them a value is a typo or an attack, never a target
+MAX_DELAY_MS = 60_000.0  #: a packet delay objective of a minute (5QI budgets stay below 1 s)
+MAX_THROUGHPUT_KBPS = 1e9  #: 1 Tbit/s per slice
+MAX_INTERVAL_MS = 86_400_000.0  #: one day between two changes of a parameter
 
 SLICE_SLA_SCHEMA: dict[str, Any] = {
     "$schema": _DRAFT7,
@@ -64,10 +69,13 @@ SLICE_SLA_SCHEMA: dict[str, Any] = {
         "sliceSlaObjectives": {
             "type": "object",
             "properties": {
-                "maxPacketDelayMs": {"type": "number", "exclusiveMinimum": 0, "description": "ms"},
+                "maxPacketDelayMs": {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_DELAY_MS,
+                                     "description": "ms"},
                 "maxPacketLossRate": {"type": "number", "minimum": 0, "maximum": 1, "description": "ratio"},
-                "guaThroughputKbps": {"type": "number", "minimum": 0, "description": "kbit/s"},
-                "maxThroughputKbps": {"type": "number", "minimum": 0, "description": "kbit/s"},
+                "guaThroughputKbps": {"type": "number", "minimum": 0, "maximum": MAX_THROUGHPUT_KBPS,
+                                      "description": "kbit/s"},
+                "maxThroughputKbps": {"type": "number", "minimum": 0, "maximum": MAX_THROUGHPUT_KBPS,
+                                      "description": "kbit/s"},
                 "priorityLevel": {"type": "integer", "minimum": 1, "maximum": 255},
             },
             "minProperties": 1,
@@ -105,11 +113,12 @@ GUARDRAIL_SCHEMA: dict[str, Any] = {
             },
         },
         "maxStepPercent": {"type": "integer", "minimum": 1, "maximum": 100},
-        "minUpdateIntervalMs": {"type": "number", "minimum": 0, "default": 1000},
+        "minUpdateIntervalMs": {"type": "number", "minimum": 0, "maximum": MAX_INTERVAL_MS, "default": 1000},
         "kindMinUpdateIntervalMs": {
             "type": "object",
             "properties": {
-                k: {"type": "number", "minimum": 0} for k in ("slice_prb_quota", "beam_switch", "ce_mode")
+                k: {"type": "number", "minimum": 0, "maximum": MAX_INTERVAL_MS}
+                for k in ("slice_prb_quota", "beam_switch", "ce_mode")
             },
             "additionalProperties": False,
         },
@@ -163,7 +172,10 @@ class PolicyType:
     semantic: Callable[[Mapping[str, Any]], object]
 
     def validate(self, body: object) -> None:
-        """Raise :class:`ValidationError` unless ``body`` satisfies the schema and the semantic rules."""
+        """Raise :class:`ValidationError` unless ``body`` satisfies the schema and the semantic rules; a number that
+        is not finite (NaN, Infinity, 1e400) or an integer beyond the I-JSON range is refused first, naming the
+        field (JSON Schema's ``number`` admits NaN, and NaN passes every bound)."""
+        require_finite(body)
         errors = sorted(Draft7Validator(self.policy_schema).iter_errors(body), key=lambda e: list(e.path))
         if errors:
             first = errors[0]

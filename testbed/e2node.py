@@ -169,8 +169,12 @@ class EmulatedGnbs:
             return ControlRequest(rid, slice_policies=tuple(policies))
         if kind == "beam_switch":
             switches = []
-            for sw in request.beam_switch.switches:
+            n_beams = self.emu.sc.radio.n_beams_set_a
+            for i, sw in enumerate(request.beam_switch.switches):
                 self._by_key[ids.cell_key(sw.cgi)]
+                if sw.beam_id >= n_beams:  # uint32: a negative beam arrives as a huge value
+                    raise invalid("control-message-invalid", f"beam_switch.switches[{i}].beam_id {sw.beam_id} "
+                                  f"outside Set A 0..{n_beams - 1}")
                 switches.append(BeamSwitch(int(sw.ue_id), int(sw.beam_id)))
             return ControlRequest(rid, beams=tuple(switches))
         modes = []

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import math
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -111,18 +112,21 @@ class TransportController(transport_pb2_grpc.TransportControllerServicer):
         if not request.links:
             raise ValidationError("SetShares names no link")
         shares: list[TransportShare] = []
-        for link in request.links:
+        for i, link in enumerate(request.links):
             values = [0.0] * len(self._slices)
             seen: set[str] = set()
-            for share in link.shares:
+            for j, share in enumerate(link.shares):
                 key = ids.snssai_key(share.snssai)
                 if key not in self._slices:
                     raise ValidationError(f"link {link.link_id}: S-NSSAI {key} unknown; slices: {self._slices}")
                 if key in seen:
                     raise ValidationError(f"link {link.link_id}: S-NSSAI {key} given twice")
                 seen.add(key)
+                field = f"links[{i}].shares[{j}].share"
+                if not math.isfinite(share.share):
+                    raise ValidationError(f"link {link.link_id}: {field} {share.share} is not a finite number")
                 if not 0.0 <= share.share <= 1.0:
-                    raise ValidationError(f"link {link.link_id}: share {share.share} outside [0, 1]")
+                    raise ValidationError(f"link {link.link_id}: {field} {share.share} outside [0, 1]")
                 values[self._slices.index(key)] = share.share
             shares.append(TransportShare(link.link_id, tuple(values)))
         return ControlRequest(f"transport/{next(self._ids)}", transport=tuple(shares))

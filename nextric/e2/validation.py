@@ -102,12 +102,17 @@ def check_rrm_policies(cell: str, policies: Iterable[rc_pb2.RrmPolicyRatio]) -> 
         if len(pol.members) > MAX_MEMBERS_PER_POLICY:
             raise exhausted("excessive-actions", f"{where}: more than {MAX_MEMBERS_PER_POLICY} members")
         ded, lo, hi = pol.dedicated_prb_policy_ratio, pol.min_prb_policy_ratio, pol.max_prb_policy_ratio
-        if hi > 100:
-            raise invalid("control-message-invalid", f"{where}: max ratio {hi} > 100")
+        # uint32 on the wire: never NaN nor negative (a negative varint arrives as a huge value), so the upper
+        # end is the whole range check; each field is named, max first (the message tests match on it)
+        for field, label, value in (("max_prb_policy_ratio", "max", hi), ("min_prb_policy_ratio", "min", lo),
+                                    ("dedicated_prb_policy_ratio", "dedicated", ded)):
+            if value > 100:
+                raise invalid("control-message-invalid", f"{where}: {field}: {label} ratio {value} > 100 (percent)")
         if not ded <= lo <= hi:
             raise invalid(
                 "control-message-invalid",
-                f"{where}: need dedicated <= min <= max (TS 28.541), got {ded} / {lo} / {hi}",
+                f"{where}: need dedicated <= min <= max (TS 28.541: dedicated_prb_policy_ratio <= "
+                f"min_prb_policy_ratio <= max_prb_policy_ratio), got {ded} / {lo} / {hi}",
             )
         for member in pol.members:
             key = f"{ids.plmn_key(member.plmn)}:{_check_snssai(member.snssai)}"

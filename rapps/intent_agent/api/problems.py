@@ -1,12 +1,19 @@
-"""problem+json (RFC 9457) for every error of the rApp's API."""
+"""problem+json (RFC 9457) for every error of the rApp's API, unexpected ones included (500, never plain text)."""
 
 from __future__ import annotations
+
+import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from nextric.errors import ConflictError, NotFoundError, ValidationError
+
+PROBLEM_JSON = "application/problem+json"
+_TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 409: "Conflict",
+           413: "Payload Too Large", 500: "Internal Server Error", 503: "Service Unavailable"}
+log = logging.getLogger("rapp.intent_agent")
 
 
 class Problem(Exception):
@@ -18,7 +25,7 @@ class Problem(Exception):
 def _body(status: int, title: str, detail: str, instance: str) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse({"type": "about:blank", "title": title, "status": status, "detail": detail,
-                         "instance": instance}, status_code=status, media_type="application/problem+json",
+                         "instance": instance}, status_code=status, media_type=PROBLEM_JSON,
                         headers=headers)
 
 
@@ -44,3 +51,16 @@ def install(app: FastAPI) -> None:
         first = exc.errors()[0] if exc.errors() else {}
         where = "/".join(str(x) for x in first.get("loc", ()))
         return _body(400, "Bad Request", f"{where}: {first.get('msg', 'invalid request')}", request.url.path)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", extra={"path": request.url.path})
+        return _body(500, "Internal Server Error", "unexpected error", request.url.path)
+
+
+def problem_responses(*codes: int) -> dict[int | str, dict[str, object]]:
+    """OpenAPI ``responses=`` entries: these status codes answer ``application/problem+json``."""
+    schema = {"type": "object", "required": ["type", "title", "status"], "properties": {
+        "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+        "detail": {"type": "string"}, "instance": {"type": "string"}}}
+    return {c: {"description": _TITLES.get(c, "Error"), "content": {PROBLEM_JSON: {"schema": schema}}} for c in codes}

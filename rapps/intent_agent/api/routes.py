@@ -3,12 +3,15 @@ tools, audit and KPI series under ``/rapp/v1``; translation only, the agent deci
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from nextric.web import FiniteJsonRoute
 from rapps.intent_agent.api.auth import Auth
+from rapps.intent_agent.api.expression import ExpressionIn
+from rapps.intent_agent.api.problems import problem_responses
 from rapps.intent_agent.service import IntentAgent, IntentRecord
 
 TMF = "/tmf-api/intentManagement/v5"
@@ -20,7 +23,7 @@ class IntentIn(BaseModel):
     name: str | None = Field(None, max_length=200)
     description: str | None = Field(None, max_length=2000)
     naturalLanguage: str | None = Field(None, max_length=2000)
-    expression: dict[str, Any] | None = None
+    expression: ExpressionIn | None = None
     mode: Literal["advisory", "autonomous", "shadow"] | None = None
     type_: str | None = Field(None, alias="@type")
 
@@ -50,14 +53,14 @@ def intent_json(rec: IntentRecord, base: str) -> dict[str, Any]:
 
 
 def router(agent: IntentAgent, auth: Auth) -> APIRouter:
-    r = APIRouter()
+    r = APIRouter(route_class=FiniteJsonRoute)  # NaN, Infinity, 1e400 in a body: 400 naming the field
     op = Depends(auth.require("operator"))
     rd = Depends(auth.require("operator", "viewer"))
 
     def base(req: Request) -> str:
         return str(req.base_url).rstrip("/")
 
-    @r.post(f"{TMF}/intent", status_code=201, tags=["intent"])
+    @r.post(f"{TMF}/intent", status_code=201, tags=["intent"], responses=problem_responses(400, 401, 403, 413))
     async def create(body: IntentIn, request: Request, response: Response, who: str = op) -> dict[str, Any]:
         rec = await agent.create(body.model_dump(exclude_none=True), who)
         response.headers["Location"] = f"{TMF}/intent/{rec.id}"
@@ -71,7 +74,7 @@ def router(agent: IntentAgent, auth: Auth) -> APIRouter:
     async def get(intent_id: str, request: Request, _: str = rd) -> dict[str, Any]:
         return intent_json(agent.get(intent_id), base(request))
 
-    @r.patch(f"{TMF}/intent/{{intent_id}}", tags=["intent"])
+    @r.patch(f"{TMF}/intent/{{intent_id}}", tags=["intent"], responses=problem_responses(400, 401, 403, 404, 409, 413))
     async def patch(intent_id: str, body: IntentIn, request: Request, who: str = op) -> dict[str, Any]:
         return intent_json(await agent.patch(intent_id, body.model_dump(exclude_none=True), who), base(request))
 
@@ -108,8 +111,10 @@ def router(agent: IntentAgent, auth: Auth) -> APIRouter:
     async def tools(_: str = rd) -> list[dict[str, Any]]:
         return [t.describe() for t in agent.reg.tools.values()]
 
-    @r.get("/rapp/v1/audit", tags=["audit"])
-    async def audit(subject: str | None = None, after: int = 0, limit: int = 100, _: str = rd) -> dict[str, Any]:
+    @r.get("/rapp/v1/audit", tags=["audit"], responses=problem_responses(400, 401, 403))
+    async def audit(subject: str | None = None,
+                    after: Annotated[int, Query(ge=0, le=2**63 - 1, description="audit id to continue after")] = 0,
+                    limit: int = 100, _: str = rd) -> dict[str, Any]:
         items = agent.audit.query(subject, after, min(max(limit, 1), 1000))
         policy: list[dict[str, Any]] = []
         if agent.env.policy is not None:

@@ -16,7 +16,7 @@ from rapps.intent_agent.compiler.coverage import enforce
 from rapps.intent_agent.compiler.domain import Domain
 from rapps.intent_agent.compiler.grammar import Clause, Findings, Frame, parse
 from rapps.intent_agent.compiler.kb import KnowledgeBase
-from rapps.intent_agent.compiler.mentions import Mention, Quantity
+from rapps.intent_agent.compiler.mentions import BadNumber, Mention, Quantity
 from rapps.intent_agent.compiler.resolve import SliceNames
 from rapps.intent_agent.compiler.semantic_step import resolve_unknowns
 from rapps.intent_agent.compiler.shares import check_reservations, ratio_policies, share_frame
@@ -59,6 +59,7 @@ class IntentCompiler:
     def _compile(self, text: str, now: str | None, baseline: Mapping[str, float]) -> CompileResult:
         fnd = parse(text, self.domain, self.names, now)
         b = Build(self.domain, self.kb, notes=list(fnd.notes))
+        _bad_numbers(b, fnd)
         if self.semantic is not None:
             resolve_unknowns(b, fnd, self.semantic)
         ctx = _context(b, fnd)
@@ -98,6 +99,19 @@ def _dedupe(targets: list[Target]) -> list[Target]:
         if old is None or (old.source != "intent" and t.source == "intent") or tighter:
             out[key] = t
     return list(out.values())
+
+
+def _bad_numbers(b: Build, fnd: Findings) -> None:
+    """Refuse numbers no target can hold, naming them: never replaced by a default (the SLA's) nor read without
+    their sign."""
+    for m in fnd.of("bad_number"):
+        bad: BadNumber = m.value
+        if bad.problem == "negative":
+            b.ask("out_of_range", f"'{m.text}' is out of range: a latency, loss, throughput, share, cost or count "
+                  "is never negative.", f"Which value (zero or above) did you mean by '{m.text}'?", m)
+        else:
+            b.ask("invalid_value", f"'{m.text}' is not a finite number: a target needs a real value, and NaN or "
+                  "infinity would be no limit at all.", f"Which value did you mean instead of '{m.text}'?", m)
 
 
 def _context(b: Build, fnd: Findings) -> Context:

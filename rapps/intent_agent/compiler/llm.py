@@ -8,6 +8,7 @@ same coverage check as the grammar's: a spec that drops a number of the text is 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -81,6 +82,11 @@ def check_llm_spec(spec: IntentSpec, domain: Domain) -> list[str]:
     for t in spec.targets:
         if t.slice is not None and t.slice not in names:
             bad.append(f"unknown slice {t.slice}")
+        values = [t.value, *([t.upper] if t.upper is not None else [])]
+        if not all(math.isfinite(v) for v in values):
+            bad.append(f"non-finite value for {t.kpi}")
+        elif any(v < 0 for v in values):
+            bad.append(f"negative value for {t.kpi}")
         if t.condition == "IS_WITHIN_RANGE" and (t.upper is None or t.upper < t.value):
             bad.append(f"empty range for {t.kpi}")
     bad += [f"unknown slice {s}" for s in spec.objective.priority_slices if s not in names]

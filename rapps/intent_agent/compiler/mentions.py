@@ -7,6 +7,7 @@ Each :class:`Mention` keeps its span in the normalised text and records what it 
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +18,8 @@ from rapps.intent_agent.compiler.resolve import SliceNames
 from rapps.intent_agent.compiler.times import find_times
 
 #: kinds the coverage check holds the compiler to (everything a number, unit, place, time or name stands for)
-COVERED = ("quantity", "cell", "zone", "place", "link", "time", "event", "slice", "unsupported", "object")
+COVERED = ("quantity", "bad_number", "cell", "zone", "place", "link", "time", "event", "slice", "unsupported",
+           "object")
 
 
 @dataclass
@@ -28,10 +30,18 @@ class Quantity:
     upper: float | None = None  #: a range "between a and b"
 
 
+@dataclass(frozen=True)
+class BadNumber:
+    """A number the intent cannot hold: ``not_finite`` (NaN, infinity, a literal beyond the double range such as
+    1e400) or ``negative`` (-5 ms, minus 5 ms: no KPI, share or cost of an intent is below zero)."""
+
+    problem: str  #: not_finite | negative
+
+
 @dataclass
 class Mention:
-    kind: str  #: quantity | cell | zone | area_all | place | link | time | event | slice | kpi | per | sla |
-    #: unsupported | object
+    kind: str  #: quantity | bad_number | cell | zone | area_all | place | link | time | event | slice | kpi | per |
+    #: sla | unsupported | object
     start: int
     end: int
     text: str
@@ -67,6 +77,13 @@ _NUM_UNIT = re.compile(rf"(?<![\w.])({_NUMBER})\s*({_UNIT})?(?![\w/])", re.I)
 _BETWEEN = re.compile(rf"\bbetween\s+({_NUMBER})\s*({_UNIT})?\s*(?:and|-|to)\s+({_NUMBER})\s*({_UNIT})?(?![\w/])",
                       re.I)
 _DASH_RANGE = re.compile(rf"(?<![\w.])({_NUMBER})\s*(?:-|–|to)\s*({_NUMBER})\s*({_UNIT})(?![\w/])", re.I)
+#: NaN / infinity written out, with an optional sign and unit ("below NaN ms", "under inf ms", "∞ %")
+_NOT_FINITE = re.compile(rf"(?<![\w.])[-+−]?(?:nan|inf(?:inity)?|∞)(?![\w])(?:\s*(?:{_UNIT})(?![\w/]))?", re.I)
+#: a number with a minus sign ("-5 ms", "−5 ms") or a spoken one after a comparison ("below minus 5 ms")
+_NEGATIVE = re.compile(rf"(?<![\w.\-−–])(?P<sign>[-−]\s?{_NUMBER}(?:\s*(?:{_UNIT}))?)(?![\w/])|"
+                       rf"(?:\b(?:below|under|above|over|than|to|at|of|is|be|exceeds?|within|by|most|least|about|around|near|"
+                       rf"reach|equals?)|[<>=≤≥])\s+"
+                       rf"(?P<word>(?:minus|negative)\s+{_NUMBER}(?:\s*(?:{_UNIT}))?)(?![\w/])", re.I)
 _LIST = re.compile(rf"(?<![\w.])({_NUMBER})\s*(?:,|and|or|/)\s*(?:{_NUMBER}\s*(?:,|and|or|/)\s*)*({_NUMBER})\s*"
                    rf"({_UNIT})(?![\w/])", re.I)
 _CELLS = re.compile(r"\b(?:cells?|sites?|gnbs?|gnodebs?)\s*(?:#|no\.?|number)?\s*(\d+(?:\s*(?:,|and|&|or|-|to)\s*"
@@ -219,16 +236,31 @@ def _places(text: str, low: str, domain: Domain, add: Any) -> None:
         add("place", m.start(), m.end(), m.group(1))
 
 
+def _finite(q: Quantity) -> bool:
+    return math.isfinite(q.value) and (q.upper is None or math.isfinite(q.upper))
+
+
 def _quantities(low: str, add: Any) -> None:
+    def quantity(a: int, b: int, q: Quantity, how: str = "") -> None:
+        if _finite(q):  # "1e400 ms" parses as inf: no quantity, a number the intent cannot hold
+            add("quantity", a, b, q, how)
+        else:
+            add("bad_number", a, b, BadNumber("not_finite"))
+
+    for m in _NOT_FINITE.finditer(low):
+        add("bad_number", m.start(), m.end(), BadNumber("not_finite"))
     for m in _BETWEEN.finditer(low):
         unit = m.group(4) or m.group(2)
         q = _quantity(m.group(1), unit)
         q.upper = _quantity(m.group(3), unit).value
-        add("quantity", m.start(), m.end(), q, "range")
+        quantity(m.start(), m.end(), q, "range")
     for m in _DASH_RANGE.finditer(low):
         q = _quantity(m.group(1), m.group(3))
         q.upper = _quantity(m.group(2), m.group(3)).value
-        add("quantity", m.start(), m.end(), q, "range")
+        quantity(m.start(), m.end(), q, "range")
+    for m in _NEGATIVE.finditer(low):  # after the ranges: "10-20 ms" and "10 - 20 ms" are ranges, not -20
+        g = "sign" if m.group("sign") else "word"
+        add("bad_number", m.start(g), m.end(g), BadNumber("negative"))
     shared: dict[int, str] = {}
     for m in _LIST.finditer(low):  # "10 and 50 ms": the first number shares the unit of the last
         for n in re.finditer(_NUMBER, m.group(0)[: m.start(2) - m.start()]):
@@ -237,8 +269,7 @@ def _quantities(low: str, add: Any) -> None:
         unit = m.group(2) or shared.get(m.start())
         if unit is not None and unit.lower() == "s" and low[m.end(2):m.end(2) + 1] == "'":
             unit = None
-        add("quantity", m.start(), m.end(), _quantity(m.group(1), unit), "shared unit" if m.group(2) is None and
-            unit else "")
+        quantity(m.start(), m.end(), _quantity(m.group(1), unit), "shared unit" if m.group(2) is None and unit else "")
     for w, f in lx.MULTIPLIER_VERBS.items():
         for m in re.finditer(rf"\b{w}\b", low):
             add("quantity", m.start(), m.end(), Quantity(f, "x", "multiple"), "multiplier verb")

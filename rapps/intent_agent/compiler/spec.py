@@ -18,8 +18,10 @@ CONDITIONS = ("IS_LESS_THAN", "IS_GREATER_THAN", "IS_WITHIN_RANGE", "IS_EQUAL_TO
 KPIS = ("p99_latency_ms", "packet_loss", "throughput_mbps", "resource_cost", "energy_cost", "ue_throughput_mbps",
         "site_throughput_mbps", "link_utilisation")
 ACTION_KINDS = ("slice_prb_quota", "transport_share")
+#: ``invalid_value``: a number that is none (NaN, infinity, 1e400); ``out_of_range``: one no KPI can take (-5 ms)
 IssueKind = Literal["under_specified", "over_constrained", "contradictory", "infeasible", "unknown_reference",
-                    "stricter_than_sla", "unsupported", "low_confidence", "unaccounted"]
+                    "stricter_than_sla", "unsupported", "low_confidence", "unaccounted", "invalid_value",
+                    "out_of_range"]
 
 
 @dataclass(frozen=True)
