@@ -21,6 +21,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from nextric.palette import APPLIED_COLOR, slice_colors
 from nextric.stats import Interval, mean_interval
 from rapps.intent_agent.observe import area_kpis
 from testbed.core.engine import Emulator
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
     from suite.demo import LegResult
 
 KPIS = ("loss", "p99_ms", "throughput_mbps")
+SLA_LS = (0, (8, 3, 2, 3))  #: SLA ceilings: dash-dot, unlike any leg's line style
+TARGET_LS = (0, (4, 2, 1, 2, 1, 2))  #: the intent's target: dash-dot-dot
 
 
 @dataclass
@@ -128,11 +131,6 @@ def print_report(sc: ScenarioParams, legs: list[LegResult], console: Console, af
 
 def save_report(sc: ScenarioParams, legs: list[LegResult], out: Path, seed: int, steps: int, after_s: int,
                 target: tuple[str, str], ok: bool, why: list[str]) -> list[Path]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     out.mkdir(parents=True, exist_ok=True)
     static, ctrl, intent = legs
     names = [s.name for s in sc.slices]
@@ -155,61 +153,194 @@ def save_report(sc: ScenarioParams, legs: list[LegResult], out: Path, seed: int,
                      "report": o.reports[0] if o.reports else None} for o in intent.outcomes],
         "audit": intent.audit.get("items", []), "xapps": intent.children,
     }
+    report["identical"] = [{"leg": a, "identical_to": b} for a, b in identical_legs(legs).items()]
     json_path = out / "report.json"
     json_path.write_text(json.dumps(report, indent=2, default=str) + "\n")
-    fig, axes = plt.subplots(1, 3, figsize=(16, 4.5))
-    styles = {"static": ":", "controllers": "--", "controllers + intent": "-"}
-    for leg in legs:
-        t = leg.series.t_end_s
-        st = styles.get(leg.name, "-")
-        axes[0].plot(t, [100 * r["loss"][target[0]] if r else np.nan for r in leg.series.area], st,
-                     label=f"{leg.name}")
-        axes[1].plot(t, [r["p99_ms"]["URLLC"] for r in leg.series.city], st, label=f"{leg.name}")
-        axes[2].plot(t, [100 * x for x in leg.series.scm], st, label=f"{leg.name}")
-    for ax in axes:
-        ax.axvline(after_s, color="grey", lw=0.8, label="intent submitted")
-    axes[0].set(title=f"hospital zone {target[0]} loss per KPM period", xlabel="simulated time (s)",
-                ylabel="loss (%)")
-    axes[1].set(title="city URLLC p99 delay per KPM period (SLA 20 ms)", xlabel="simulated time (s)",
-                ylabel="p99 delay (ms)", yscale="log")
-    axes[1].axhline(20.0, color="red", lw=0.8, ls=":", label="URLLC SLA")
-    axes[2].set(title="city SLA compliance margin per KPM period", xlabel="simulated time (s)", ylabel="SCM (%)")
-    for ax in axes:
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
-    fig.tight_layout()
     png_path = out / "kpis.png"
-    fig.savefig(png_path, dpi=110)
-    plt.close(fig)
+    first = intent.outcomes[0].plan if intent.outcomes else None
+    plot_kpis(sc, legs, after_s, target, _intent_target(report, target), png_path,
+              applied=bool(first and first.get("applied_sim_s") is not None))
     html_path = out / "report.html"
-    html_path.write_text(_html(report, png_path))
+    html_path.write_text(_html(report, png_path, slice_colors(names)))
     return [json_path, png_path, html_path]
 
 
-def _html(report: dict[str, Any], png: Path) -> str:
+def _same(a: list[float], b: list[float]) -> bool:
+    return len(a) == len(b) and bool(np.array_equal(np.asarray(a, float), np.asarray(b, float), equal_nan=True))
+
+
+def identical_legs(legs: list[LegResult]) -> dict[str, str]:
+    """Each leg whose every KPM period (city, area, SCM) equals an earlier leg's -> that earlier leg's name."""
+    out: dict[str, str] = {}
+    for i, leg in enumerate(legs):
+        s = leg.series
+        for other in legs[:i]:
+            o = other.series
+            if s.t_end_s == o.t_end_s and s.city == o.city and s.area == o.area and _same(s.scm, o.scm):
+                out[leg.name] = other.name
+                break
+    return out
+
+
+def label_identical(series: list[tuple[str, list[float]]]) -> list[str]:
+    """Legend labels of one panel's lines: a line equal to an earlier one says so ("identical to ...") instead of
+    hiding beneath it."""
+    labels = []
+    for i, (name, ys) in enumerate(series):
+        twin = next((n for n, o in series[:i] if _same(ys, o)), None)
+        labels.append(name if twin is None else f"{name} (identical to {twin})")
+    return labels
+
+
+def _intent_target(report: dict[str, Any], target: tuple[str, str]) -> float | None:
+    """The first intent's ceiling on ``target`` as its plan card shows it (the API's JSON), if any."""
+    kpi = {"loss": "packet_loss", "p99_ms": "p99_latency_ms"}.get(target[1], target[1])
+    for it in report["intents"][:1]:
+        for t in ((it.get("plan") or {}).get("card") or {}).get("targets", []):
+            if t.get("slice") == target[0] and t.get("kpi") == kpi and t.get("condition") == "IS_LESS_THAN":
+                return float(t["value"])
+    return None
+
+
+def plot_kpis(sc: ScenarioParams, legs: list[LegResult], after_s: int, target: tuple[str, str],
+              intent_ceiling: float | None, png_path: Path, applied: bool = True) -> list[list[str]]:
+    """kpis.png: the intent's target KPI in its area, city URLLC p99 and city SCM per KPM period, one line per leg
+    (line style), in the slice's palette colour, with SLA ceilings, the intent's target and the moment it was
+    submitted (its plan applied then) marked; a leg equal to an earlier one is labelled so and drawn as markers.
+    Returns each panel's legend labels."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
+
+    colors = slice_colors([s.name for s in sc.slices])
+    sla = {s.name: s for s in sc.slices}
+    tslice, tkpi = target
+    scale, unit = (100.0, "%") if tkpi == "loss" else (1.0, "ms")
+    panels: list[tuple[str, str | None, list[tuple[str, list[float]]]]] = [
+        (f"hospital zone {tslice} {tkpi} per KPM period", tslice,
+         [(leg.name, [scale * r[tkpi][tslice] if r else np.nan for r in leg.series.area]) for leg in legs]),
+        ("city URLLC p99 delay per KPM period", "URLLC",
+         [(leg.name, [r["p99_ms"]["URLLC"] for r in leg.series.city]) for leg in legs]),
+        ("city SLA compliance margin per KPM period", None,
+         [(leg.name, [100 * x for x in leg.series.scm]) for leg in legs])]
+    ylabels = [f"{tkpi.replace('_ms', '')} ({unit})", "p99 delay (ms, log scale)", "SCM (%)"]
+    styles = {"static": ":", "controllers": "--", "controllers + intent": "-"}
+    greys = ["#999999", "#555555", "#111111"]
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4.8))
+    for k, (ax, (title, sl, series)) in enumerate(zip(axes, panels, strict=True)):
+        for j, ((name, ys), label) in enumerate(zip(series, label_identical(series), strict=True)):
+            t = legs[j].series.t_end_s
+            c = colors[sl] if sl else greys[j % len(greys)]
+            if label != name:  # identical to an earlier line: markers on top of it, and the legend says so
+                ax.plot(t, ys, ls="none", marker="o", ms=3.5, mfc="none", color=c, label=label)
+            else:
+                ax.plot(t, ys, styles.get(name, "-"), color=c, label=label, lw=1.4)
+        ax.axvline(after_s, color=APPLIED_COLOR, lw=0.9,
+                   label=f"intent submitted{', plan applied' if applied else ''} (t = {after_s} s)")
+        ax.set(title=title, xlabel="simulated time since the RIC connected (s)", ylabel=ylabels[k])
+        if k == 0 and tkpi == "loss":
+            ax.axhline(100 * sla[tslice].sla_loss, color=colors[tslice], lw=1.2, ls=SLA_LS, alpha=0.8,
+                       label=f"{tslice} SLA {100 * sla[tslice].sla_loss:g} %")
+            if intent_ceiling is not None:
+                ax.axhline(100 * intent_ceiling, color=colors[tslice], lw=1.2, ls=TARGET_LS, alpha=0.8,
+                           label=f"intent target < {100 * intent_ceiling:g} %")
+        if k == 1:
+            ax.set_yscale("log")
+            plain = FuncFormatter(lambda v, _: f"{v:g}")
+            ax.yaxis.set_major_formatter(plain)
+            ax.yaxis.set_minor_formatter(plain)
+            if sla["URLLC"].sla_p99_ms:
+                ax.axhline(sla["URLLC"].sla_p99_ms, color=colors["URLLC"], lw=1.2, ls=SLA_LS, alpha=0.8,
+                           label=f"URLLC SLA {sla['URLLC'].sla_p99_ms:g} ms")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    labels = [[str(x) for x in ax.get_legend_handles_labels()[1]] for ax in axes]
+    fig.tight_layout()
+    fig.savefig(png_path, dpi=110)
+    plt.close(fig)
+    return labels
+
+
+def _plan_html(plan: dict[str, Any] | None, colors: dict[str, str]) -> str:
+    """The plan as the operator page's card shows it (the API's ``card``): targets with the predicted effect, the risk
+    and the warnings where its label contradicts the predictions; the agent's explanation collapsible."""
     e = html.escape
+    if not plan:
+        return "<p>no plan</p>"
+    card = plan.get("card") or {}
+
+    def val(v: float | None, unit: str) -> str:
+        return "–" if v is None else (f"{100 * v:.2f} %" if unit == "fraction" else f"{v:.3g} {unit}")
+
+    rows = []
+    for t in card.get("targets", []):
+        unit = t.get("effectUnit") or t.get("unit", "")
+        goal = f"{t['target']} {t['condition']} {val(t['value'], t.get('unit', ''))}"
+        if t.get("predicted"):
+            b = t["benefit"]
+            rows.append(f"<tr><td>{e(goal)}</td><td>{val(t['statusQuo'], unit)}</td><td>{val(t['plan'], unit)}</td>"
+                        f"<td>{val(b['mean'], unit)} (90 % interval {val(b['lo'], unit)} to {val(b['hi'], unit)})</td>"
+                        f"<td>{'meets it' if t['meetsWithPlan'] else 'misses it'}</td></tr>")
+        else:
+            rows.append(f"<tr><td>{e(goal)}</td><td colspan=4>not checked by the twin</td></tr>")
+    warns = "".join(f"<li>{e(w['message'])}</li>" for w in card.get("warnings", []))
+    exp = "".join(f"<tr><td style='border-left:4px solid {colors.get(x['slice'], '#666')}'>{e(x['slice'])}</td>"
+                  f"<td>{100 * x['loss']:.2f} %</td><td>{x['p99_ms']:.1f} ms</td></tr>"
+                  for x in plan.get("expected", []))
+    return (f"<p>plan {e(str(plan.get('id')))} ({e(str(plan.get('candidate')))}): {e(str(plan.get('status')))}, "
+            f"<b>risk {e(str(plan.get('risk')))}</b></p>"
+            + (f"<div class=warn role=alert><b>Check:</b><ul>{warns}</ul></div>" if warns else "")
+            + (f"<table><caption>targets: predicted effect (twin) against what ran</caption><tr><th>target</th>"
+               f"<th>then</th><th>with the plan</th><th>improvement</th><th>verdict</th></tr>{''.join(rows)}</table>"
+               if rows else "")
+            + (f"<table><caption>city-wide with the plan (twin mean)</caption><tr><th>slice</th><th>loss</th>"
+               f"<th>p99 delay</th></tr>{exp}</table>" if exp else "")
+            + f"<details><summary>the agent's explanation</summary><p>{e(str(plan.get('explanation', '')))}</p>"
+              f"</details>")
+
+
+def _html(report: dict[str, Any], png: Path, colors: dict[str, str]) -> str:
+    e = html.escape
+    unit = {"loss": ("pp", 100.0), "p99_ms": ("ms", 1.0)}
     rows = []
     for where, per in report["effects"].items():
         for s, kk in per.items():
             for k, v in kk.items():
-                d = v["intent_vs_controllers"]
-                c = v["controllers_vs_static"]
-                rows.append(f"<tr><td>{e(where)}</td><td>{e(s)}</td><td>{e(k)}</td>"
-                            f"<td>{c['mean']:+.4g} [{c['lo']:+.4g}, {c['hi']:+.4g}]</td>"
-                            f"<td>{d['mean']:+.4g} [{d['lo']:+.4g}, {d['hi']:+.4g}]</td></tr>")
+                d, c = v["intent_vs_controllers"], v["controllers_vs_static"]
+                u, f = unit.get(k, ("", 1.0))
+                rows.append(f"<tr><td>{e(where)}</td><td style='border-left:4px solid {colors.get(s, '#666')}'>{e(s)}"
+                            f"</td><td>{e(k)} ({u})</td>"
+                            f"<td>{f * c['mean']:+.3g} [{f * c['lo']:+.3g}, {f * c['hi']:+.3g}]</td>"
+                            f"<td>{f * d['mean']:+.3g} [{f * d['lo']:+.3g}, {f * d['hi']:+.3g}]</td></tr>")
     intents = []
     for it in report["intents"]:
-        p = it["plan"] or {}
         rep = it["report"] or {}
         intents.append(f"<h3>{e(it['text'])}</h3><p>{e(it['lifecycle'])}; operator: {e(it['decision'])}</p>"
-                       f"<p>{e(p.get('explanation', 'no plan'))}</p><p>intent report: "
+                       f"{_plan_html(it['plan'], colors)}<p>intent report: "
                        f"{e(str(rep.get('fulfilmentStatus')))} — {e(str(rep.get('why', '')))}</p>")
+    same = "".join(f"<p class=identical><b>“{e(x['leg'])}” is identical to “{e(x['identical_to'])}”</b> in every KPM "
+                   f"period (city, area and SCM): the plots draw it as markers on the other's line, not a second line."
+                   f"</p>" for x in report.get("identical", []))
+    legend = " ".join(f"<span><span style='display:inline-block;width:1.4em;height:.4em;background:{c}'></span> "
+                      f"{e(n)}</span>" for n, c in colors.items())
     img = base64.b64encode(png.read_bytes()).decode()
     verdict = "the closed loop worked" if report["ok"] else "the closed loop did not work: " + "; ".join(
         report["why_not"])
-    return (f"<!doctype html><meta charset=utf-8><title>nextric demo</title><h1>nextric demo: {e(report['scenario'])}"
-            f", seed {report['seed']}</h1><p><b>{e(verdict)}</b></p><h2>Effects after t = {report['intent_at_s']} s "
-            f"(paired per KPM period, 95 % intervals)</h2><table border=1 cellpadding=4><tr><th>where</th><th>slice"
-            f"</th><th>KPI</th><th>controllers - static</th><th>intent effect (controllers + intent - controllers)"
-            f"</th></tr>{''.join(rows)}</table><h2>Intents</h2>{''.join(intents)}"
-            f"<img alt='KPIs per KPM period' src='data:image/png;base64,{img}'>\n")
+    alt = (f"Three charts over simulated time: hospital zone {report['target']['slice']} {report['target']['kpi']}, "
+           f"city URLLC p99 delay (log scale, SLA line) and city SCM per KPM period, one line per leg (static, "
+           f"controllers, controllers + intent); a vertical line at t = {report['intent_at_s']} s marks the intent.")
+    return (f"<!doctype html><html lang=en><meta charset=utf-8><title>nextric demo</title>"
+            f"<style>body{{font-family:system-ui,sans-serif;margin:1em 2em;color:#1d2430}}"
+            f"table{{border-collapse:collapse;margin:.4em 0}}td,th{{border:1px solid #ccd;padding:3px 6px;"
+            f"text-align:left}}caption{{text-align:left;font-weight:600}}"
+            f".warn{{border:2px solid #b3261e;background:#fdf0ef;padding:.3em .8em}}"
+            f".identical{{background:#fff6d5;padding:.3em .6em}}</style>"
+            f"<h1>nextric demo: {e(report['scenario'])}, seed {report['seed']}</h1><p><b>{e(verdict)}</b></p>{same}"
+            f"<h2>Effects after t = {report['intent_at_s']} s (paired per KPM period, 95 % intervals)</h2>"
+            f"<p>Slice colours: {legend}</p><table><tr><th>where</th><th>slice</th><th>KPI (unit)</th>"
+            f"<th>controllers - static</th><th>intent effect (controllers + intent - controllers)</th></tr>"
+            f"{''.join(rows)}</table><h2>Intents</h2>{''.join(intents)}"
+            f"<h2>KPIs per KPM period</h2><figure><img alt='{e(alt)}' src='data:image/png;base64,{img}'>"
+            f"<figcaption>{e(alt)}</figcaption></figure></html>\n")

@@ -26,6 +26,7 @@ from nextric.e2.v1 import e2ap_pb2
 from nextric.e2sm.kpm.v1 import kpm_pb2
 from nextric.errors import ConfigError
 from nextric.kpm import merge_messages
+from nextric.palette import palette_json
 from nextric.sdl.api import SdlBackend
 from nextric.topology import Topology
 from nextric.twin.v1 import twin_pb2, twin_pb2_grpc
@@ -86,6 +87,11 @@ def create_app(settings: IntentAgentSettings, agent: IntentAgent) -> FastAPI:
     app.state.agent = agent
     problems.install(app)
     app.include_router(router(agent, Auth(settings.tokens)))
+
+    @app.get("/ui/palette.json", include_in_schema=False)  # before the mount: one slice palette (nextric.palette)
+    async def palette() -> dict[str, object]:
+        return palette_json()
+
     app.mount("/ui", StaticFiles(directory=UI_DIR, html=True), name="ui")
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
 

@@ -11,7 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from nextric.web import FiniteJsonRoute
 from rapps.intent_agent.api.auth import Auth
 from rapps.intent_agent.api.expression import ExpressionIn
+from rapps.intent_agent.api.plan_view import plan_view, slas_json
 from rapps.intent_agent.api.problems import problem_responses
+from rapps.intent_agent.plans.model import Plan
 from rapps.intent_agent.service import IntentAgent, IntentRecord
 
 TMF = "/tmf-api/intentManagement/v5"
@@ -60,6 +62,10 @@ def router(agent: IntentAgent, auth: Auth) -> APIRouter:
     def base(req: Request) -> str:
         return str(req.base_url).rstrip("/")
 
+    def view(p: Plan) -> dict[str, Any]:  # the plan record + what the operator's card needs (api/plan_view.py)
+        rec = agent.intents.get(p.intent_id)
+        return plan_view(p, agent.env.topology, None if rec is None else agent.spec_of(rec))
+
     @r.post(f"{TMF}/intent", status_code=201, tags=["intent"], responses=problem_responses(400, 401, 403, 413))
     async def create(body: IntentIn, request: Request, response: Response, who: str = op) -> dict[str, Any]:
         rec = await agent.create(body.model_dump(exclude_none=True), who)
@@ -89,23 +95,23 @@ def router(agent: IntentAgent, auth: Auth) -> APIRouter:
 
     @r.get("/rapp/v1/plans", tags=["plans"])
     async def plans(status: str | None = None, _: str = rd) -> list[dict[str, Any]]:
-        return [p.to_json() for p in agent.plans.values() if status is None or p.status == status]
+        return [view(p) for p in agent.plans.values() if status is None or p.status == status]
 
     @r.get("/rapp/v1/plans/{plan_id}", tags=["plans"])
     async def plan(plan_id: str, _: str = rd) -> dict[str, Any]:
-        return agent.plan(plan_id).to_json()
+        return view(agent.plan(plan_id))
 
     @r.post("/rapp/v1/plans/{plan_id}/approve", tags=["plans"])
     async def approve(plan_id: str, body: Approval | None = None, who: str = op) -> dict[str, Any]:
-        return (await agent.approve(plan_id, who, None if body is None else body.acknowledge_risk)).to_json()
+        return view(await agent.approve(plan_id, who, None if body is None else body.acknowledge_risk))
 
     @r.post("/rapp/v1/plans/{plan_id}/reject", tags=["plans"])
     async def reject(plan_id: str, body: Decision, who: str = op) -> dict[str, Any]:
-        return (await agent.reject(plan_id, who, body.comment)).to_json()
+        return view(await agent.reject(plan_id, who, body.comment))
 
     @r.post("/rapp/v1/plans/{plan_id}/rollback", tags=["plans"])
     async def rollback(plan_id: str, body: Decision, who: str = op) -> dict[str, Any]:
-        return (await agent.rollback(plan_id, who, body.comment or "operator rollback")).to_json()
+        return view(await agent.rollback(plan_id, who, body.comment or "operator rollback"))
 
     @r.get("/rapp/v1/tools", tags=["harness"])
     async def tools(_: str = rd) -> list[dict[str, Any]]:
@@ -129,7 +135,13 @@ def router(agent: IntentAgent, auth: Auth) -> APIRouter:
     @r.get("/rapp/v1/kpis", tags=["kpis"])
     async def kpis(_: str = rd) -> dict[str, Any]:
         names = [s.name for s in agent.env.topology.slices]
-        series: dict[str, Any] = {"t_s": [], "slices": {n: {"loss": [], "p99_ms": []} for n in names}, "cells": {}}
+        series: dict[str, Any] = {
+            "units": {"t_s": "s (simulated, end of each KPM period)", "loss": "fraction", "p99_ms": "ms",
+                      "prb_use": "fraction"},
+            "t_s": [], "slices": {n: {"loss": [], "p99_ms": []} for n in names}, "cells": {},
+            "sla": slas_json(agent.env.topology),
+            "applied": [{"planId": p.id, "intentId": p.intent_id, "t_s": p.applied_sim_s, "status": p.status}
+                        for p in agent.plans.values() if p.applied_sim_s is not None]}
         for rep in agent.env.history.reports:
             series["t_s"].append(rep.t_end_s)
             for i, n in enumerate(names):

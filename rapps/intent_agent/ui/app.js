@@ -1,11 +1,15 @@
-// Operator view of the intent agent: intents, plans awaiting approval, KPI charts, audit (plain DOM, no build).
+// Operator view of the intent agent: intents, plans as decisions, KPI charts, audit (plain DOM, no build, no CDN).
 "use strict";
 const TMF = "/tmf-api/intentManagement/v5";
-const COLORS = { eMBB: "#3465a4", URLLC: "#cc0000", FWA: "#4e9a06" };
+const NS = "http://www.w3.org/2000/svg";
+// the slice palette is nextric/palette.py, served as /ui/palette.json: the same colours as the demo's report
+let PALETTE = { slices: {}, fallback: ["#E69F00", "#56B4E9", "#882255", "#999933", "#666666"], slaDash: "6 4",
+  applied: "#444444" };
 const tokenInput = document.getElementById("token");
 const fromHash = new URLSearchParams(location.hash.slice(1)).get("token");
 tokenInput.value = fromHash || sessionStorage.getItem("nextric-token") || "";
 tokenInput.addEventListener("change", () => { sessionStorage.setItem("nextric-token", tokenInput.value); refresh(); });
+const seen = {};  // last JSON rendered per section: unchanged data is not re-rendered (focus and open <details> stay)
 
 async function api(path, opts = {}) {
   const r = await fetch(path, { ...opts, headers: { "Authorization": "Bearer " + tokenInput.value,
@@ -13,101 +17,370 @@ async function api(path, opts = {}) {
   if (!r.ok) { const p = await r.json().catch(() => ({})); throw new Error(p.detail || r.statusText); }
   return r.status === 204 ? null : r.json();
 }
-function el(tag, text, cls) { const e = document.createElement(tag); if (text !== undefined) e.textContent = text;
-  if (cls) e.className = cls; return e; }
-function row(cells) { const tr = el("tr"); for (const c of cells) { const td = el("td"); if (c instanceof Node)
-  td.appendChild(c); else td.textContent = c; tr.appendChild(td); } return tr; }
+function el(tag, text, cls) { const e = document.createElement(tag); if (text !== undefined && text !== null)
+  e.textContent = text; if (cls) e.className = cls; return e; }
+function svgEl(tag, attrs, text) { const e = document.createElementNS(NS, tag);
+  for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v); if (text !== undefined) e.textContent = text;
+  return e; }
+function row(cells, tag = "td") { const tr = el("tr"); for (const c of cells) { const td = el(tag);
+  if (c instanceof Node) td.appendChild(c); else td.textContent = c; tr.appendChild(td); } return tr; }
+function table(caption, head, rows, cls) { const t = el("table", undefined, cls); t.appendChild(el("caption", caption));
+  const th = el("thead"); const tr = row(head, "th"); for (const c of tr.children) c.setAttribute("scope", "col");
+  th.appendChild(tr); t.appendChild(th); const tb = el("tbody"); for (const r of rows) tb.appendChild(r);
+  t.appendChild(tb); return t; }
+function details(summary, body, key, cls) { const d = el("details", undefined, cls); if (key) d.dataset.key = key;
+  d.appendChild(el("summary", summary)); if (body) d.appendChild(body); return d; }
+// re-render a container only when its data changed, keeping open <details> open
+function render(id, data, draw) { const key = JSON.stringify(data); if (seen[id] === key) return; seen[id] = key;
+  const box = document.getElementById(id);
+  const open = new Set([...box.querySelectorAll("details[open]")].map(d => d.dataset.key).filter(Boolean));
+  draw(box);
+  for (const d of box.querySelectorAll("details")) if (open.has(d.dataset.key)) d.open = true; }
+// a short summary never cut mid-word: the first sentence, else the words that fit, with an ellipsis
+function shorten(text, n = 140) { const s = String(text || "").replace(/\s+/g, " ").trim();
+  const first = s.match(/^.+?[.;](\s|$)/); const base = first && first[0].length <= n ? first[0].trim() : s;
+  if (base.length <= n) return base === s ? s : base + " …";
+  const cut = base.slice(0, n + 1); const sp = cut.lastIndexOf(" ");
+  return (sp > n / 2 ? cut.slice(0, sp) : cut.slice(0, n)).replace(/[,;:]$/, "") + " …"; }
+function colorsFor(names) { const out = {}; let i = 0;
+  for (const n of names) out[n] = PALETTE.slices[n] || PALETTE.fallback[i++ % PALETTE.fallback.length]; return out; }
+// a value in a target's unit: fractions as percent, the rest as numbers with their unit
+function fmt(v, unit, digits = 2) { if (v === null || v === undefined || Number.isNaN(v)) return "–";
+  if (unit === "fraction") return `${(100 * v).toFixed(digits)} %`;
+  if (unit && unit.startsWith("ratio")) return `${Number(v).toFixed(3)}× what runs now`;
+  return `${Number(v).toPrecision(3)}${unit ? " " + unit : ""}`; }
+function signed(v, unit) { const s = fmt(Math.abs(v), unit === "fraction" ? "fraction" : unit);
+  return (v > 0 ? "+" : v < 0 ? "−" : "±") + s; }
+const COND = { IS_LESS_THAN: "<", IS_GREATER_THAN: ">", IS_EQUAL_TO: "=", IS_WITHIN_RANGE: "within" };
+const pct = v => `${(100 * v).toFixed(0)} %`;
 
+// ------------------------------------------------------------------------------------------------ intents
 async function intents() {
   const list = await api(TMF + "/intent");
-  const body = document.querySelector("#intents tbody"); body.replaceChildren();
-  for (const it of list) {
-    const reps = await api(`${TMF}/intent/${it.id}/intentReport`);
-    const last = reps[0] || {};
-    const f = it.fulfilmentInfo || {};
-    const state = f.fulfilmentStatus === "FULFILLED" ? "FULFILLED" : (f.notFulfilledState || "");
-    const targets = (last.achievedValues || []).map(t => `${t.target} ${t.condition} ${t.value}` +
-      (t.achieved == null ? "" : ` (${Number(t.achieved).toPrecision(3)})`)).join("; ");
-    const why = it.compilation && it.compilation.kind === "clarification" ? it.compilation.question : (last.why || "");
-    body.appendChild(row([it.name, it.lifecycleStatus, el("span", state, state), targets, readAs(it.compilation, why)]));
-  }
-  return list.length;
+  const reps = {};
+  for (const it of list) reps[it.id] = await api(`${TMF}/intent/${it.id}/intentReport`);
+  render("intents", [list, reps], () => {
+    const body = document.querySelector("#intents tbody"); body.replaceChildren();
+    for (const it of list) {
+      const last = reps[it.id][0] || {};
+      const f = it.fulfilmentInfo || {};
+      const state = f.fulfilmentStatus === "FULFILLED" ? "FULFILLED" : (f.notFulfilledState || "");
+      const targets = (last.achievedValues || []).map(t => `${t.target} ${t.condition} ${t.value}` +
+        (t.achieved == null ? "" : ` (${Number(t.achieved).toPrecision(3)})`)).join("; ");
+      const why = it.compilation && it.compilation.kind === "clarification" ? it.compilation.question : (last.why || "");
+      body.appendChild(row([it.name, it.lifecycleStatus, el("span", state, state), targets, readAs(it, why)]));
+    }
+  });
+  return list;
 }
 // which words of the intent became which target / area / window, and what was asked back
-function readAs(c, why) {
+function readAs(it, why) {
+  const c = it.compilation;
   const box = el("div"); box.appendChild(el("span", why));
   const mapping = c ? ((c.spec && c.spec.mapping) || c.mapping || []) : [];
   const asked = c && c.kind === "clarification" ? (c.issues || []).filter(i => (i.words || []).length) : [];
   if (!mapping.length && !asked.length) return box;
-  const d = el("details", undefined, "read-as"); d.appendChild(el("summary", "read as"));
   const ul = el("ul");
   for (const m of mapping) ul.appendChild(el("li", `“${m.words}” → ${m.became}`));
   for (const i of asked) ul.appendChild(el("li", `asked about “${i.words.join("”, “")}” (${i.kind})`, "asked"));
-  d.appendChild(ul); box.appendChild(d); return box;
+  box.appendChild(details("read as", ul, "read-as-" + it.id, "read-as")); return box;
 }
-async function plans() {
-  const list = await api("/rapp/v1/plans?status=awaiting_approval");
-  const box = document.getElementById("plans"); box.replaceChildren();
-  if (!list.length) box.appendChild(el("p", "none"));
-  for (const p of list) {
-    const d = el("div", undefined, "plan");
-    d.appendChild(el("p", `plan ${p.id} (intent ${p.intent_id}, ${p.method}, risk ${p.risk})`));
-    d.appendChild(el("p", p.explanation));
-    for (const e of p.effects || []) {
-      const b = e.benefit, f = v => e.unit === "fraction" ? `${(100 * v).toFixed(2)} %` : `${v.toFixed(2)} ${e.unit}`;
-      d.appendChild(el("p", `${e.target}: ${f(e.statusQuo)} now, ${f(e.plan)} with the plan (benefit ${f(b.mean)}, ` +
-        `90 % ${f(b.lo)} to ${f(b.hi)})`, "effect"));
+
+// ------------------------------------------------------------------------------------------------ plans
+async function plans(intentList) {
+  const list = await api("/rapp/v1/plans");
+  const names = Object.fromEntries(intentList.map(i => [i.id, i.name]));
+  const waiting = list.filter(p => p.status === "awaiting_approval");
+  const decided = list.filter(p => p.status !== "awaiting_approval").reverse();
+  render("plans", [waiting, names], box => { box.replaceChildren();
+    if (!waiting.length) box.appendChild(el("p", "none"));
+    for (const p of waiting) box.appendChild(planCard(p, names[p.intent_id]));
+  });
+  document.getElementById("decided-count").textContent = `(${decided.length})`;
+  render("decided-plans", [decided, names], box => { box.replaceChildren();
+    if (!decided.length) box.appendChild(el("p", "none"));
+    for (const p of decided) box.appendChild(planCard(p, names[p.intent_id]));
+  });
+}
+function planCard(p, intentName) {
+  const card = p.card || {}, id = `plan-${p.id}`;
+  const a = el("article", undefined, "plan-card"); a.dataset.planId = p.id; a.setAttribute("aria-labelledby", id + "-h");
+  const h = el("h3"); h.id = id + "-h";
+  h.append(`Plan “${p.candidate}” for intent “${intentName || p.intent_id}” `);
+  h.appendChild(el("span", p.status.replace(/_/g, " "), "badge status-" + p.status));
+  h.appendChild(el("span", `risk ${p.risk}`, "badge risk risk-" + p.risk));
+  a.appendChild(h);
+  const ar = card.area || {};
+  const where = ar.cells && ar.cells.length ? `cells ${ar.cells.join(", ")}` : "every cell";
+  a.appendChild(el("p", `Area: ${ar.zone ? ar.zone + " zone, " : ""}${where}` +
+    (ar.window ? `; window ${ar.window.start}-${ar.window.end} (${ar.window.label})` : "") +
+    `. Mode ${p.mode}; ${p.method}; plan ${p.id}` + (p.decided_by ? `; decided by ${p.decided_by}` : "") +
+    (p.applied_sim_s != null ? `; applied at t = ${p.applied_sim_s} s (simulated)` : "") + ".", "meta"));
+  const warns = card.warnings || [];
+  if (warns.length) {
+    const w = el("div", undefined, "warnings"); w.setAttribute("role", "alert");
+    const contra = warns.filter(x => x.kind === "contradiction").length;
+    w.appendChild(el("strong", contra ? `⚠ The risk label “${p.risk}” contradicts the predictions:` :
+      "⚠ Check before deciding:"));
+    const ul = el("ul"); for (const x of warns) { const li = el("li", x.message, x.kind); li.dataset.kind = x.kind;
+      ul.appendChild(li); } w.appendChild(ul); a.appendChild(w);
+  }
+  a.appendChild(targetsTable(card.targets || []));
+  a.appendChild(riskBlock(p, card));
+  a.appendChild(controlsTable(card.controls || { cells: [], links: [], slas: [] }));
+  if ((p.alternatives || []).length) a.appendChild(runnersUp(p));
+  a.appendChild(evidence(p));
+  const more = el("div");
+  const rc = el("ul"); for (const r of p.rollback_conditions || []) rc.appendChild(el("li", r));
+  more.append(el("h4", "rolled back when"), rc);
+  const as = el("ul"); for (const r of p.assumptions || []) as.appendChild(el("li", r));
+  more.append(el("h4", "assumptions"), as, el("h4", "the agent's explanation (full text)"), el("p", p.explanation));
+  a.appendChild(details("rollback conditions, assumptions, full explanation", more, id + "-more"));
+  if (card.approval && card.approval.required) a.appendChild(actions(p, warns));
+  return a;
+}
+function targetsTable(targets) {
+  const rows = targets.map(t => {
+    const unit = t.unit || t.effectUnit || "";
+    const goal = `${t.slice ? t.slice + " " : ""}${t.kpi.replace(/_/g, " ")} ${COND[t.condition] || t.condition} ` +
+      (t.condition === "IS_WITHIN_RANGE" ? `${fmt(t.value, unit)}–${fmt(t.upper, unit)}` : fmt(t.value, unit)) +
+      (t.source !== "intent" ? ` (${t.source})` : "");
+    let cells;
+    if (!t.predicted) cells = [goal, "–", "–", "not checked by the twin", "–"];
+    else {
+      const u = t.effectUnit, b = t.benefit;
+      cells = [goal, fmt(t.statusQuo, u), fmt(t.plan, u),
+        `${signed(b.mean, u)} toward the target (90 % interval ${signed(b.lo, u)} to ${signed(b.hi, u)})` +
+        (t.measurable ? "" : "; not measurable"),
+        t.meetsWithPlan ? "meets it" : (t.meetsNow ? "misses it (meets it now)" : "misses it")];
     }
-    // the approval says which risk it accepts: a medium- or high-risk plan is refused without it
-    const ok = el("button", p.risk === "low" ? "approve" : `approve, accepting ${p.risk} risk`);
-    ok.onclick = () => api(`/rapp/v1/plans/${p.id}/approve`, { method: "POST",
-      body: JSON.stringify({ acknowledgeRisk: p.risk }) }).then(refresh);
-    const no = el("button", "reject"); no.onclick = () => api(`/rapp/v1/plans/${p.id}/reject`, { method: "POST",
-      body: JSON.stringify({ comment: "rejected in the operator view" }) }).then(refresh);
-    d.append(ok, " ", no); box.appendChild(d);
-  }
+    const tr = row(cells); tr.className = "target"; tr.dataset.target = t.target;
+    if (t.predicted) { tr.dataset.statusQuo = t.statusQuo; tr.dataset.plan = t.plan;
+      tr.dataset.benefitMean = t.benefit.mean; tr.dataset.benefitLo = t.benefit.lo; tr.dataset.benefitHi = t.benefit.hi;
+      if (!t.meetsWithPlan) tr.classList.add("miss"); }
+    return tr;
+  });
+  if (!rows.length) rows.push(row(["the intent has no targets the agent could read", "", "", "", ""]));
+  return table("Targets: predicted effect (closed-loop twin, mean over seeds) against what runs now",
+    ["target", "now", "with the plan", "change", "verdict"], rows, "targets");
 }
-function chart(svg, title, t, series, scale) {
-  const W = svg.clientWidth || 500, H = svg.clientHeight || 200, pad = 30;
-  svg.replaceChildren(); svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
-  const all = Object.values(series).flat(); const ymax = Math.max(1e-9, ...all) * 1.1;
-  const tmin = Math.min(...t, 0), tmax = Math.max(...t, 1);
-  const ns = "http://www.w3.org/2000/svg";
-  const label = document.createElementNS(ns, "text"); label.setAttribute("x", pad); label.setAttribute("y", 14);
-  label.textContent = `${title} (max ${(ymax * scale / 1.1).toFixed(2)})`; svg.appendChild(label);
-  for (const [name, ys] of Object.entries(series)) {
-    const pts = ys.map((y, i) => `${pad + (W - 2 * pad) * (t[i] - tmin) / (tmax - tmin || 1)},` +
-      `${H - pad - (H - 2 * pad) * y / ymax}`).join(" ");
-    const pl = document.createElementNS(ns, "polyline"); pl.setAttribute("points", pts);
-    pl.setAttribute("fill", "none"); pl.setAttribute("stroke", COLORS[name] || "#555"); pl.setAttribute("stroke-width", "2");
-    pl.setAttribute("data-slice", name); svg.appendChild(pl);
+function riskBlock(p, card) {
+  const box = el("div", undefined, "risk-block");
+  box.appendChild(el("h4", `Risk verdict: ${p.risk}`));
+  const ul = el("ul", undefined, "reasons");
+  const reasons = [];
+  for (const v of p.verdicts || []) for (const r of v.reasons || [])
+    reasons.push(`${v.cellId ? "cell " + v.cellId + ": " : ""}${r.message} (${r.code})`);
+  if (!(p.verdicts || []).length)
+    reasons.push((p.evidence || []).find(e => e.startsWith("guardrail")) || "no guardrail verdicts");
+  for (const r of p.refusal || []) reasons.push("refused: " + r);
+  const pr = p.prediction || {};
+  if (pr.slaViolationProbability != null)
+    reasons.push(`the twin: breaks a slice SLA in ${pct(pr.slaViolationProbability)} of seeds, breaks one the ` +
+      `status quo keeps in ${pct(pr.harmProbability || 0)}, meets every goal in ${pct(pr.attainment || 0)}`);
+  for (const r of [...new Set(reasons)]) ul.appendChild(el("li", r));
+  box.appendChild(ul);
+  const sla = card.slas || {};
+  const rows = (p.expected || []).map(x => { const s = sla[x.slice] || {};
+    const tr = row([x.slice, `${fmt(x.loss, "fraction")} (${fmt(x.loss_lo, "fraction")}–${fmt(x.loss_hi, "fraction")})`,
+      s.loss != null ? fmt(s.loss, "fraction") : "–",
+      `${x.p99_ms.toFixed(1)} ms (${x.p99_lo.toFixed(1)}–${x.p99_hi.toFixed(1)} ms)`,
+      s.p99_ms != null ? `${s.p99_ms} ms` : "–"]);
+    if (x.loss > s.loss || (s.p99_ms != null && x.p99_ms > s.p99_ms)) tr.classList.add("breach");
+    tr.style.borderLeft = `4px solid ${colorsFor([x.slice])[x.slice]}`;
+    return tr; });
+  box.appendChild(table("City-wide with the plan, per slice (twin: mean, 90 % of seeds)",
+    ["slice", "loss", "loss SLA", "p99 delay", "p99 SLA"], rows, "expected"));
+  return box;
+}
+function controlsTable(c) {
+  const rows = [];
+  const r = (v, d = 0) => v == null ? "–" : Number(v).toFixed(d);
+  for (const x of c.cells) rows.push(row([x.cell, x.slice, "PRB quota (% of the cell)",
+    `${r(x.lowerPct)}–${r(x.upperPct)} %, max ${r(x.maxPct)} %` + (x.targetPct != null ? `, target ${r(x.targetPct, 1)} %` : "")]));
+  for (const x of c.links) rows.push(row([`link ${x.link}`, x.slice, "transport share (of the link)",
+    `${pct(x.lower ?? 0)}–${pct(x.upper ?? 1)}` + (x.target != null ? `, target ${(100 * x.target).toFixed(1)} %` : "")]));
+  for (const x of c.slas) rows.push(row([x.cell, x.slice, "SLA ceiling",
+    [x.maxLoss != null ? `loss < ${fmt(x.maxLoss, "fraction", 1)}` : "", x.maxP99Ms != null ? `p99 < ${x.maxP99Ms} ms` : ""]
+      .filter(Boolean).join(", ")]));
+  if (!rows.length) rows.push(row(["–", "–", "no change to what runs", "–"]));
+  return table("Controls it will apply (the slice scheduler and transport steering decide inside these bounds)",
+    ["cell / link", "slice", "control", "bounds"], rows, "controls");
+}
+function runnersUp(p) {
+  const units = Object.fromEntries((p.effects || []).map(e => [e.target, e.unit]));
+  const rows = p.alternatives.map(x => row([String(x.rank), x.name, pct(x.hold), pct(x.violation), pct(x.harm),
+    Number(x.cost).toFixed(3), Object.entries(x.goals || {}).map(([g, v]) =>
+      `${g} ${signed(v.benefit.mean, units[g] || "")}`).join("; ") || "–"]));
+  return table("Runners-up (twin, same seeds)", ["#", "candidate", "meets every goal", "breaks an SLA", "harm",
+    "control cost", "effect on the goal"], rows, "runners-up");
+}
+function evidence(p) {
+  const calls = (p.trace && p.trace.calls) || [];
+  const total = calls.reduce((s, c) => s + (c.duration_ms || 0), 0);
+  const ol = el("ol", undefined, "evidence");
+  for (const c of calls) {
+    const li = el("li"); li.dataset.tool = c.tool;
+    li.appendChild(el("code", c.tool));
+    li.append(` ${c.ok ? "ok" : "failed"}, ${Number(c.duration_ms || 0).toFixed(1)} ms`);
+    const cards = [...(c.cards || []), ...Object.entries(c.versions || {}).map(([k, v]) => `${k}: ${v}`)];
+    li.append(cards.length ? `; relied on ${cards.join("; ")}` : "; no model card");
+    if (c.error) li.appendChild(el("div", c.error, "error"));
+    ol.appendChild(li);
   }
+  const box = el("div"); box.appendChild(ol);
+  const ev = el("ul"); for (const e of p.evidence || []) ev.appendChild(el("li", e));
+  box.append(el("h4", "what the agent drew on"), ev);
+  return details(`Evidence: ${calls.length} tool calls, ${total.toFixed(0)} ms`, box, `plan-${p.id}-evidence`);
+}
+function actions(p, warns) {
+  const box = el("div", undefined, "actions");
+  const contra = warns.filter(x => x.kind === "contradiction").length;
+  // the approval says which risk it accepts: a medium- or high-risk plan is refused without it
+  const ok = el("button", (p.risk === "low" ? "approve (risk low)" : `approve, accepting ${p.risk} risk`) +
+    (contra ? `, despite ${contra} warning${contra > 1 ? "s" : ""}` : ""), "approve");
+  ok.type = "button";
+  const reason = el("input"); reason.id = `reject-why-${p.id}`; reason.size = 30;
+  const lab = el("label", "reason for rejecting"); lab.htmlFor = reason.id;
+  const no = el("button", "reject", "reject"); no.type = "button";
+  const err = el("span", "", "error"); err.setAttribute("role", "alert");
+  const act = (path, body) => { ok.disabled = no.disabled = true; err.textContent = "";
+    api(`/rapp/v1/plans/${p.id}/${path}`, { method: "POST", body: JSON.stringify(body) }).then(refresh)
+      .catch(e => { err.textContent = e.message; ok.disabled = no.disabled = false; }); };
+  ok.onclick = () => act("approve", { acknowledgeRisk: p.risk });
+  no.onclick = () => act("reject", { comment: reason.value || "rejected in the operator view" });
+  box.append(ok, " ", lab, " ", reason, " ", no, " ", err);
+  return box;
+}
+
+// ------------------------------------------------------------------------------------------------ charts
+function niceTicks(lo, hi, n = 5) { const span = hi - lo || 1, step0 = span / n;
+  const mag = 10 ** Math.floor(Math.log10(step0)); const step = [1, 2, 2.5, 5, 10].map(m => m * mag).find(s => s >= step0);
+  const out = []; for (let v = Math.ceil(lo / step) * step; v <= hi + 1e-9 * span; v += step) out.push(+v.toPrecision(12));
+  return out; }
+// one line per slice on a labelled time axis (simulated s), the y axis in the KPI's unit, SLA ceilings dashed,
+// the moments plans were applied as vertical lines; the legend and a text alternative are HTML beside it
+function chart(id, o) {
+  const svg = document.getElementById(id);
+  const W = svg.clientWidth || 600, H = svg.clientHeight || 260, L = 62, R = 14, T = 14, B = 42;
+  svg.replaceChildren(); svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
+  const names = Object.keys(o.series), colors = colorsFor(names);
+  const vals = Object.values(o.series).flat().filter(v => Number.isFinite(v));
+  const slas = Object.entries(o.sla).filter(([, v]) => v != null);
+  const ref = [...vals, ...slas.map(([, v]) => v)];
+  let ylo, yhi, ticks, ty;
+  if (o.log) {
+    const pos = ref.filter(v => v > 0);
+    ylo = 10 ** Math.floor(Math.log10(Math.min(...pos, 1))); yhi = 10 ** Math.ceil(Math.log10(Math.max(...pos, 10)));
+    ticks = []; for (let v = ylo; v <= yhi * 1.0001; v *= 10) ticks.push(v);
+    ty = v => T + (H - T - B) * (1 - (Math.log10(Math.max(v, ylo)) - Math.log10(ylo)) / (Math.log10(yhi) - Math.log10(ylo)));
+  } else {
+    ylo = 0; yhi = Math.max(1e-9, ...ref) * 1.08; ticks = niceTicks(0, yhi); yhi = Math.max(yhi, ticks[ticks.length - 1]);
+    ty = v => T + (H - T - B) * (1 - (v - ylo) / (yhi - ylo));
+  }
+  const t = o.t.length ? o.t : [0, 1];
+  const tlo = Math.min(...t), thi = Math.max(...t, tlo + 1);
+  const tx = v => L + (W - L - R) * (v - tlo) / (thi - tlo);
+  const grid = svgEl("g", { class: "axes", "aria-hidden": "true" });
+  for (const v of ticks) { const y = ty(v);
+    grid.appendChild(svgEl("line", { x1: L, x2: W - R, y1: y, y2: y, class: "grid" }));
+    grid.appendChild(svgEl("text", { x: L - 6, y: y + 4, "text-anchor": "end", class: "tick" }, o.tick(v))); }
+  for (const v of niceTicks(tlo, thi, 6)) { const x = tx(v);
+    grid.appendChild(svgEl("line", { x1: x, x2: x, y1: H - B, y2: H - B + 4, class: "axis" }));
+    grid.appendChild(svgEl("text", { x, y: H - B + 16, "text-anchor": "middle", class: "tick" }, String(v))); }
+  grid.appendChild(svgEl("line", { x1: L, x2: W - R, y1: H - B, y2: H - B, class: "axis" }));
+  grid.appendChild(svgEl("line", { x1: L, x2: L, y1: T, y2: H - B, class: "axis" }));
+  grid.appendChild(svgEl("text", { x: (L + W - R) / 2, y: H - 6, "text-anchor": "middle", class: "axis-label x-label" },
+    "simulated time (s)"));
+  grid.appendChild(svgEl("text", { x: 14, y: (T + H - B) / 2, "text-anchor": "middle", class: "axis-label y-label",
+    transform: `rotate(-90 14 ${(T + H - B) / 2})` }, o.ylabel));
+  svg.appendChild(grid);
+  for (const [n, v] of slas) { const y = ty(v);
+    const ln = svgEl("line", { x1: L, x2: W - R, y1: y, y2: y, stroke: colors[n] || "#555", "stroke-dasharray": PALETTE.slaDash,
+      "stroke-width": 1.2, class: "sla", "data-slice": n });
+    ln.appendChild(svgEl("title", {}, `${n} SLA ${o.tick(v)} ${o.unit}`)); svg.appendChild(ln);
+    svg.appendChild(svgEl("text", { x: L + 4, y: y - 3, fill: colors[n], class: "sla-label" },
+      `${n} SLA ${o.tick(v)} ${o.unit}`)); }
+  for (const ap of o.applied) { if (ap.t_s < tlo || ap.t_s > thi) continue; const x = tx(ap.t_s);
+    const ln = svgEl("line", { x1: x, x2: x, y1: T, y2: H - B, stroke: PALETTE.applied, "stroke-width": 1.2,
+      class: "applied", "data-plan": ap.planId });
+    ln.appendChild(svgEl("title", {}, `plan ${ap.planId} applied at t = ${ap.t_s} s`)); svg.appendChild(ln);
+    const right = x > W - R - 90;  // near the right edge the label goes to the left of the line
+    svg.appendChild(svgEl("text", { x: right ? x - 3 : x + 3, y: T + 10, "text-anchor": right ? "end" : "start",
+      class: "applied-label" }, "plan applied")); }
+  for (const [n, ys] of Object.entries(o.series)) {
+    const pts = ys.map((y, i) => `${tx(t[i]).toFixed(1)},${ty(y).toFixed(1)}`).join(" ");
+    const pl = svgEl("polyline", { points: pts, fill: "none", stroke: colors[n], "stroke-width": 2, "data-slice": n });
+    pl.appendChild(svgEl("title", {}, n)); svg.appendChild(pl);
+  }
+  const legend = document.getElementById(o.legend); legend.replaceChildren();
+  for (const n of names) { const li = el("li"); li.dataset.slice = n;
+    const sw = el("span", undefined, "swatch"); sw.style.background = colors[n]; sw.setAttribute("aria-hidden", "true");
+    li.append(sw, n + (o.sla[n] != null ? ` (SLA ${o.tick(o.sla[n])} ${o.unit})` : "")); legend.appendChild(li); }
+  const sl = el("li", undefined, "ref"); const d = el("span", undefined, "swatch dashed"); d.setAttribute("aria-hidden", "true");
+  sl.append(d, "dashed: SLA ceiling"); legend.appendChild(sl);
+  if (o.applied.length) { const al = el("li", undefined, "ref"); const s = el("span", undefined, "swatch vbar");
+    s.setAttribute("aria-hidden", "true"); al.append(s, "vertical: plan applied"); legend.appendChild(al); }
+  const last = names.map(n => { const ys = o.series[n]; const v = ys[ys.length - 1];
+    return `${n} ${v == null ? "no data" : o.tick(v) + " " + o.unit}` + (o.sla[n] != null ? ` (SLA ${o.tick(o.sla[n])} ${o.unit})` : ""); });
+  document.getElementById(o.desc).textContent = `${o.ylabel} per slice over simulated time ${tlo} to ${thi} s; ` +
+    `last period: ${last.join(", ")}` + (o.applied.length ? `; plans applied at ${o.applied.map(a => a.t_s + " s").join(", ")}` : "") + ".";
 }
 async function kpis() {
   const k = await api("/rapp/v1/kpis");
-  const loss = {}, p99 = {};
-  for (const [n, s] of Object.entries(k.slices)) { loss[n] = s.loss.map(x => 100 * x); p99[n] = s.p99_ms; }
-  chart(document.getElementById("chart-loss"), "loss per slice, %", k.t_s, loss, 1);
-  chart(document.getElementById("chart-p99"), "worst-cell p99 latency per slice, ms", k.t_s, p99, 1);
-  const body = document.querySelector("#cells tbody"); body.replaceChildren();
-  for (const [cell, s] of Object.entries(k.cells)) {
-    const last = s.prb_use[s.prb_use.length - 1] || 0;
-    body.appendChild(row([`cell ${cell}`, `${(100 * last).toFixed(1)} % PRBs in use`]));
-  }
+  const loss = {}, p99 = {}, slaLoss = {}, slaP99 = {};
+  for (const [n, s] of Object.entries(k.slices)) { loss[n] = s.loss.map(x => 100 * x); p99[n] = s.p99_ms;
+    const sla = (k.sla || {})[n] || {}; slaLoss[n] = sla.loss != null ? 100 * sla.loss : null; slaP99[n] = sla.p99_ms; }
+  const applied = k.applied || [];
+  const fmtPct = v => (v === 0 ? "0" : v >= 10 ? v.toFixed(0) : v >= 1 ? v.toFixed(1) : v.toFixed(2));
+  chart("chart-loss", { t: k.t_s, series: loss, sla: slaLoss, applied, ylabel: "packet loss (%)", unit: "%",
+    tick: fmtPct, legend: "legend-loss", desc: "desc-loss" });
+  chart("chart-p99", { t: k.t_s, series: p99, sla: slaP99, applied, log: true, ylabel: "p99 delay (ms, log scale)",
+    unit: "ms", tick: v => (v >= 1 ? String(+v.toPrecision(3)) : v.toPrecision(2)), legend: "legend-p99", desc: "desc-p99" });
+  render("cells", k.cells, () => { const body = document.querySelector("#cells tbody"); body.replaceChildren();
+    for (const [cell, s] of Object.entries(k.cells)) {
+      const last = s.prb_use[s.prb_use.length - 1] || 0;
+      const bar = el("meter"); bar.min = 0; bar.max = 1; bar.value = last; bar.setAttribute("aria-label", `cell ${cell} PRB use`);
+      body.appendChild(row([`cell ${cell}`, `${(100 * last).toFixed(1)} % PRBs in use`, bar]));
+    } });
 }
-async function audit() {
+
+// ------------------------------------------------------------------------------------------------ audit
+function when(ts) { const d = typeof ts === "number" ? new Date(ts * 1000) : new Date(ts);
+  return Number.isNaN(d.getTime()) ? String(ts) : d.toLocaleString(); }
+async function audit(intentList) {
+  const names = Object.fromEntries(intentList.map(i => [i.id, i.name]));
   const a = await api("/rapp/v1/audit?limit=200");
-  const body = document.querySelector("#audit tbody"); body.replaceChildren();
-  for (const r of a.items.slice(-40)) body.appendChild(row([r.id, r.kind, r.actor, r.subject, r.why]));
-  for (const r of a.policy.slice(-20)) body.appendChild(row(["policy", r.kind, r.actor, r.subject, r.why || r.decision || ""]));
+  const items = a.items.slice(-40).map(r => ({ ...r, source: "rApp", key: "rapp-" + r.id }))
+    .concat(a.policy.slice(-20).map((r, i) => ({ ...r, source: "policy", key: `policy-${r.id ?? i}`,
+      why: r.why || r.decision || "" })));
+  items.sort((x, y) => (typeof y.ts === "number" ? y.ts * 1000 : Date.parse(y.ts)) -
+    (typeof x.ts === "number" ? x.ts * 1000 : Date.parse(x.ts)));
+  render("audit", [items, names], box => { const body = box.querySelector("tbody"); body.replaceChildren();
+    for (const r of items) {
+      const sum = el("div"); sum.appendChild(el("span", shorten(r.why), "summary"));
+      const full = el("div");
+      full.appendChild(el("p", r.why, "why"));
+      const pre = el("pre"); full.appendChild(pre);
+      const d = details("full record", full, "audit-" + r.key, "record");
+      d.addEventListener("toggle", () => { if (d.open && !pre.textContent)
+        pre.textContent = JSON.stringify({ source: r.source, ...r }, null, 1); });
+      sum.appendChild(d);
+      const tr = row([el("time", when(r.ts)), `${r.kind}${r.source === "policy" ? " (policy)" : ""}`, r.actor,
+        names[r.subject] ? `${names[r.subject]} (intent ${r.subject})` : r.subject, sum]);
+      tr.dataset.kind = r.kind; body.appendChild(tr);
+    } });
 }
+
 async function refresh() {
   const status = document.getElementById("status");
-  try { const n = await intents(); await plans(); await kpis(); await audit();
-    status.textContent = `${n} intent(s), updated ${new Date().toLocaleTimeString()}`; status.dataset.ready = "1";
+  try { const list = await intents(); await plans(list); await kpis(); await audit(list);
+    status.textContent = `${list.length} intent(s), updated ${new Date().toLocaleTimeString()}`; status.dataset.ready = "1";
   } catch (e) { status.textContent = "error: " + e.message; }
 }
 document.getElementById("new-intent").addEventListener("submit", ev => { ev.preventDefault();
+  const err = document.getElementById("submit-error"); err.textContent = "";
   api(TMF + "/intent", { method: "POST", body: JSON.stringify({ naturalLanguage: document.getElementById("nl").value,
-    mode: document.getElementById("mode").value }) }).then(refresh).catch(e => alert(e.message)); });
-refresh(); setInterval(refresh, 3000);
+    mode: document.getElementById("mode").value }) }).then(refresh).catch(e => { err.textContent = e.message; }); });
+fetch("palette.json").then(r => r.ok ? r.json() : null).then(p => { if (p) PALETTE = p; })
+  .catch(() => {}).finally(() => { refresh(); setInterval(refresh, 3000); });
