@@ -10,12 +10,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 from nextric.errors import ConflictError, NotFoundError, ResourceExhaustedError, ValidationError
+from policy.destination import DestinationGuard
 from policy.notify import Notifier
 from policy.principal import Principal
-from policy.storage import AuditRecord, AuditWriter, Backend, StoredPolicy
+from policy.storage import AuditRecord, Backend, StoredPolicy
 from policy.types import SLICE_SLA_TYPE, PolicyType
 
 ENFORCED: dict[str, Any] = {"enforceStatus": "ENFORCED"}
@@ -37,17 +37,17 @@ class A1Service:
         self,
         types: dict[str, PolicyType],
         backend: Backend,
-        audit: AuditWriter,
         *,
         notifier: Notifier | None = None,
+        destinations: DestinationGuard | None = None,
         max_policies: int = 1000,
         clock: Callable[[], float] = time.time,
         on_change: Callable[[], None] = lambda: None,
     ) -> None:
         self._types = types
         self._backend = backend
-        self._audit = audit
         self._notifier = notifier
+        self._destinations = destinations if destinations is not None else DestinationGuard()
         self._max = max_policies
         self._clock = clock
         self._on_change = on_change
@@ -100,25 +100,21 @@ class A1Service:
     async def put(
         self, who: Principal, type_id: str, policy_id: str, body: object, notify: str | None
     ) -> bool:
-        """Create or replace an instance; True when created. Durable (store + audit) before it returns."""
+        """Create or replace an instance; True when created. The instance and its audit record are written in
+        one transaction before it returns (a crash leaves both or neither)."""
         ptype = self.policy_type(type_id)
         _check_id(policy_id)
-        if notify is not None:
-            _check_destination(notify)
         ptype.validate(body)
         assert isinstance(body, dict)
+        if notify is not None:
+            await self._destinations.check(notify)
         async with self._lock:
             existing = self._instances[type_id].get(policy_id)
             if existing is None and sum(len(v) for v in self._instances.values()) >= self._max:
                 raise ResourceExhaustedError(f"policy store is full ({self._max} instances)")
             if type_id == SLICE_SLA_TYPE:
                 self._check_sla_conflict(policy_id, body)
-            await asyncio.to_thread(self._backend.put_policy, StoredPolicy(type_id, policy_id, body, notify))
-            status = existing.status if existing is not None else dict(ENFORCED)
-            self._instances[type_id][policy_id] = Instance(body, notify, status)
-            self._on_change()
-        await self._audit.append(
-            AuditRecord(
+            record = AuditRecord(
                 "policy_put",
                 who.name,
                 self._clock(),
@@ -133,17 +129,21 @@ class A1Service:
                     "notificationDestination": notify,
                 },
             )
-        )
+            status = existing.status if existing is not None else dict(ENFORCED)
+
+            def apply() -> None:
+                self._instances[type_id][policy_id] = Instance(body, notify, status)
+
+            await self._commit(
+                lambda: self._backend.put_policy(StoredPolicy(type_id, policy_id, body, notify), record), apply
+            )
         return existing is None
 
     async def delete(self, who: Principal, type_id: str, policy_id: str) -> None:
+        """Delete an instance; the deletion and its audit record are one transaction."""
         async with self._lock:
             self._instance(type_id, policy_id)
-            await asyncio.to_thread(self._backend.delete_policy, type_id, policy_id)
-            del self._instances[type_id][policy_id]
-            self._on_change()
-        await self._audit.append(
-            AuditRecord(
+            record = AuditRecord(
                 "policy_delete",
                 who.name,
                 self._clock(),
@@ -153,7 +153,26 @@ class A1Service:
                 None,
                 {"policyTypeId": type_id, "policyId": policy_id},
             )
-        )
+            await self._commit(
+                lambda: self._backend.delete_policy(type_id, policy_id, record),
+                lambda: self._instances[type_id].pop(policy_id, None),
+            )
+
+    async def _commit(self, write: Callable[[], object], apply: Callable[[], object]) -> None:
+        """Run the store transaction ``write`` in a worker thread, then ``apply`` it to the in-memory view and tell
+        the listener. A caller cancelled meanwhile (client gone) still waits for the transaction, so memory, and
+        with it what the guardrail enforces, changes exactly when the store did."""
+        task = asyncio.ensure_future(asyncio.to_thread(write))
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            await asyncio.wait({task})
+            if not task.cancelled() and task.exception() is None:
+                apply()
+                self._on_change()
+            raise
+        apply()
+        self._on_change()
 
     def set_status(self, type_id: str, policy_id: str, status: dict[str, Any]) -> None:
         """Update an instance's status; a change is sent to its notificationDestination."""
@@ -187,9 +206,3 @@ def _slice_key(slice_id: dict[str, Any]) -> tuple[object, ...]:
 def _check_id(policy_id: str) -> None:
     if not 1 <= len(policy_id) <= 256 or not policy_id.isprintable():
         raise ValidationError("policyId must be 1..256 printable characters")
-
-
-def _check_destination(url: str) -> None:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValidationError("notificationDestination must be an absolute http(s) URI")

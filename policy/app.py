@@ -19,6 +19,7 @@ from nextric.sdl.factory import SdlSettings, open_sdl
 from policy.a1 import A1Service
 from policy.announce import A1Announcer
 from policy.auth import Authenticator
+from policy.destination import DestinationGuard, DestinationPolicy, DnsResolver, Resolver
 from policy.guard import GuardrailService
 from policy.limits import BodySizeLimit, RateLimiter
 from policy.metrics import PolicyMetrics
@@ -53,11 +54,13 @@ def create_app(
     clock: Callable[[], float] = time.time,
     notify_client: httpx.AsyncClient | None = None,
     sdl: SdlBackend | None = None,
+    resolver: Resolver | None = None,
 ) -> FastAPI:
     """Build the ASGI app; nothing starts until the lifespan runs (uvicorn or ``httpx`` + lifespan).
 
     ``sdl`` (or ``settings.sdl_backend``): where A1 policy changes are announced to the xApps (channel ``a1`` in
-    ``settings.a1_namespace``), so they reload on the change instead of polling."""
+    ``settings.a1_namespace``), so they reload on the change instead of polling. ``resolver``: how
+    notificationDestination hosts are resolved for the SSRF guard (default: the system resolver)."""
     if sdl is None and settings.sdl_backend != "none":
         sdl = open_sdl(SdlSettings(backend=settings.sdl_backend, redis_url=settings.sdl_redis_url))
     store = backend if backend is not None else open_backend(settings)
@@ -66,9 +69,18 @@ def create_app(
     health.register("storage", False, "loading policies")
     metrics = PolicyMetrics.create(registry)
     writer = AuditWriter(store, settings.audit_batch_max)
-    notifier = HttpNotifier(notify_client or httpx.AsyncClient(timeout=settings.notify_timeout_s))
+    destinations = DestinationGuard(
+        DestinationPolicy.of(settings.notify_allow_private, settings.notify_allow_cidrs),
+        resolver if resolver is not None else DnsResolver(settings.notify_timeout_s),
+    )
+    notifier = HttpNotifier(notify_client or httpx.AsyncClient(timeout=settings.notify_timeout_s), destinations)
     a1 = A1Service(
-        builtin_types(), store, writer, notifier=notifier, max_policies=settings.max_policies, clock=clock
+        builtin_types(),
+        store,
+        notifier=notifier,
+        destinations=destinations,
+        max_policies=settings.max_policies,
+        clock=clock,
     )
     guard = GuardrailService(
         a1,
@@ -77,6 +89,8 @@ def create_app(
         clock=clock,
         verdict_cache=settings.verdict_cache,
         approval_ttl_s=settings.approval_ttl_s,
+        max_applied_cells=settings.max_applied_cells,
+        max_applied_parameters=settings.max_applied_parameters,
     )
     announcer = A1Announcer(sdl, settings.a1_namespace)
 

@@ -111,6 +111,8 @@ class GuardrailService:
         clock: Callable[[], float] = time.time,
         verdict_cache: int = 10000,
         approval_ttl_s: float = 300.0,
+        max_applied_cells: int = 10_000,
+        max_applied_parameters: int = 100_000,
     ) -> None:
         self._a1 = a1
         self._audit = audit
@@ -118,6 +120,8 @@ class GuardrailService:
         self._clock = clock
         self._cache_size = verdict_cache
         self._approval_ttl = approval_ttl_s
+        self._max_cells = max_applied_cells
+        self._max_parameters = max_applied_parameters
         self.state = GuardrailState()
         self.tracker = RollbackTracker()
         self._verdicts: OrderedDict[str, VerdictEntry] = OrderedDict()
@@ -134,10 +138,13 @@ class GuardrailService:
 
     def policy_for(self, cell_id: str) -> GuardrailPolicy:
         """Effective (most restrictive) guardrail policy for a cell."""
-        cached = self._policies.per_cell.get(cell_id)
+        per_cell = self._policies.per_cell
+        cached = per_cell.get(cell_id)
         if cached is None:
             cached = merge(p for body, p in self._policies.guardrails if applies_to(body, cell_id))
-            self._policies.per_cell[cell_id] = cached
+            if len(per_cell) >= self._max_cells:  # any cell id a caller names is cached: keep it bounded
+                del per_cell[next(iter(per_cell))]
+            per_cell[cell_id] = cached
         return cached
 
     # -- checks ---------------------------------------------------------------------------------------------
@@ -270,7 +277,12 @@ class GuardrailService:
         if isinstance(action, SlicePrbQuotaAction):
             before = self.state.current_prb.get(action.cell_id, {})
             self.tracker = self.tracker.applied(action, before, now, rollback=rollback)
-        self.state = self.state.applied(action, now)
+        self.state, gone = self.state.applied(action, now).bounded(self._max_cells, self._max_parameters)
+        if gone.cells:
+            self.tracker = self.tracker.forget(gone.cells)
+            self._metrics.evicted.labels("cell").inc(len(gone.cells))
+        if gone.parameters:
+            self._metrics.evicted.labels("parameter").inc(len(gone.parameters))
 
     # -- KPI reports and rollbacks ---------------------------------------------------------------------------
     async def report(

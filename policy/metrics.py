@@ -15,6 +15,7 @@ class PolicyMetrics:
     rollbacks: Counter
     breaches: Counter
     audit_seconds: Histogram
+    evicted: Counter
 
     @staticmethod
     def create(registry: CollectorRegistry) -> PolicyMetrics:
@@ -35,5 +36,11 @@ class PolicyMetrics:
             breaches=Counter("nextric_policy_sla_breaches", "KPI samples breaking an SLA", registry=registry),
             audit_seconds=Histogram(
                 "nextric_policy_audit_append_seconds", "Durable audit append latency (s)", registry=registry
+            ),
+            evicted=Counter(
+                "nextric_policy_applied_evicted",
+                "Applied-state entries evicted (least recently applied first) to stay within the limits",
+                ["entry"],
+                registry=registry,
             ),
         )

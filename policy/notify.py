@@ -1,6 +1,8 @@
 """A1 policy status notifications: ``POST {notificationDestination}`` with the PolicyStatusObject.
 
-Best effort and off the request path: failures are logged, never raised to the A1 caller.
+Best effort and off the request path: failures are logged, never raised to the A1 caller. Before each delivery
+the destination is checked again (:class:`~policy.destination.DestinationGuard`): a host that now resolves to a
+refused address is skipped. Redirects are not followed.
 """
 
 from __future__ import annotations
@@ -10,6 +12,9 @@ import logging
 from typing import Any, Protocol
 
 import httpx
+
+from nextric.errors import ValidationError
+from policy.destination import DestinationGuard
 
 log = logging.getLogger(__name__)
 
@@ -25,9 +30,11 @@ class Notifier(Protocol):
 class HttpNotifier:
     """Delivers over an injected :class:`httpx.AsyncClient` (tests pass one with a mock transport)."""
 
-    def __init__(self, client: httpx.AsyncClient) -> None:
+    def __init__(self, client: httpx.AsyncClient, guard: DestinationGuard | None = None) -> None:
         self._client = client
+        self._guard = guard if guard is not None else DestinationGuard()
         self._tasks: set[asyncio.Task[None]] = set()
+        self.refused = 0  # deliveries skipped because the destination no longer passed the guard
 
     def notify(self, destination: str, status: dict[str, Any]) -> None:
         task = asyncio.get_running_loop().create_task(self._send(destination, status))
@@ -36,7 +43,13 @@ class HttpNotifier:
 
     async def _send(self, destination: str, status: dict[str, Any]) -> None:
         try:
-            response = await self._client.post(destination, json=status)
+            await self._guard.check(destination)
+        except ValidationError as exc:
+            self.refused += 1
+            log.warning("status notification refused by the SSRF guard", extra={"url": destination, "error": str(exc)})
+            return
+        try:
+            response = await self._client.post(destination, json=status, follow_redirects=False)
             if response.status_code >= 300:
                 log.warning(
                     "status notification refused", extra={"url": destination, "code": response.status_code}

@@ -94,7 +94,8 @@ def a1_router(a1: A1Service, auth: Authenticator) -> APIRouter:
             Query(
                 alias="notificationDestination",
                 max_length=2048,
-                description="URI that receives PolicyStatusObject updates (POST)",
+                description="http(s) URI that receives PolicyStatusObject updates (POST); every address its host "
+                "resolves to must be public unless the service allows private ones (400 otherwise)",
             ),
         ] = None,
     ) -> JSONResponse:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from nextric.errors import ConfigError
@@ -53,11 +54,37 @@ class PolicySettings(BaseSettings):
     burst: int = Field(default=4000, gt=0)
     cors_origins: list[str] = Field(default_factory=list, description="empty: CORS off")
     notify_timeout_s: float = Field(default=2.0, gt=0)
+    notify_allow_private: bool = Field(
+        default=False,
+        description="let notificationDestination resolve to loopback/private/internal addresses (never link-local, "
+        "unspecified, multicast)",
+    )
+    notify_allow_cidrs: list[str] = Field(
+        default_factory=list, description="networks a notificationDestination may resolve to whatever their kind"
+    )
     verdict_cache: int = Field(default=10000, gt=0, description="recent verdicts kept for /applied")
+    max_applied_cells: int = Field(
+        default=10_000, gt=0, description="cells whose applied PRB quotas the guardrail keeps (oldest evicted)"
+    )
+    max_applied_parameters: int = Field(
+        default=100_000,
+        gt=0,
+        description="per-UE beams and per-target CE modes the guardrail keeps as applied (oldest evicted)",
+    )
     approval_ttl_s: float = Field(default=300.0, gt=0)
     audit_batch_max: int = Field(default=256, gt=0)
     log_level: str = "INFO"
     log_json: bool = True
+
+    @field_validator("notify_allow_cidrs")
+    @classmethod
+    def _cidrs(cls, value: list[str]) -> list[str]:
+        for cidr in value:
+            try:
+                ipaddress.ip_network(cidr, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"notify_allow_cidrs: {exc}") from exc
+        return value
 
     def grants(self) -> list[TokenGrant]:
         """Grants from ``tokens`` plus ``tokens_file``."""

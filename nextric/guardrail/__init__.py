@@ -32,7 +32,7 @@ from nextric.guardrail.rollback import (
     rollback_actions,
 )
 from nextric.guardrail.sla import KpiSample, SliceSla, sla_from_a1
-from nextric.guardrail.state import Context, GuardrailState
+from nextric.guardrail.state import Context, Eviction, GuardrailState
 
 __all__ = [
     "DEFAULT_POLICY",
@@ -44,6 +44,7 @@ __all__ = [
     "CeModeAction",
     "Context",
     "Decision",
+    "Eviction",
     "ExpectedEffect",
     "GuardrailPolicy",
     "GuardrailState",

@@ -7,7 +7,7 @@ periods confirm it as the new last-known-good.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Literal
@@ -133,6 +133,13 @@ class RollbackTracker:
             else:
                 tracks[key] = replace(t, breaches=count, healthy=0)
         return RollbackTracker(MappingProxyType(tracks)), decisions
+
+    def forget(self, cell_ids: Collection[str]) -> RollbackTracker:
+        """The tracker without the tracks of ``cell_ids`` (cells whose state the caller evicted)."""
+        gone = set(cell_ids)
+        if not gone:
+            return self
+        return RollbackTracker(MappingProxyType({k: t for k, t in self.tracks.items() if k[0] not in gone}))
 
     def manual(self, cell_id: str, member: SNssai | None = None) -> list[RollbackDecision]:
         """Operator rollback: a parameter on probation goes back to its last-known-good, a confirmed one to

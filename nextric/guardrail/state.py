@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from itertools import islice
 from types import MappingProxyType
 
 from nextric.guardrail.model import (
@@ -82,7 +83,7 @@ class GuardrailState:
         last = dict(self.last_update)
         if isinstance(action, SlicePrbQuotaAction):
             cells = dict(self.current_prb)
-            cell = dict(cells.get(action.cell_id, {}))
+            cell = dict(cells.pop(action.cell_id, {}))  # re-inserted last: the most recently applied cell
             for p in action.policies:
                 if cell.get(p.member) != p:
                     last[prb_parameter(action.cell_id, p.member)] = now
@@ -93,7 +94,35 @@ class GuardrailState:
         value = other_value(action)
         assert value is not None
         other = dict(self.current_other)
-        if other.get(key) != value:
+        if other.pop(key, None) != value:
             last[key] = now
         other[key] = value
         return GuardrailState(self.current_prb, MappingProxyType(last), MappingProxyType(other))
+
+    def bounded(self, max_cells: int, max_parameters: int) -> tuple[GuardrailState, Eviction]:
+        """At most ``max_cells`` cells in ``current_prb`` and ``max_parameters`` keys in ``current_other``: the
+        least recently applied go first, with their ``last_update`` entries (an evicted parameter's next change
+        is judged as a first change: no rate limit, steps from the defaults)."""
+        extra_cells = max(0, len(self.current_prb) - max_cells)
+        extra_params = max(0, len(self.current_other) - max_parameters)
+        if not extra_cells and not extra_params:
+            return self, Eviction()
+        cells, other, last = dict(self.current_prb), dict(self.current_other), dict(self.last_update)
+        gone_cells = tuple(islice(cells, extra_cells))
+        for cell_id in gone_cells:
+            for member in cells.pop(cell_id):
+                last.pop(prb_parameter(cell_id, member), None)
+        gone_params = tuple(islice(other, extra_params))
+        for key in gone_params:
+            del other[key]
+            last.pop(key, None)
+        state = GuardrailState(MappingProxyType(cells), MappingProxyType(last), MappingProxyType(other))
+        return state, Eviction(gone_cells, gone_params)
+
+
+@dataclass(frozen=True, slots=True)
+class Eviction:
+    """What :meth:`GuardrailState.bounded` dropped: cell ids and parameter keys."""
+
+    cells: tuple[str, ...] = ()
+    parameters: tuple[str, ...] = ()

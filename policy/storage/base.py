@@ -72,7 +72,8 @@ class StoredPolicy:
 
 class Backend(Protocol):
     """Blocking storage API (the service calls it from worker threads). Every write is durable on return;
-    failures raise :class:`~nextric.errors.UnavailableError`."""
+    failures raise :class:`~nextric.errors.UnavailableError`. A policy write and its audit record are one
+    transaction: after any crash either both are there or neither is."""
 
     name: str
 
@@ -84,9 +85,14 @@ class Backend(Protocol):
         """One page of matching records and the cursor of the next page (``None`` at the end)."""
         ...
 
-    def put_policy(self, policy: StoredPolicy) -> None: ...
+    def put_policy(self, policy: StoredPolicy, record: AuditRecord) -> str:
+        """Create or replace ``policy`` and append its audit ``record`` in one transaction (both or neither are
+        durable on return); the record's id."""
+        ...
 
-    def delete_policy(self, type_id: str, policy_id: str) -> None: ...
+    def delete_policy(self, type_id: str, policy_id: str, record: AuditRecord) -> str:
+        """Delete the instance and append its audit ``record`` in one transaction; the record's id."""
+        ...
 
     def load_policies(self) -> list[StoredPolicy]: ...
 

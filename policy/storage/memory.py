@@ -10,7 +10,7 @@ from policy.storage.base import AuditQuery, AuditRecord, StoredPolicy
 
 
 class MemoryBackend:
-    """Lists and dicts behind a lock."""
+    """Lists and dicts behind one lock (a policy write and its audit record change under the same hold)."""
 
     name = "memory"
 
@@ -21,12 +21,12 @@ class MemoryBackend:
 
     def append_many(self, records: Sequence[AuditRecord]) -> list[str]:
         with self._lock:
-            ids: list[str] = []
-            for r in records:
-                rid = str(len(self._records) + 1)
-                self._records.append(replace(r, id=rid))
-                ids.append(rid)
-            return ids
+            return [self._append(r) for r in records]
+
+    def _append(self, record: AuditRecord) -> str:
+        rid = str(len(self._records) + 1)
+        self._records.append(replace(record, id=rid))
+        return rid
 
     def query(self, q: AuditQuery) -> tuple[list[AuditRecord], str | None]:
         with self._lock:
@@ -39,13 +39,15 @@ class MemoryBackend:
                         return page, r.id
             return page, None
 
-    def put_policy(self, policy: StoredPolicy) -> None:
-        with self._lock:
+    def put_policy(self, policy: StoredPolicy, record: AuditRecord) -> str:
+        with self._lock:  # one lock: store and audit change together
             self._policies[(policy.type_id, policy.policy_id)] = policy
+            return self._append(record)
 
-    def delete_policy(self, type_id: str, policy_id: str) -> None:
+    def delete_policy(self, type_id: str, policy_id: str, record: AuditRecord) -> str:
         with self._lock:
             self._policies.pop((type_id, policy_id), None)
+            return self._append(record)
 
     def load_policies(self) -> list[StoredPolicy]:
         with self._lock:

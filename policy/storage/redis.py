@@ -1,4 +1,5 @@
-"""Redis backend (deployment): the audit log is a Redis Stream (``XADD``), policies live in a hash.
+"""Redis backend (deployment): the audit log is a Redis Stream (``XADD``), policies live in a hash; a policy
+write and its audit record go in one Lua script (atomic, one ``MULTI``/``EXEC`` block in the AOF).
 
 Durability comes from the Redis server: with ``appendonly yes`` + ``appendfsync always`` an acknowledged
 ``XADD`` is on disk, so the audit survives ``kill -9`` of this service and of Redis itself.
@@ -18,6 +19,25 @@ from policy.storage.base import AuditQuery, AuditRecord, StoredPolicy
 
 _SCAN_FACTOR = 20  # a filtered page scans at most limit * factor entries, then hands back a cursor
 
+# A policy write and its audit record as one script: Redis runs it atomically and logs its effects to the AOF
+# as one MULTI/EXEC block (a block cut short by a crash is dropped when the AOF loads), so both or neither
+# survive. Key types are checked before anything is written: unlike a SQL transaction, neither MULTI/EXEC nor
+# a script undoes a write when a later command fails (WRONGTYPE is the one error a command here can meet).
+# KEYS: policies hash, audit stream. ARGV: "put" | "del", hash field, value, audit record JSON.
+_WRITE_AUDITED = """
+local ptype = redis.call('TYPE', KEYS[1])['ok']
+local stype = redis.call('TYPE', KEYS[2])['ok']
+if (ptype ~= 'none' and ptype ~= 'hash') or (stype ~= 'none' and stype ~= 'stream') then
+  return redis.error_reply('WRONGTYPE policy store keys hold other types')
+end
+if ARGV[1] == 'put' then
+  redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
+else
+  redis.call('HDEL', KEYS[1], ARGV[2])
+end
+return redis.call('XADD', KEYS[2], '*', 'r', ARGV[4])
+"""
+
 
 class RedisBackend:
     """Keys: ``{prefix}audit`` (stream, field ``r`` = record JSON) and ``{prefix}policies`` (hash)."""
@@ -28,6 +48,7 @@ class RedisBackend:
         self._client: redis.Redis = redis.Redis.from_url(url, socket_timeout=5.0, socket_connect_timeout=5.0)
         self._stream = f"{prefix}audit"
         self._policies = f"{prefix}policies"
+        self._write_audited = self._client.register_script(_WRITE_AUDITED)
 
     def append_many(self, records: Sequence[AuditRecord]) -> list[str]:
         try:
@@ -62,12 +83,19 @@ class RedisBackend:
             raise UnavailableError(f"audit query on Redis failed: {exc}") from exc
         return page, last
 
-    def put_policy(self, policy: StoredPolicy) -> None:
+    def put_policy(self, policy: StoredPolicy, record: AuditRecord) -> str:
         value = json.dumps({"body": policy.body, "notify": policy.notification_destination})
-        self._run(lambda: self._client.hset(self._policies, _field(policy.type_id, policy.policy_id), value))
+        return self._audited("put", _field(policy.type_id, policy.policy_id), value, record)
 
-    def delete_policy(self, type_id: str, policy_id: str) -> None:
-        self._run(lambda: self._client.hdel(self._policies, _field(type_id, policy_id)))
+    def delete_policy(self, type_id: str, policy_id: str, record: AuditRecord) -> str:
+        return self._audited("del", _field(type_id, policy_id), "", record)
+
+    def _audited(self, op: str, key: str, value: str, record: AuditRecord) -> str:
+        try:
+            rid = self._write_audited(keys=[self._policies, self._stream], args=[op, key, value, record.to_json()])
+        except RedisError as exc:
+            raise UnavailableError(f"policy store write to Redis failed: {exc}") from exc
+        return _text(rid)
 
     def load_policies(self) -> list[StoredPolicy]:
         raw: dict[bytes, bytes] = self._run(lambda: self._client.hgetall(self._policies))

@@ -1,8 +1,10 @@
-"""SQLite backend (embedded default): WAL journal, ``synchronous=FULL``, one transaction per batch, so a
-record is on disk before its request is acknowledged and survives ``kill -9``."""
+"""SQLite backend (embedded default): WAL journal, ``synchronous=FULL``, one transaction per audit batch and one
+per policy write together with its audit record, so a record is on disk before its request is acknowledged,
+survives ``kill -9``, and a policy is never in force without its record (nor a record without its write)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
@@ -45,23 +47,15 @@ class SqliteBackend:
         self._lock = threading.Lock()
 
     def append_many(self, records: Sequence[AuditRecord]) -> list[str]:
-        rows = [(r.ts, r.kind, r.actor, r.subject, r.decision, r.to_json()) for r in records]
         with self._lock:
             try:
                 cur = self._conn.cursor()
                 cur.execute("BEGIN IMMEDIATE")
-                ids: list[str] = []
-                for row in rows:
-                    cur.execute(
-                        "INSERT INTO audit(ts, kind, actor, subject, decision, body) VALUES (?,?,?,?,?,?)",
-                        row,
-                    )
-                    ids.append(str(cur.lastrowid))
+                ids = [_insert_audit(cur, r) for r in records]
                 cur.execute("COMMIT")
                 return ids
             except sqlite3.Error as exc:
-                if self._conn.in_transaction:
-                    self._conn.execute("ROLLBACK")
+                self._rollback()
                 raise UnavailableError(f"audit append failed: {exc}") from exc
 
     def query(self, q: AuditQuery) -> tuple[list[AuditRecord], str | None]:
@@ -93,22 +87,37 @@ class SqliteBackend:
         more = len(rows) > q.limit
         return page, (page[-1].id if more and page else None)
 
-    def put_policy(self, policy: StoredPolicy) -> None:
-        self._write(
+    def put_policy(self, policy: StoredPolicy, record: AuditRecord) -> str:
+        return self._write_audited(
             "INSERT INTO policies(type_id, policy_id, body, notify) VALUES (?,?,?,?) "
             "ON CONFLICT(type_id, policy_id) DO UPDATE SET body = excluded.body, notify = excluded.notify",
             (policy.type_id, policy.policy_id, json.dumps(policy.body), policy.notification_destination),
+            record,
         )
 
-    def delete_policy(self, type_id: str, policy_id: str) -> None:
-        self._write("DELETE FROM policies WHERE type_id = ? AND policy_id = ?", (type_id, policy_id))
+    def delete_policy(self, type_id: str, policy_id: str, record: AuditRecord) -> str:
+        return self._write_audited(
+            "DELETE FROM policies WHERE type_id = ? AND policy_id = ?", (type_id, policy_id), record
+        )
 
-    def _write(self, sql: str, args: tuple[Any, ...]) -> None:
+    def _write_audited(self, sql: str, args: tuple[Any, ...], record: AuditRecord) -> str:
+        """The policy write and its audit record in one transaction (one fsync): both or neither survive."""
         with self._lock:
             try:
-                self._conn.execute(sql, args)
+                cur = self._conn.cursor()
+                cur.execute("BEGIN IMMEDIATE")
+                cur.execute(sql, args)
+                rid = _insert_audit(cur, record)
+                cur.execute("COMMIT")
+                return rid
             except sqlite3.Error as exc:
+                self._rollback()
                 raise UnavailableError(f"policy store write failed: {exc}") from exc
+
+    def _rollback(self) -> None:
+        if self._conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):  # the connection is unusable; the next write reports it
+                self._conn.execute("ROLLBACK")
 
     def load_policies(self) -> list[StoredPolicy]:
         with self._lock:
@@ -125,3 +134,11 @@ class SqliteBackend:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+def _insert_audit(cur: sqlite3.Cursor, r: AuditRecord) -> str:
+    cur.execute(
+        "INSERT INTO audit(ts, kind, actor, subject, decision, body) VALUES (?,?,?,?,?,?)",
+        (r.ts, r.kind, r.actor, r.subject, r.decision, r.to_json()),
+    )
+    return str(cur.lastrowid)

@@ -13,6 +13,7 @@ import pytest
 from fastapi import FastAPI
 
 from policy.app import PolicyService, create_app
+from policy.destination import StaticResolver
 from policy.settings import PolicySettings
 
 
@@ -103,11 +104,23 @@ async def running(app: FastAPI) -> AsyncIterator[Running]:
             yield Running(app, client)
 
 
+#: where the tests' SMO "lives": a name resolved in process (no DNS) to a documentation address, which the
+#: service refuses by default (not public); the fixture allows exactly that network, as a deployment lists its
+#: SMO's CIDR in NEXTRIC_POLICY_NOTIFY_ALLOW_CIDRS
+SMO_HOST, SMO_ADDRESS, SMO_NETWORK = "smo.example", "192.0.2.10", "192.0.2.0/24"
+
+
+def smo_resolver() -> StaticResolver:
+    return StaticResolver({SMO_HOST: [SMO_ADDRESS]})
+
+
 @pytest.fixture
 async def svc(
     make_settings: Callable[..., PolicySettings], clock: FakeClock, notifications: Notifications
 ) -> AsyncIterator[Running]:
     notify = httpx.AsyncClient(transport=httpx.MockTransport(notifications.handler))
-    app = create_app(make_settings(), clock=clock, notify_client=notify)
+    app = create_app(
+        make_settings(notify_allow_cidrs=[SMO_NETWORK]), clock=clock, notify_client=notify, resolver=smo_resolver()
+    )
     async for r in running(app):
         yield r

@@ -10,6 +10,7 @@ import pytest
 from nextric.errors import UnavailableError
 from policy.app import create_app
 from policy.settings import PolicySettings
+from policy.storage import AuditQuery
 from policy.storage.memory import MemoryBackend
 from tests.policy.a1_bodies import BASE, GUARD, SLA, guard_body, policy_url, sla_body
 from tests.policy.conftest import FakeClock, Notifications, Running, Tokens, auth, running
@@ -134,10 +135,15 @@ class _Failing(MemoryBackend):
 
     fail = False
 
-    def put_policy(self, policy: object) -> None:  # type: ignore[override]
+    def put_policy(self, policy: object, record: object) -> str:  # type: ignore[override]
         if self.fail:
             raise UnavailableError("store down")
-        super().put_policy(policy)  # type: ignore[arg-type]
+        return super().put_policy(policy, record)  # type: ignore[arg-type]
+
+    def delete_policy(self, type_id: str, policy_id: str, record: object) -> str:  # type: ignore[override]
+        if self.fail:
+            raise UnavailableError("store down")
+        return super().delete_policy(type_id, policy_id, record)  # type: ignore[arg-type]
 
     def append_many(self, records: object) -> list[str]:  # type: ignore[override]
         if self.fail:
@@ -154,6 +160,12 @@ async def test_503_when_storage_is_down(make_settings: Callable[..., PolicySetti
         backend.fail = True
         _problem(await r.client.put(policy_url(GUARD, "g2"), json=guard_body(), headers=op), 503)
         _problem(await r.client.delete(policy_url(GUARD, "g"), headers=op), 503)
+        backend.fail = False
+        # nothing changed: the failed PUT and DELETE left neither an instance nor an audit record
+        assert (await r.client.get(policy_url(GUARD, "g"), headers=op)).status_code == 200
+        _problem(await r.client.get(policy_url(GUARD, "g2"), headers=op), 404)
+        records, _ = backend.query(AuditQuery())
+        assert [(x.kind, x.subject) for x in records] == [("policy_put", f"{GUARD}/g")]
 
 
 async def test_413_on_oversized_body(make_settings: Callable[..., PolicySettings], tokens: Tokens) -> None:
