@@ -9,11 +9,14 @@ genie (noise-free Set-A sweep): top-1, top-3, P(RSRP loss <= 1 dB), mean RSRP lo
 model runs through the serving path (onnxruntime, the committed artefact). Baselines in the same run: the best
 measured Set-B beam (its top-K: the K strongest Set-B beams) and the beam that served the UE at the previous
 sub-step (one candidate: top-K = top-1). An extra row emulates a targeted sweep of the model's top-3 beams
-(measured like Set B: 1 dB noise, 1 dB steps), which the E2 contract does not offer yet. Two reference rows
+(measured like Set B: 1 dB noise, 1 dB steps; the E2 ``beam_measure`` control serves it). Two reference rows
 measure all 32 Set-A beams (no overhead reduction): ``full_set_a_sweep`` with the same L1-RSRP error as Set B
 (``rsrp_noise_db`` of the scenario, 1 dB steps) and ``full_set_a_sweep_noise_free`` (1 dB steps only, ties to
 the lower index). They bound what one report's measurements can tell: a target above the first asks a
 predictor from 8 beams to beat a sweep of all 32.
+Top-K refinement (``refinement``, plot ``beam_topk.png``): the accuracy/overhead curve for K = 1..8 measured
+Set-A beams (model top-K, served as the strongest measured or fused with the model's probabilities) against the
+K angular neighbours of the best Set-B beam and the full noisy sweep, with 95 % UE-track bootstrap intervals.
 Latency: p99 of one onnxruntime call on a batch of 64 (1 thread) vs the baseline's numpy argmax.
 Closed loop: the testbed stepping with the xApp's decision path in-process (switches applied at the next
 sub-step, as over E2) vs its default Set-B selection, same seed: served cell throughput; the genie's best beam
@@ -36,11 +39,21 @@ from rich.table import Table
 
 from bench.common import machine, quick_or_full_main
 from testbed.beam_data import beam_config, draw_samples
+from testbed.core.beams import measure_rsrp
 from testbed.core.engine import Emulator
 from testbed.core.reports import BeamSwitch, ControlRequest
 from testbed.core.scenario import load_scenario
 from testbed.core.shocks import ShockRegime
-from xapps.beam_predictor.core import CellBeamConfig, best_set_b, decide, features, rank
+from xapps.beam_predictor.core import (
+    PRIOR_WEIGHT_DB,
+    CellBeamConfig,
+    best_set_b,
+    decide,
+    features,
+    neighbour_candidates,
+    rank,
+    refine,
+)
 from xapps.beam_predictor.model import BeamModel, load_model
 from xapps.beam_predictor.settings import MODEL_DIR, SUBSET_MODEL_DIR
 
@@ -72,6 +85,91 @@ def candidates(model: BeamModel, d: dict[str, np.ndarray], set_b: list[int], rng
     return {"model": top, "best_in_set_b": sb, "last_serving_beam": last, "model_top3_sweep": swept,
             "full_set_a_sweep": np.argsort(-full, axis=1, kind="stable")[:, :3],
             "full_set_a_sweep_noise_free": np.argsort(-full_q, axis=1, kind="stable")[:, :3]}
+
+
+REFINE_K = tuple(range(1, 9))  #: refinement sizes K of the accuracy/overhead curve
+BOOTSTRAP = 2000  #: resamples of the UE-track bootstrap
+
+
+def _cluster_ci(hit: np.ndarray, cluster: np.ndarray, rng: np.random.Generator,
+                n_boot: int = BOOTSTRAP) -> tuple[np.ndarray, np.ndarray]:
+    """95 % percentile intervals (lo (M,), hi (M,)) of the mean of each row of ``hit`` (M, N) under a bootstrap over
+    whole UE tracks (``cluster`` (N,) int, 0..C-1): reports of one UE are correlated, so samples are not
+    independent."""
+    h = np.atleast_2d(np.asarray(hit, dtype=np.float64))
+    n_c = int(cluster.max()) + 1
+    sums = np.stack([np.bincount(cluster, weights=row, minlength=n_c) for row in h])  # (M, C)
+    cnt = np.bincount(cluster, minlength=n_c).astype(np.float64)
+    w = np.stack([np.bincount(rng.integers(0, n_c, n_c), minlength=n_c) for _ in range(n_boot)]).astype(np.float64)
+    est = (w @ sums.T) / (w @ cnt)[:, None]  # (B, M)
+    lo, hi = np.percentile(est, [2.5, 97.5], axis=0)
+    return lo, hi
+
+
+def refinement(model: BeamModel, d: dict[str, np.ndarray], set_b: list[int], set_a: int, noise_db: float,
+               rng: np.random.Generator) -> dict[str, Any]:
+    """Top-K refinement (BM-Case1 as deployed) for K in :data:`REFINE_K`: measure K Set-A beams after the Set-B
+    report, serve the strongest measured. Candidates: the model's top-K (``model_top_k``) or the K Set-A beams
+    nearest in angle to the best Set-B beam (``neighbours``, :func:`neighbour_candidates`); ``model_top_k_fused``
+    serves the best of measurement + ``PRIOR_WEIGHT_DB`` x ln(model probability) instead; reference: the full
+    sweep of all Set-A beams. Every Set-A beam of every report is measured once with the testbed's L1-RSRP error
+    (:func:`testbed.core.beams.measure_rsrp`, the model of the Set-B report and of ``Emulator.measure_beams``) and
+    all methods read the same measurements (paired comparison). 95 % intervals: bootstrap over UE tracks."""
+    y = d["best_beam"].astype(np.int64)
+    a = d["set_a_rsrp_dbm"].astype(np.float64)
+    n = len(y)
+    rows = np.arange(n)[:, None]
+    meas = measure_rsrp(a, noise_db, rng)  # (N, B_A)
+    kmax = max(REFINE_K)
+    ranking = rank(model.predict(features(d["rsrp_b_dbm"])), kmax)
+    cands = {"model_top_k": ranking.top, "model_top_k_fused": ranking.top,
+             "neighbours": neighbour_candidates(d["rsrp_b_dbm"], set_b, set_a, kmax)}
+    track = d["run"].astype(np.int64) * (int(d["ue_id"].max()) + 1) + d["ue_id"].astype(np.int64)
+    _, cluster = np.unique(track, return_inverse=True)
+    best_rsrp = a.max(1)
+
+    def score(served: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        loss = best_rsrp - a[np.arange(n), served]
+        return (served == y).astype(np.float64), (loss <= 1.0).astype(np.float64), loss
+
+    full = score(np.argmax(meas, axis=1))  # ties: the lower index, as the sweep reference of the table
+    hits: list[np.ndarray] = [full[0], full[1]]
+    curves: dict[str, list[dict[str, Any]]] = {name: [] for name in cands}
+    for name, c in cands.items():
+        for k in REFINE_K:
+            ck = c[:, :k]
+            fused = name == "model_top_k_fused"
+            t1, w1, loss = score(refine(ck, meas[rows, ck], ranking.prob[:, :k] if fused else None,
+                                        PRIOR_WEIGHT_DB if fused else 0.0))
+            curves[name].append({"k": k, "beams_measured": len(set_b) + k, "top1": float(t1.mean()),
+                                 "p_within_1db": float(w1.mean()), "mean_rsrp_loss_db": float(loss.mean()),
+                                 "candidates_hold_best": float((ck == y[:, None]).any(1).mean())})
+            hits += [t1, w1, w1 - full[1]]
+    lo, hi = _cluster_ci(np.stack(hits), cluster, rng)
+    it = iter(range(2, len(hits)))
+    for name in cands:
+        for r in curves[name]:
+            i1, i2, i3 = next(it), next(it), next(it)
+            r["top1_ci95"] = [float(lo[i1]), float(hi[i1])]
+            r["p_within_1db_ci95"] = [float(lo[i2]), float(hi[i2])]
+            r["p_within_1db_minus_full_sweep_ci95"] = [float(lo[i3]), float(hi[i3])]
+    sweep = {"beams_measured": set_a, "top1": float(full[0].mean()), "top1_ci95": [float(lo[0]), float(hi[0])],
+             "p_within_1db": float(full[1].mean()), "p_within_1db_ci95": [float(lo[1]), float(hi[1])],
+             "mean_rsrp_loss_db": float(full[2].mean())}
+    target, budget = 0.95, 12
+
+    def at_budget(name: str) -> dict[str, Any]:
+        r = {x["k"]: x for x in curves[name]}.get(budget - len(set_b))
+        return {"k": r["k"] if r else None, "p_within_1db": r["p_within_1db"] if r else None,
+                "ci95": r["p_within_1db_ci95"] if r else None, "met": bool(r and r["p_within_1db"] >= target),
+                "smallest_k_meeting": next((x["k"] for x in curves[name] if x["p_within_1db"] >= target), None)}
+
+    return {"k": list(REFINE_K), "set_b_beams": len(set_b), "set_a_beams": set_a, "samples": n,
+            "ue_tracks": int(cluster.max()) + 1, "noise_db": noise_db, "quantisation_db": 1.0,
+            "ci": f"95 % percentile bootstrap over UE tracks (run, ue), {BOOTSTRAP} resamples",
+            "prior_weight_db": PRIOR_WEIGHT_DB, **curves, "full_set_a_sweep": sweep,
+            "target": {"p_within_1db": target, "max_beams_measured": budget,
+                       **{name: at_budget(name) for name in cands}}}
 
 
 def by_bin(cands: dict[str, np.ndarray], d: dict[str, np.ndarray], key: str,
@@ -150,7 +248,10 @@ def accuracy(scenario: str, model: BeamModel, seeds: tuple[int, ...], n_steps: i
     d = draw_samples(sc, seeds, n_steps, 5, on_step=lambda: prog.advance(task))
     cands = candidates(model, d, bc["set_b"], np.random.default_rng(0), sc.radio.rsrp_noise_db)
     rows: dict[str, Any] = {name: scores(c, d) for name, c in cands.items()}
-    return {"scenario": scenario, "set_b": bc["set_b"], "set_b_kind": bc["set_b_kind"],
+    # own random stream: the rows above keep their measurements (and numbers) exactly
+    refine_block = refinement(model, d, bc["set_b"], bc["set_a_size"], sc.radio.rsrp_noise_db,
+                              np.random.default_rng(1))
+    return {"scenario": scenario, "refinement": refine_block, "set_b": bc["set_b"], "set_b_kind": bc["set_b_kind"],
             "set_b_elements": bc["set_b_elements"], "model_version": model.version, **rows,
             "by_snr_db": by_bin(cands, d, "snr_db", SNR_BINS), "by_speed_mps": by_bin(cands, d, "speed_mps", None)}, d
 
@@ -198,6 +299,7 @@ def run(quick: bool = False, console: Console | None = None) -> dict[str, Any]:
         "data": {"scenario": sc.name, "seeds": list(seeds), "sub_steps": n_steps, "every": 5,
                  "samples": len(d["best_beam"])},
         **res,
+        "refinement": wide["refinement"],
         "ratios": {"top1_model_over_best_in_set_b": res["model"]["top1"] / res["best_in_set_b"]["top1"],
                    "loss_model_over_best_in_set_b": res["model"]["mean_rsrp_loss_db"]
                    / res["best_in_set_b"]["mean_rsrp_loss_db"],
@@ -270,6 +372,50 @@ def plot(payload: dict[str, Any], path: Path) -> Path:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+    plot_refinement(payload, path.with_name(f"{path.stem}_topk.png"))
+    return path
+
+
+def plot_refinement(payload: dict[str, Any], path: Path) -> Path:
+    """Accuracy/overhead curve of top-K refinement: P(loss <= 1 dB) and top-1 vs beams measured (Set B + K)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
+    for ax, key, lab in ((axes[0], "p_within_1db", "P(RSRP loss <= 1 dB)"), (axes[1], "top1", "top-1 accuracy")):
+        for block, kind, ls in ((payload["refinement"], "wide Set B", "-"), (payload["subset"]["refinement"],
+                                                                             "Set-B subset", ":")):
+            for name, label, colour in (("model_top_k", "model top-K + measure, best measured", "C0"),
+                                        ("model_top_k_fused", "model top-K + measure, fused with the model", "C1"),
+                                        ("neighbours", "K angular neighbours of best Set-B beam + measure", "C2")):
+                rs = block[name]
+                x = np.array([r["beams_measured"] for r in rs])
+                v = np.array([r[key] for r in rs])
+                ci = np.array([r[f"{key}_ci95"] for r in rs])
+                ax.errorbar(x, v, yerr=[v - ci[:, 0], ci[:, 1] - v], ls=ls, color=colour, marker="o", ms=3,
+                            capsize=2, label=f"{label}, {kind}")
+            sw = block["full_set_a_sweep"]
+            ax.errorbar([sw["beams_measured"]], [sw[key]], yerr=[[sw[key] - sw[f"{key}_ci95"][0]],
+                                                                  [sw[f"{key}_ci95"][1] - sw[key]]],
+                        color="C3", marker="s" if ls == "-" else "x", ls="none", capsize=2,
+                        label=f"sweep of all {sw['beams_measured']} Set-A beams, {kind}")
+        if key == "p_within_1db":
+            tg = payload["refinement"]["target"]
+            ax.axhline(tg["p_within_1db"], color="k", lw=0.8, ls="--", label=f"target {tg['p_within_1db']}")
+            ax.axvline(tg["max_beams_measured"], color="k", lw=0.8, ls=":",
+                       label=f"budget {tg['max_beams_measured']} beams")
+        ax.set_xlabel("beams measured per report (8 Set B + K refinement)")
+        ax.set_ylabel(lab)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=7, loc="lower right")
+    fig.suptitle(f"Top-K beam refinement, 1 dB L1-RSRP error + 1 dB steps, held-out seeds "
+                 f"({payload['refinement']['samples']} reports per Set-B kind; 95 % bootstrap intervals over UE "
+                 f"tracks)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
     return path
 
 
@@ -295,6 +441,31 @@ def print_table(payload: dict[str, Any], console: Console) -> None:
         console.print(f"closed loop, {label} Set B ({cl['scenario']}, seed {cl['seed']}): served "
                       f"{cl['default_served_mbps']:.1f} Mbit/s default, {cl['xapp_served_mbps']:.1f} with the xApp "
                       f"(x{cl['xapp_gain']:.3f}), {cl['genie_served_mbps']:.1f} genie (x{cl['genie_gain']:.3f})")
+    rf = payload["refinement"]
+    t = Table(title="Top-K refinement (wide Set B): measure K Set-A beams, serve the strongest measured")
+    for c in ("K", "beams", "model: best measured", "model: fused [95 % CI]", "neighbours", "subset model",
+              "subset fused"):
+        t.add_column(c + (" P(<=1 dB) / top-1" if c not in ("K", "beams") else ""), justify="right")
+    sub = payload["subset"]["refinement"]
+    for i, r in enumerate(rf["model_top_k"]):
+        f, nb = rf["model_top_k_fused"][i], rf["neighbours"][i]
+        ci = f["p_within_1db_ci95"]
+        t.add_row(str(r["k"]), str(r["beams_measured"]), f"{r['p_within_1db']:.3f} / {r['top1']:.3f}",
+                  f"{f['p_within_1db']:.3f} [{ci[0]:.3f}, {ci[1]:.3f}] / {f['top1']:.3f}",
+                  f"{nb['p_within_1db']:.3f} / {nb['top1']:.3f}",
+                  f"{sub['model_top_k'][i]['p_within_1db']:.3f} / {sub['model_top_k'][i]['top1']:.3f}",
+                  f"{sub['model_top_k_fused'][i]['p_within_1db']:.3f} / {sub['model_top_k_fused'][i]['top1']:.3f}")
+    sw = rf["full_set_a_sweep"]
+    t.add_row("all", str(sw["beams_measured"]), f"full sweep {sw['p_within_1db']:.3f} / {sw['top1']:.3f}",
+              "", "", "", "")
+    console.print(t)
+    tg = rf["target"]
+    for name in ("model_top_k", "model_top_k_fused", "neighbours"):
+        r = tg[name]
+        console.print(f"target P(loss <= 1 dB) >= {tg['p_within_1db']} with <= {tg['max_beams_measured']} beams, "
+                      f"{name}: {'met' if r['met'] else 'NOT met'} (K = {r['k']}: {r['p_within_1db']:.3f}, "
+                      f"95 % CI {r['ci95'][0]:.3f}-{r['ci95'][1]:.3f}); smallest K meeting it: "
+                      f"{r['smallest_k_meeting']}")
     fb = payload["fallback"]
     console.print(f"fallback: in validity {fb['rate_in_validity']:.3f} at margin {fb['min_margin']}; "
                   f"out of validity -> "

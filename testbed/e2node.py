@@ -127,6 +127,8 @@ class EmulatedGnbs:
         return round(self.emu.t_s * 1000)
 
     async def apply_control(self, request: e2ap_pb2.RicControlRequest) -> e2ap_pb2.RicControlAcknowledge:
+        if request.WhichOneof("control") == "beam_measure":
+            return self.measure(request)
         control = self.translate(request)
         try:
             self.emu.submit(control)
@@ -142,6 +144,31 @@ class EmulatedGnbs:
         if kind is not None:
             getattr(ack, kind).CopyFrom(getattr(request, kind))
         return ack
+
+    def measure(self, request: e2ap_pb2.RicControlRequest) -> e2ap_pb2.RicControlAcknowledge:
+        """Beam refinement: measure the requested Set-A beams of each UE now (the emulator's L1-RSRP error model);
+        the outcome lists the UEs the named cell serves, the others (handed over) are left out."""
+        n_beams = self.emu.sc.radio.n_beams_set_a
+        reqs = list(request.beam_measure.requests)
+        cells = []
+        for i, rq in enumerate(reqs):
+            cells.append(self._by_key[ids.cell_key(rq.cgi)].cell_id)
+            if rq.ue_id >= len(self.emu.ue_ids):
+                raise invalid("control-message-invalid", f"beam_measure.requests[{i}].ue_id {rq.ue_id} unknown")
+            if any(b >= n_beams for b in rq.beam_ids):
+                raise invalid("control-message-invalid", f"beam_measure.requests[{i}] names a beam outside Set A "
+                              f"0..{n_beams - 1}")
+        try:
+            serving, rsrp = self.emu.measure_beams([int(r.ue_id) for r in reqs], [list(r.beam_ids) for r in reqs])
+        except ValidationError as exc:
+            raise invalid("control-message-invalid", str(exc)) from exc
+        out = rc_pb2.BeamMeasureOutcome(measurements=[
+            rc_pb2.BeamMeasurement(cgi=rq.cgi, ue_id=rq.ue_id, beam_ids=list(rq.beam_ids),
+                                   l1_rsrp_dbm=[int(v) for v in r])
+            for rq, cell, srv, r in zip(reqs, cells, serving, rsrp, strict=True) if int(srv) == cell])
+        return e2ap_pb2.RicControlAcknowledge(node_id=request.node_id, ric_request_id=request.ric_request_id,
+                                              ran_function_id=request.ran_function_id,
+                                              effective_sim_time_ms=self.sim_time_ms, beam_measure=out)
 
     def translate(self, request: e2ap_pb2.RicControlRequest) -> ControlRequest:
         """RIC control -> emulator control (cells, slices and modes resolved; E2 rules already checked)."""

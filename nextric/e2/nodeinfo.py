@@ -16,7 +16,7 @@ OID_PILOT = "1.3.6.1.4.1.99999.1.2"
 
 
 def standard_ran_functions() -> list[e2ap_pb2.RanFunction]:
-    """KPM (reports), RC (slice quota, beam switch, estimator mode), BEAM and PILOT (reports)."""
+    """KPM (reports), RC (slice quota, beam switch, estimator mode, beam measurement), BEAM and PILOT (reports)."""
     return [
         e2ap_pb2.RanFunction(
             ran_function_id=ids.RAN_FUNCTION_KPM,
@@ -34,6 +34,7 @@ def standard_ran_functions() -> list[e2ap_pb2.RanFunction]:
                 e2ap_pb2.CONTROL_STYLE_SLICE_QUOTA,
                 e2ap_pb2.CONTROL_STYLE_BEAM_SWITCH,
                 e2ap_pb2.CONTROL_STYLE_ESTIMATOR_MODE,
+                e2ap_pb2.CONTROL_STYLE_BEAM_MEASURE,
             ],
         ),
         e2ap_pb2.RanFunction(

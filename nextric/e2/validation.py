@@ -139,6 +139,7 @@ def check_control(node: NodeView, request: e2ap_pb2.RicControlRequest) -> None:
         "slice_quota": e2ap_pb2.CONTROL_STYLE_SLICE_QUOTA,
         "beam_switch": e2ap_pb2.CONTROL_STYLE_BEAM_SWITCH,
         "estimator_mode": e2ap_pb2.CONTROL_STYLE_ESTIMATOR_MODE,
+        "beam_measure": e2ap_pb2.CONTROL_STYLE_BEAM_MEASURE,
     }[kind]
     if style not in fn.control_styles:
         raise invalid("action-not-supported", f"RAN function {fn.ran_function_id} does not accept {kind}")
@@ -157,6 +158,15 @@ def check_control(node: NodeView, request: e2ap_pb2.RicControlRequest) -> None:
             raise invalid("control-message-invalid", "beam_switch names no UE")
         for sw in request.beam_switch.switches:
             node.check_cell(sw.cgi)
+    elif kind == "beam_measure":
+        if not request.beam_measure.requests:
+            raise invalid("control-message-invalid", "beam_measure names no UE")
+        for i, rq in enumerate(request.beam_measure.requests):
+            node.check_cell(rq.cgi)
+            if not rq.beam_ids:
+                raise invalid("control-message-invalid", f"beam_measure.requests[{i}] names no beam")
+            if len(set(rq.beam_ids)) != len(rq.beam_ids):
+                raise invalid("control-message-invalid", f"beam_measure.requests[{i}] repeats a beam")
     else:
         if not request.estimator_mode.assignments:
             raise invalid("control-message-invalid", "estimator_mode names no cell")

@@ -118,6 +118,13 @@ def quantise_rsrp(rsrp_dbm: FloatArray) -> FloatArray:
     return np.minimum(np.maximum(q, RSRP_MIN_DBM, out=q), RSRP_MAX_DBM, out=q)
 
 
+def measure_rsrp(rsrp_dbm: FloatArray, noise_db: float, rng: np.random.Generator) -> FloatArray:
+    """L1-RSRP measurement of beams with true L1-RSRP ``rsrp_dbm`` (any shape) dBm: Gaussian error of ``noise_db``
+    dB std per measurement, then :func:`quantise_rsrp` (the error model of the Set-B report, applied to any beam:
+    Set-A refinement measurements, sweeps)."""
+    return quantise_rsrp(np.asarray(rsrp_dbm, dtype=np.float64) + noise_db * rng.standard_normal(np.shape(rsrp_dbm)))
+
+
 def path_geometry(az_ue_rad: FloatArray, cluster_off_rad: FloatArray, cluster_pow: FloatArray,
                   los: np.ndarray, k_factor_lin: float) -> tuple[FloatArray, FloatArray]:
     """Path spatial frequencies and weights for each UE's serving-cell channel.

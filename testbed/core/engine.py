@@ -24,6 +24,7 @@ import numpy as np
 
 from nextric.errors import ValidationError
 from nextric.kpi import KpiSummary, mixture_quantile, summarise
+from testbed.core.beams import measure_rsrp
 from testbed.core.estimators import (
     MODES,
     EstimatorBank,
@@ -106,6 +107,9 @@ class Emulator:
         ss = np.random.SeedSequence(seed)
         r_ue, r_radio, r_shock, self._rng_pilot, r_nmse = (np.random.default_rng(s) for s in ss.spawn(5))
         self._rng_radio, self._rng_shock = r_radio, r_shock
+        # beam refinement measurements (measure_beams) draw from their own stream: requesting them does not change
+        # the network's future
+        self._rng_measure = np.random.default_rng(np.random.SeedSequence([seed, 0xBEA4]))
         self.bank = estimators or EstimatorBank.default()
         profs = sorted({(c.tdl_profile, c.delay_spread_ns, c.scs_khz) for c in scenario.cells})
         self.nmse_table = nmse_table or build_nmse_table(
@@ -328,6 +332,16 @@ class Emulator:
         carried = a["link_carried"].sum(0) / dur
         return offered, carried
 
+    def link_load_ratios(self, n_steps: int) -> FloatArray:
+        """(T, L) offered load over capacity of every link in each of the last ``n_steps`` sub-steps (a down link's
+        ratio counts its nominal capacity)."""
+        recs = list(self._kpi_hist)[-max(1, n_steps):]
+        if not recs:
+            raise ValidationError("step the emulator before reading link loads")
+        a = self._stack(recs)
+        cap = self.arr.link_cap_mbps * self.sc.timing.fast_step_s
+        return np.asarray(a["link_load"].sum(-1) / cap[None], dtype=np.float64)
+
     def link_utilisation(self) -> FloatArray:
         """(L,) carried / capacity per link over the sub-steps since the last :meth:`read_kpm`."""
         if not self._kpm_buf:
@@ -395,6 +409,29 @@ class Emulator:
         u_p, w_p = channel_paths(self.sc, self.ues, lb)
         r = rsrp_set(self.cr, self.ues, lb, u_p, w_p, np.arange(self.sc.radio.n_beams_set_a), self.sc.radio.n_antennas)
         return BeamGenie(self.t_s, self.ue_ids.copy(), r, np.argmax(r, axis=1).astype(np.int64))
+
+    def measure_beams(self, ue_ids: Sequence[int], beams: Sequence[Sequence[int]]) -> tuple[IntArray, list[FloatArray]]:
+        """Beam refinement (aperiodic CSI-RS, 3GPP P2): each UE ``ue_ids[i]`` measures the Set-A beams ``beams[i]``
+        of its serving cell now, with the L1-RSRP error model of the Set-B report (``rsrp_noise_db`` Gaussian,
+        1 dB steps, -140..-44 dBm). Returns the serving cell id (U,) of each UE and its measurements, dBm, one
+        array per UE aligned with ``beams[i]``. Noise comes from a stream of its own (no effect on the future)."""
+        self._need_step()
+        n_a = self.sc.radio.n_beams_set_a
+        ue = np.asarray(ue_ids, dtype=np.int64)
+        if len(ue) != len(beams):
+            raise ValidationError("measure_beams: one beam list per UE")
+        if len(ue) and (ue.min() < 0 or ue.max() >= len(self.ue_ids)):
+            raise ValidationError("measure_beams: unknown UE id")
+        for b in beams:
+            if any(not 0 <= int(x) < n_a for x in b):
+                raise ValidationError(f"measure_beams: beam outside Set A 0..{n_a - 1}")
+        lb = link_budget(self.sc, self.cr, self.ues)
+        u_p, w_p = channel_paths(self.sc, self.ues, lb)
+        r = rsrp_set(self.cr, self.ues, lb, u_p, w_p, np.arange(n_a), self.sc.radio.n_antennas)
+        cid = np.array([c.cell_id for c in self.sc.cells], dtype=np.int64)
+        out = [measure_rsrp(r[u, np.asarray(b, dtype=np.int64)], self.sc.radio.rsrp_noise_db, self._rng_measure)
+               for u, b in zip(ue, beams, strict=True)]
+        return cid[self.ues.serving[ue]], out
 
     def estimation_truth(self) -> tuple[IntArray, IntArray, FloatArray]:
         """Evaluation only: per UE (U,) its serving cell index and the estimator mode it runs (index into

@@ -1,5 +1,6 @@
 """Wiring of the beam predictor: E2 BEAM indications in -> one ONNX batch per report period -> decisions (core) ->
-guardrail -> E2 serving-beam switches out; outcomes checked in the next reports; hot model reload. No decision
+[top-K refinement: E2 beam_measure control, the node's measurements in its acknowledge] -> guardrail -> E2
+serving-beam switches out; outcomes checked in the next reports; hot model reload. No decision
 logic here.
 
 Batching: each node's subscription stream feeds one queue; a single worker drains whatever indications are
@@ -40,6 +41,8 @@ from xapps.beam_predictor.core import (
     input_order,
     outcome,
     rank,
+    refined,
+    refinement_candidates,
     switches_needed,
 )
 from xapps.beam_predictor.metrics import BeamMetrics
@@ -161,7 +164,7 @@ class BeamPredictorApp:
         for g in groups:
             ranking = None
             if probs is not None and model is not None and id(g) in served:
-                ranking = rank(probs[start:start + len(g.ue_ids)], self.s.top_k)
+                ranking = rank(probs[start:start + len(g.ue_ids)], max(self.s.top_k, self.s.refine_k))
                 start += len(g.ue_ids)
             margin = self.min_margin(model) if model is not None else 0.0
             g.decisions = decide(g.ue_ids, g.rsrp, g.beam_ids, ranking, g.violations, margin)
@@ -185,6 +188,43 @@ class BeamPredictorApp:
             if res is not None:
                 del self.pending[(g.cell_key, ue)]
                 self.m.switch_outcome.labels(res).inc()
+
+    async def refine(self, node: e2ap_pb2.E2NodeInfo, groups: list[CellGroup]) -> None:
+        """Top-K refinement: one E2 ``beam_measure`` control per node asks every reported UE to measure K Set-A
+        beams (the model's top-K, or the best Set-B beam's angular neighbours for a fallback); each UE in the
+        outcome is served the best measured. A refused control or a UE left out keeps the prediction."""
+        k = self.s.refine_k
+        cands: list[list[tuple[int, ...]]] = []
+        reqs = []
+        for g in groups:
+            k_g = min(k, g.config.set_a_size)
+            cs = [refinement_candidates(d, g.rsrp[i], g.beam_ids, g.config.set_a_size, k_g)
+                  for i, d in enumerate(g.decisions)]
+            cands.append(cs)
+            reqs += [rc_pb2.BeamMeasureRequest(cgi=g.cell.cgi, ue_id=d.ue_id, beam_ids=list(c))
+                     for d, c in zip(g.decisions, cs, strict=True)]
+        if not reqs:
+            return
+        try:
+            ack = await self.client.control(e2ap_pb2.RicControlRequest(
+                node_id=node.node_id, beam_measure=rc_pb2.BeamMeasureControl(requests=reqs)))
+        except E2Failure as exc:
+            self.m.refinements.labels("failed").inc(len(reqs))
+            log.warning("beam refinement refused: serving the predictions", extra={"node": node.node_id,
+                                                                                   "error": str(exc)})
+            return
+        got = {(ids.cell_key(m.cgi), int(m.ue_id)): m for m in ack.beam_measure.measurements}
+        for g, cs in zip(groups, cands, strict=True):
+            for i, (d, c) in enumerate(zip(g.decisions, cs, strict=True)):
+                m = got.get((g.cell_key, d.ue_id))
+                if m is None or tuple(m.beam_ids) != c or len(m.l1_rsrp_dbm) != len(c):
+                    self.m.refinements.labels("missing").inc()
+                    continue
+                new = refined(d, c, list(m.l1_rsrp_dbm), self.s.refine_prior_db)
+                self.m.refinements.labels("measured").inc()
+                if new.beam != d.beam:
+                    self.m.refinement_changed.labels(d.source).inc()
+                g.decisions[i] = new
 
     async def control(self, node: e2ap_pb2.E2NodeInfo, groups: list[CellGroup]) -> None:
         """Guardrail every wanted switch of one node, send the allowed ones in one control, record the ack."""
@@ -230,6 +270,8 @@ class BeamPredictorApp:
         by_node: dict[str, list[CellGroup]] = defaultdict(list)
         for g in groups:
             by_node[g.node.node_id].append(g)
+        if self.s.refine_k > 0:
+            await asyncio.gather(*(self.refine(gs[0].node, gs) for gs in by_node.values()))
         await asyncio.gather(*(self.control(gs[0].node, gs) for gs in by_node.values()))
         self.processed += len(batch)
 

@@ -22,6 +22,8 @@ class BeamMetrics:
     switch_outcome: Counter
     model_loaded: Gauge
     model_reloads: Counter
+    refinements: Counter
+    refinement_changed: Counter
 
     @classmethod
     def create(cls, registry: CollectorRegistry) -> BeamMetrics:
@@ -50,4 +52,9 @@ class BeamMetrics:
             model_loaded=Gauge(p + "model_loaded", "1 for the model serving now", ["version"], registry=registry),
             model_reloads=Counter(p + "model_reloads", "hot reloads of artefact + card", ["result"],
                                   registry=registry),
+            refinements=Counter(p + "refinements", "per-UE top-K refinement measurements: measured, missing (not in "
+                                "the node's outcome: handed over), failed (control refused)", ["result"],
+                                registry=registry),
+            refinement_changed=Counter(p + "refinement_changed", "refined UEs served another beam than predicted",
+                                       ["source"], registry=registry),
         )

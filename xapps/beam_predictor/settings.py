@@ -9,6 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from nextric.e2.settings import E2ClientSettings, own_requestor_id
 from nextric.settings import HttpSettings, LogSettings
+from xapps.beam_predictor.core import PRIOR_WEIGHT_DB
 
 MODEL_DIR = Path(__file__).resolve().parent / "model"  #: the model for a wide-beam Set B (twm_poc_wide_b)
 #: the model for a Set B that is a subset of Set A (twm_poc): set MODEL_DIR to it for such cells
@@ -35,6 +36,13 @@ class BeamPredictorSettings(BaseSettings):
     model_dir: Path = Field(MODEL_DIR, description="folder holding beam.onnx and beam.card.json")
     reload_check_s: float = Field(2.0, gt=0, description="wall-clock period of the check for a new artefact + card")
     top_k: int = Field(3, ge=1, le=64, description="beams kept per prediction (logged, metrics)")
+    refine_k: int = Field(0, ge=0, le=32,
+                          description="top-K refinement: measure this many Set-A beams per UE after each report "
+                                      "(E2 beam_measure control) and serve the best measured; 0 = serve the "
+                                      "prediction (no extra measurement)")
+    refine_prior_db: float = Field(PRIOR_WEIGHT_DB, ge=0, le=10,
+                                   description="dB per nat of the model's log-probability added to a refinement "
+                                               "measurement of its top-K (0 = the strongest measured)")
     min_margin: float | None = Field(None, ge=0, le=1,
                                      description="softmax-margin threshold of the low-confidence fallback "
                                                  "(None = the model card's confidence.min_margin)")

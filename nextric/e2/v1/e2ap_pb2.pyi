@@ -60,6 +60,8 @@ class _ControlStyleEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ControlS
     CONTROL_STYLE_SLICE_QUOTA: _ControlStyle.ValueType  # 1
     CONTROL_STYLE_BEAM_SWITCH: _ControlStyle.ValueType  # 2
     CONTROL_STYLE_ESTIMATOR_MODE: _ControlStyle.ValueType  # 3
+    CONTROL_STYLE_BEAM_MEASURE: _ControlStyle.ValueType  # 4
+    """Beam refinement: measure chosen Set-A beams per UE, L1-RSRP in the acknowledge."""
 
 class ControlStyle(_ControlStyle, metaclass=_ControlStyleEnumTypeWrapper): ...
 
@@ -67,6 +69,8 @@ CONTROL_STYLE_UNSPECIFIED: ControlStyle.ValueType  # 0
 CONTROL_STYLE_SLICE_QUOTA: ControlStyle.ValueType  # 1
 CONTROL_STYLE_BEAM_SWITCH: ControlStyle.ValueType  # 2
 CONTROL_STYLE_ESTIMATOR_MODE: ControlStyle.ValueType  # 3
+CONTROL_STYLE_BEAM_MEASURE: ControlStyle.ValueType  # 4
+"""Beam refinement: measure chosen Set-A beams per UE, L1-RSRP in the acknowledge."""
 Global___ControlStyle: _TypeAlias = ControlStyle  # noqa: Y015
 
 class _CauseGroup:
@@ -481,6 +485,7 @@ class RicControlRequest(_message.Message):
     SLICE_QUOTA_FIELD_NUMBER: _builtins.int
     BEAM_SWITCH_FIELD_NUMBER: _builtins.int
     ESTIMATOR_MODE_FIELD_NUMBER: _builtins.int
+    BEAM_MEASURE_FIELD_NUMBER: _builtins.int
     node_id: _builtins.str
     ran_function_id: _builtins.int
     @_builtins.property
@@ -491,6 +496,8 @@ class RicControlRequest(_message.Message):
     def beam_switch(self) -> _rc_pb2.BeamSwitchControl: ...
     @_builtins.property
     def estimator_mode(self) -> _rc_pb2.EstimatorModeControl: ...
+    @_builtins.property
+    def beam_measure(self) -> _rc_pb2.BeamMeasureControl: ...
     def __init__(
         self,
         *,
@@ -500,12 +507,13 @@ class RicControlRequest(_message.Message):
         slice_quota: _rc_pb2.SliceQuotaControl | None = ...,
         beam_switch: _rc_pb2.BeamSwitchControl | None = ...,
         estimator_mode: _rc_pb2.EstimatorModeControl | None = ...,
+        beam_measure: _rc_pb2.BeamMeasureControl | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["beam_switch", b"beam_switch", "control", b"control", "estimator_mode", b"estimator_mode", "ric_request_id", b"ric_request_id", "slice_quota", b"slice_quota"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["beam_measure", b"beam_measure", "beam_switch", b"beam_switch", "control", b"control", "estimator_mode", b"estimator_mode", "ric_request_id", b"ric_request_id", "slice_quota", b"slice_quota"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["beam_switch", b"beam_switch", "control", b"control", "estimator_mode", b"estimator_mode", "node_id", b"node_id", "ran_function_id", b"ran_function_id", "ric_request_id", b"ric_request_id", "slice_quota", b"slice_quota"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["beam_measure", b"beam_measure", "beam_switch", b"beam_switch", "control", b"control", "estimator_mode", b"estimator_mode", "node_id", b"node_id", "ran_function_id", b"ran_function_id", "ric_request_id", b"ric_request_id", "slice_quota", b"slice_quota"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_control: _TypeAlias = _typing.Literal["slice_quota", "beam_switch", "estimator_mode"]  # noqa: Y015
+    _WhichOneofReturnType_control: _TypeAlias = _typing.Literal["slice_quota", "beam_switch", "estimator_mode", "beam_measure"]  # noqa: Y015
     _WhichOneofArgType_control: _TypeAlias = _typing.Literal["control", b"control"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_control) -> _WhichOneofReturnType_control | None: ...
 
@@ -522,6 +530,7 @@ class RicControlAcknowledge(_message.Message):
     SLICE_QUOTA_FIELD_NUMBER: _builtins.int
     BEAM_SWITCH_FIELD_NUMBER: _builtins.int
     ESTIMATOR_MODE_FIELD_NUMBER: _builtins.int
+    BEAM_MEASURE_FIELD_NUMBER: _builtins.int
     node_id: _builtins.str
     ran_function_id: _builtins.int
     effective_sim_time_ms: _builtins.int
@@ -534,6 +543,10 @@ class RicControlAcknowledge(_message.Message):
     def beam_switch(self) -> _rc_pb2.BeamSwitchControl: ...
     @_builtins.property
     def estimator_mode(self) -> _rc_pb2.EstimatorModeControl: ...
+    @_builtins.property
+    def beam_measure(self) -> _rc_pb2.BeamMeasureOutcome:
+        """The control outcome of a beam_measure request: the measured L1-RSRP."""
+
     def __init__(
         self,
         *,
@@ -544,12 +557,13 @@ class RicControlAcknowledge(_message.Message):
         slice_quota: _rc_pb2.SliceQuotaControl | None = ...,
         beam_switch: _rc_pb2.BeamSwitchControl | None = ...,
         estimator_mode: _rc_pb2.EstimatorModeControl | None = ...,
+        beam_measure: _rc_pb2.BeamMeasureOutcome | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["applied", b"applied", "beam_switch", b"beam_switch", "estimator_mode", b"estimator_mode", "ric_request_id", b"ric_request_id", "slice_quota", b"slice_quota"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["applied", b"applied", "beam_measure", b"beam_measure", "beam_switch", b"beam_switch", "estimator_mode", b"estimator_mode", "ric_request_id", b"ric_request_id", "slice_quota", b"slice_quota"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["applied", b"applied", "beam_switch", b"beam_switch", "effective_sim_time_ms", b"effective_sim_time_ms", "estimator_mode", b"estimator_mode", "node_id", b"node_id", "ran_function_id", b"ran_function_id", "ric_request_id", b"ric_request_id", "slice_quota", b"slice_quota"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["applied", b"applied", "beam_measure", b"beam_measure", "beam_switch", b"beam_switch", "effective_sim_time_ms", b"effective_sim_time_ms", "estimator_mode", b"estimator_mode", "node_id", b"node_id", "ran_function_id", b"ran_function_id", "ric_request_id", b"ric_request_id", "slice_quota", b"slice_quota"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_applied: _TypeAlias = _typing.Literal["slice_quota", "beam_switch", "estimator_mode"]  # noqa: Y015
+    _WhichOneofReturnType_applied: _TypeAlias = _typing.Literal["slice_quota", "beam_switch", "estimator_mode", "beam_measure"]  # noqa: Y015
     _WhichOneofArgType_applied: _TypeAlias = _typing.Literal["applied", b"applied"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_applied) -> _WhichOneofReturnType_applied | None: ...
 

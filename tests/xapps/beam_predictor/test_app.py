@@ -1,8 +1,9 @@
 """The app over real gRPC in-process: the emulated testbed's E2 server (+ evaluation channel) and the beam xApp.
 
-Covers: switches sent through the guardrail and confirmed in the next reports; an out-of-validity testbed
-(another codebook) served by the classical fallback only; guardrail denials counted; a hot model reload while
-reports flow, with every indication processed; the evaluation channel's answers.
+Covers: switches sent through the guardrail and confirmed in the next reports; top-K refinement over the E2
+``beam_measure`` control (model top-K and, out of validity, the classical neighbours; bad requests refused); an
+out-of-validity testbed (another codebook) served by the classical fallback only; guardrail denials counted; a hot
+model reload while reports flow, with every indication processed; the evaluation channel's answers.
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from nextric.e2.client import E2Client
+from nextric.e2.errors import E2Failure
 from nextric.e2.server import RunningE2Server, start_e2_server
 from nextric.e2.settings import E2ClientSettings, E2ServerSettings
 from nextric.e2.v1 import e2ap_pb2
 from nextric.e2sm.beam.v1 import beam_pb2
+from nextric.e2sm.rc.v1 import rc_pb2
 from nextric.evaluation.v1 import evaluation_pb2, evaluation_pb2_grpc
 from nextric.obs.health import Health
 from suite.trainers.beam import TrainConfig, train, write
@@ -33,7 +36,7 @@ from testbed.e2node import EmulatedGnbs, StepDriver
 from testbed.evaluation_service import EvaluationService
 from testbed.evaluation_service import registrar as eval_registrar
 from xapps.beam_predictor.app import BeamPredictorApp, CellGroup
-from xapps.beam_predictor.core import CellBeamConfig
+from xapps.beam_predictor.core import MODEL, CellBeamConfig, UeDecision
 from xapps.beam_predictor.metrics import BeamMetrics
 from xapps.beam_predictor.model import ARTEFACT, CARD, ModelStore
 from xapps.beam_predictor.settings import MODEL_DIR, SUBSET_MODEL_DIR, BeamPredictorSettings, GuardSettings
@@ -54,14 +57,16 @@ class Rig:
 
 
 @contextlib.asynccontextmanager
-async def rig(scenario: str, model_dir: Path, guard_ms: int = 1000, seed: int = 5) -> AsyncIterator[Rig]:
+async def rig(scenario: str, model_dir: Path, guard_ms: int = 1000, seed: int = 5,
+              refine_k: int = 0) -> AsyncIterator[Rig]:
     emu = Emulator(load_scenario(scenario), ShockRegime.parse("none"), seed=seed)
     node = EmulatedGnbs(emu)
     service = EvaluationService(emu, {b.cell_id: b.cgi for b in node.bindings})
     server = await start_e2_server(node, E2ServerSettings(), extra_services=[eval_registrar(service)])
     settings = BeamPredictorSettings(e2=E2ClientSettings(target=server.target), model_dir=model_dir,
                                      report_period_ms=node.fast_step_ms,
-                                     reload_check_s=0.05, guard=GuardSettings(min_interval_ms=guard_ms))
+                                     reload_check_s=0.05, guard=GuardSettings(min_interval_ms=guard_ms),
+                                     refine_k=refine_k)
     registry = CollectorRegistry()
     store = ModelStore(model_dir)
     store.load_now()
@@ -197,3 +202,68 @@ async def test_evaluation_channel_rejects_bad_windows(tmp_path: Path) -> None:
                 with pytest.raises(grpc.aio.AioRpcError) as err:
                     await stub.GetCellThroughput(bad)
                 assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_top_k_refinement_measures_over_e2_and_serves_the_best_measured(tmp_path: Path) -> None:
+    async with rig("twm_poc_wide_b", copy_model(tmp_path / "model"), refine_k=4) as r:
+        served: list[UeDecision] = []
+        control = r.app.control
+
+        async def spy(node: e2ap_pb2.E2NodeInfo, groups: list[CellGroup]) -> None:
+            served.extend(d for g in groups for d in g.decisions)
+            await control(node, groups)
+
+        r.app.control = spy  # type: ignore[method-assign]
+        await drive(r, 4)
+        n = 4 * len(r.node.emu.ue_ids)
+        # the node is still at the report's sub-step when the control arrives: every UE is measured
+        assert r.metric("nextric_beam_predictor_refinements_total", result="measured") == n
+        assert r.metric("nextric_beam_predictor_refinements_total", result="missing") == 0
+        assert len(served) == n
+        model_made = [d for d in served if d.source == MODEL]
+        assert len(model_made) > 0.9 * n
+        assert all(len(d.measured) == 4 and d.measured == d.top_k[:4] and d.beam in d.measured for d in model_made)
+        # measuring the top-4 changes some predictions, and the switches land
+        assert r.metric("nextric_beam_predictor_refinement_changed_total", source=MODEL) > 0
+        assert r.metric("nextric_beam_predictor_switch_outcome_total", result="confirmed") > 50
+
+
+async def test_refinement_falls_back_to_the_classical_neighbours_out_of_validity(tmp_path: Path) -> None:
+    async with rig("harbour_city", copy_model(tmp_path / "model"), refine_k=2) as r:
+        await drive(r, 3)
+        n = 3 * len(r.node.emu.ue_ids)
+        assert r.metric("nextric_beam_predictor_fallbacks_total", reason="validity") == n
+        assert r.metric("nextric_beam_predictor_batches_total") == 0  # the model never ran
+        assert r.metric("nextric_beam_predictor_refinements_total", result="measured") == n
+        # the neighbour of the best Set-B beam is sometimes stronger: served instead of the node's own choice
+        assert r.metric("nextric_beam_predictor_refinement_changed_total", source="fallback") > 0
+        assert r.metric("nextric_beam_predictor_switches_sent_total") > 0
+
+
+async def test_beam_measure_control_is_checked_and_answers_with_measurements(tmp_path: Path) -> None:
+    async with rig("twm_poc_wide_b", copy_model(tmp_path / "model")) as r:
+        await drive(r, 1)
+        b = r.node.bindings[0]
+        rep = r.node.emu.beam_report()
+        ue = int(rep.ue_ids[rep.cell_ids == b.cell_id][0])
+        other = int(rep.ue_ids[rep.cell_ids != b.cell_id][0])
+
+        def req(*rqs: rc_pb2.BeamMeasureRequest) -> e2ap_pb2.RicControlRequest:
+            return e2ap_pb2.RicControlRequest(node_id=b.node_id,
+                                              beam_measure=rc_pb2.BeamMeasureControl(requests=list(rqs)))
+
+        ack = await r.app.client.control(req(rc_pb2.BeamMeasureRequest(cgi=b.cgi, ue_id=ue, beam_ids=[3, 4, 5]),
+                                             rc_pb2.BeamMeasureRequest(cgi=b.cgi, ue_id=other, beam_ids=[1])))
+        assert [m.ue_id for m in ack.beam_measure.measurements] == [ue]  # the other cell's UE is left out
+        m = ack.beam_measure.measurements[0]
+        assert list(m.beam_ids) == [3, 4, 5]
+        assert all(-140 <= v <= -44 for v in m.l1_rsrp_dbm)
+        for bad in (rc_pb2.BeamMeasureRequest(cgi=b.cgi, ue_id=ue, beam_ids=[3, 3]),
+                    rc_pb2.BeamMeasureRequest(cgi=b.cgi, ue_id=ue, beam_ids=[32]),
+                    rc_pb2.BeamMeasureRequest(cgi=b.cgi, ue_id=ue),
+                    rc_pb2.BeamMeasureRequest(cgi=b.cgi, ue_id=10**6, beam_ids=[1])):
+            with pytest.raises(E2Failure) as err:
+                await r.app.client.control(req(bad))
+            assert err.value.value == "control-message-invalid"
+        with pytest.raises(E2Failure):
+            await r.app.client.control(req())

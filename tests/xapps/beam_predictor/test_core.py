@@ -20,11 +20,16 @@ from xapps.beam_predictor.core import (
     VALIDITY,
     CellBeamConfig,
     PendingSwitch,
+    best_set_b,
     decide,
     features,
     input_order,
+    neighbour_candidates,
     outcome,
     rank,
+    refine,
+    refined,
+    refinement_candidates,
     switches_needed,
 )
 from xapps.beam_predictor.descriptor import DEFAULT
@@ -131,3 +136,39 @@ def test_card_from_before_set_b_kind_still_refuses_wide_reports(tmp_path: Path) 
     assert model.set_b_kind == "subset"
     assert model.violations(CellBeamConfig(32, tuple(SET_B), 16, 3450.0)) == []
     assert model.violations(IN_CARD) == ["set_b_kind='wide' not the model's 'subset'"]
+
+
+def test_neighbour_candidates_follow_the_codebook_layout() -> None:
+    set_b = [2, 6, 10, 14, 18, 22, 26, 30]
+    r = np.full((2, 8), -90.0)
+    r[0, 1], r[0, 2] = -70.0, -75.0  # best direction 6, second 10 (larger u): that side first at equal distance
+    r[1, 7], r[1, 0] = -70.0, -80.0  # best 30, second 2: across endfire (u wraps modulo 2)
+    nb = neighbour_candidates(r, set_b, 32, 5)
+    assert nb[0].tolist() == [6, 7, 5, 8, 4]
+    assert nb[1].tolist() == [30, 31, 29, 0, 28]
+    assert neighbour_candidates(r, set_b, 32, 1)[:, 0].tolist() == best_set_b(r, set_b).tolist()
+
+
+def test_refine_serves_the_best_measured_or_fuses_the_prior() -> None:
+    cand = np.array([[4, 5, 6], [1, 2, 3]])
+    meas = np.array([[-80.0, -78.0, -79.0], [-70.0, -70.0, -75.0]])
+    assert refine(cand, meas).tolist() == [5, 1]  # ties: the more likely candidate
+    prob = np.array([[0.9, 0.05, 0.05], [0.5, 0.3, 0.2]])
+    assert refine(cand, meas, prob, 1.0).tolist() == [4, 1]  # 2 dB measured vs ln(0.9/0.05) = 2.9 dB of prior
+    assert refine(cand, meas, prob, 0.0).tolist() == [5, 1]
+    with pytest.raises(ValueError, match="same"):
+        refine(cand, meas[:, :2])
+
+
+def test_refinement_candidates_and_refined_decisions() -> None:
+    rsrp = np.array([[-70.0, -75.0, -90, -90, -90, -90, -90, -90]])
+    set_b = [2, 6, 10, 14, 18, 22, 26, 30]
+    ranking = rank(np.array([[0.0] * 3 + [0.6, 0.3, 0.1] + [0.0] * 26]), 4)
+    model_d = decide([7], rsrp, set_b, ranking, [], 0.0)[0]
+    assert refinement_candidates(model_d, rsrp[0], set_b, 32, 3) == (3, 4, 5)
+    fb = decide([7], rsrp, set_b, None, ["set_a_size=16 not in [32]"], 0.0)[0]
+    assert refinement_candidates(fb, rsrp[0], set_b, 32, 3) == (2, 3, 1)
+    d = refined(model_d, (3, 4, 5), (-80, -79, -85), prior_weight_db=0.0)
+    assert (d.beam, d.source, d.measured) == (4, MODEL, (3, 4, 5))
+    assert refined(model_d, (3, 4, 5), (-80, -79, -85), prior_weight_db=2.0).beam == 3  # 2 ln(0.6/0.3) = 1.4 dB
+    assert refined(fb, (2, 3, 1), (-80, -79, -85), prior_weight_db=1.0).beam == 3  # no model prior for a fallback

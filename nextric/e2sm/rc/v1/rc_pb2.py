@@ -25,15 +25,15 @@ _sym_db = _symbol_database.Default()
 from nextric.e2.v1 import common_pb2 as nextric_dot_e2_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bnextric/e2sm/rc/v1/rc.proto\x12\x12nextric.e2sm.rc.v1\x1a\x1anextric/e2/v1/common.proto\"c\n\x0fRrmPolicyMember\x12)\n\x04plmn\x18\x01 \x01(\x0b\x32\x1b.nextric.e2.v1.PlmnIdentity\x12%\n\x06snssai\x18\x02 \x01(\x0b\x32\x15.nextric.e2.v1.Snssai\"\xa6\x01\n\x0eRrmPolicyRatio\x12\x34\n\x07members\x18\x01 \x03(\x0b\x32#.nextric.e2sm.rc.v1.RrmPolicyMember\x12\x1c\n\x14min_prb_policy_ratio\x18\x02 \x01(\r\x12\x1c\n\x14max_prb_policy_ratio\x18\x03 \x01(\r\x12\"\n\x1a\x64\x65\x64icated_prb_policy_ratio\x18\x04 \x01(\r\"h\n\rCellRrmPolicy\x12!\n\x03\x63gi\x18\x01 \x01(\x0b\x32\x14.nextric.e2.v1.NrCgi\x12\x34\n\x08policies\x18\x02 \x03(\x0b\x32\".nextric.e2sm.rc.v1.RrmPolicyRatio\"E\n\x11SliceQuotaControl\x12\x30\n\x05\x63\x65lls\x18\x01 \x03(\x0b\x32!.nextric.e2sm.rc.v1.CellRrmPolicy\"O\n\nBeamSwitch\x12!\n\x03\x63gi\x18\x01 \x01(\x0b\x32\x14.nextric.e2.v1.NrCgi\x12\r\n\x05ue_id\x18\x02 \x01(\x04\x12\x0f\n\x07\x62\x65\x61m_id\x18\x03 \x01(\r\"E\n\x11\x42\x65\x61mSwitchControl\x12\x30\n\x08switches\x18\x01 \x03(\x0b\x32\x1e.nextric.e2sm.rc.v1.BeamSwitch\"\x8f\x01\n\x13\x45stimatorAssignment\x12!\n\x03\x63gi\x18\x01 \x01(\x0b\x32\x14.nextric.e2.v1.NrCgi\x12\x10\n\x08ue_group\x18\x02 \x01(\r\x12\x12\n\nall_groups\x18\x03 \x01(\x08\x12/\n\x04mode\x18\x04 \x01(\x0e\x32!.nextric.e2sm.rc.v1.EstimatorMode\"T\n\x14\x45stimatorModeControl\x12<\n\x0b\x61ssignments\x18\x01 \x03(\x0b\x32\'.nextric.e2sm.rc.v1.EstimatorAssignment*{\n\rEstimatorMode\x12\x1e\n\x1a\x45STIMATOR_MODE_UNSPECIFIED\x10\x00\x12\x15\n\x11\x45STIMATOR_MODE_LS\x10\x01\x12\x18\n\x14\x45STIMATOR_MODE_LMMSE\x10\x02\x12\x19\n\x15\x45STIMATOR_MODE_NEURAL\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bnextric/e2sm/rc/v1/rc.proto\x12\x12nextric.e2sm.rc.v1\x1a\x1anextric/e2/v1/common.proto\"c\n\x0fRrmPolicyMember\x12)\n\x04plmn\x18\x01 \x01(\x0b\x32\x1b.nextric.e2.v1.PlmnIdentity\x12%\n\x06snssai\x18\x02 \x01(\x0b\x32\x15.nextric.e2.v1.Snssai\"\xa6\x01\n\x0eRrmPolicyRatio\x12\x34\n\x07members\x18\x01 \x03(\x0b\x32#.nextric.e2sm.rc.v1.RrmPolicyMember\x12\x1c\n\x14min_prb_policy_ratio\x18\x02 \x01(\r\x12\x1c\n\x14max_prb_policy_ratio\x18\x03 \x01(\r\x12\"\n\x1a\x64\x65\x64icated_prb_policy_ratio\x18\x04 \x01(\r\"h\n\rCellRrmPolicy\x12!\n\x03\x63gi\x18\x01 \x01(\x0b\x32\x14.nextric.e2.v1.NrCgi\x12\x34\n\x08policies\x18\x02 \x03(\x0b\x32\".nextric.e2sm.rc.v1.RrmPolicyRatio\"E\n\x11SliceQuotaControl\x12\x30\n\x05\x63\x65lls\x18\x01 \x03(\x0b\x32!.nextric.e2sm.rc.v1.CellRrmPolicy\"O\n\nBeamSwitch\x12!\n\x03\x63gi\x18\x01 \x01(\x0b\x32\x14.nextric.e2.v1.NrCgi\x12\r\n\x05ue_id\x18\x02 \x01(\x04\x12\x0f\n\x07\x62\x65\x61m_id\x18\x03 \x01(\r\"E\n\x11\x42\x65\x61mSwitchControl\x12\x30\n\x08switches\x18\x01 \x03(\x0b\x32\x1e.nextric.e2sm.rc.v1.BeamSwitch\"X\n\x12\x42\x65\x61mMeasureRequest\x12!\n\x03\x63gi\x18\x01 \x01(\x0b\x32\x14.nextric.e2.v1.NrCgi\x12\r\n\x05ue_id\x18\x02 \x01(\x04\x12\x10\n\x08\x62\x65\x61m_ids\x18\x03 \x03(\r\"N\n\x12\x42\x65\x61mMeasureControl\x12\x38\n\x08requests\x18\x01 \x03(\x0b\x32&.nextric.e2sm.rc.v1.BeamMeasureRequest\"j\n\x0f\x42\x65\x61mMeasurement\x12!\n\x03\x63gi\x18\x01 \x01(\x0b\x32\x14.nextric.e2.v1.NrCgi\x12\r\n\x05ue_id\x18\x02 \x01(\x04\x12\x10\n\x08\x62\x65\x61m_ids\x18\x03 \x03(\r\x12\x13\n\x0bl1_rsrp_dbm\x18\x04 \x03(\x11\"O\n\x12\x42\x65\x61mMeasureOutcome\x12\x39\n\x0cmeasurements\x18\x01 \x03(\x0b\x32#.nextric.e2sm.rc.v1.BeamMeasurement\"\x8f\x01\n\x13\x45stimatorAssignment\x12!\n\x03\x63gi\x18\x01 \x01(\x0b\x32\x14.nextric.e2.v1.NrCgi\x12\x10\n\x08ue_group\x18\x02 \x01(\r\x12\x12\n\nall_groups\x18\x03 \x01(\x08\x12/\n\x04mode\x18\x04 \x01(\x0e\x32!.nextric.e2sm.rc.v1.EstimatorMode\"T\n\x14\x45stimatorModeControl\x12<\n\x0b\x61ssignments\x18\x01 \x03(\x0b\x32\'.nextric.e2sm.rc.v1.EstimatorAssignment*{\n\rEstimatorMode\x12\x1e\n\x1a\x45STIMATOR_MODE_UNSPECIFIED\x10\x00\x12\x15\n\x11\x45STIMATOR_MODE_LS\x10\x01\x12\x18\n\x14\x45STIMATOR_MODE_LMMSE\x10\x02\x12\x19\n\x15\x45STIMATOR_MODE_NEURAL\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'nextric.e2sm.rc.v1.rc_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ESTIMATORMODE']._serialized_start=910
-  _globals['_ESTIMATORMODE']._serialized_end=1033
+  _globals['_ESTIMATORMODE']._serialized_start=1269
+  _globals['_ESTIMATORMODE']._serialized_end=1392
   _globals['_RRMPOLICYMEMBER']._serialized_start=79
   _globals['_RRMPOLICYMEMBER']._serialized_end=178
   _globals['_RRMPOLICYRATIO']._serialized_start=181
@@ -46,8 +46,16 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_BEAMSWITCH']._serialized_end=605
   _globals['_BEAMSWITCHCONTROL']._serialized_start=607
   _globals['_BEAMSWITCHCONTROL']._serialized_end=676
-  _globals['_ESTIMATORASSIGNMENT']._serialized_start=679
-  _globals['_ESTIMATORASSIGNMENT']._serialized_end=822
-  _globals['_ESTIMATORMODECONTROL']._serialized_start=824
-  _globals['_ESTIMATORMODECONTROL']._serialized_end=908
+  _globals['_BEAMMEASUREREQUEST']._serialized_start=678
+  _globals['_BEAMMEASUREREQUEST']._serialized_end=766
+  _globals['_BEAMMEASURECONTROL']._serialized_start=768
+  _globals['_BEAMMEASURECONTROL']._serialized_end=846
+  _globals['_BEAMMEASUREMENT']._serialized_start=848
+  _globals['_BEAMMEASUREMENT']._serialized_end=954
+  _globals['_BEAMMEASUREOUTCOME']._serialized_start=956
+  _globals['_BEAMMEASUREOUTCOME']._serialized_end=1035
+  _globals['_ESTIMATORASSIGNMENT']._serialized_start=1038
+  _globals['_ESTIMATORASSIGNMENT']._serialized_end=1181
+  _globals['_ESTIMATORMODECONTROL']._serialized_start=1183
+  _globals['_ESTIMATORMODECONTROL']._serialized_end=1267
 # @@protoc_insertion_point(module_scope)

@@ -197,6 +197,120 @@ class BeamSwitchControl(_message.Message):
 Global___BeamSwitchControl: _TypeAlias = BeamSwitchControl  # noqa: Y015
 
 @_typing.final
+class BeamMeasureRequest(_message.Message):
+    """One UE's beam refinement request: the Set-A beams to measure (aperiodic CSI-RS for beam management, the
+    3GPP "P2" refinement step of BM-Case1 as deployed: the node has the UE measure these beams now).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CGI_FIELD_NUMBER: _builtins.int
+    UE_ID_FIELD_NUMBER: _builtins.int
+    BEAM_IDS_FIELD_NUMBER: _builtins.int
+    ue_id: _builtins.int
+    @_builtins.property
+    def cgi(self) -> _common_pb2.NrCgi: ...
+    @_builtins.property
+    def beam_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """Set-A indices to measure, in the requester's order (at most the Set-A size, no repeats)."""
+
+    def __init__(
+        self,
+        *,
+        cgi: _common_pb2.NrCgi | None = ...,
+        ue_id: _builtins.int = ...,
+        beam_ids: _abc.Iterable[_builtins.int] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["cgi", b"cgi"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["beam_ids", b"beam_ids", "cgi", b"cgi", "ue_id", b"ue_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BeamMeasureRequest: _TypeAlias = BeamMeasureRequest  # noqa: Y015
+
+@_typing.final
+class BeamMeasureControl(_message.Message):
+    """Measure chosen Set-A beams per UE (control style 4); the L1-RSRP comes back in the acknowledge as a
+    BeamMeasureOutcome (E2AP RIC Control Outcome). Nothing changes in the RAN.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUESTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def requests(self) -> _containers.RepeatedCompositeFieldContainer[Global___BeamMeasureRequest]: ...
+    def __init__(
+        self,
+        *,
+        requests: _abc.Iterable[Global___BeamMeasureRequest] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["requests", b"requests"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BeamMeasureControl: _TypeAlias = BeamMeasureControl  # noqa: Y015
+
+@_typing.final
+class BeamMeasurement(_message.Message):
+    """One UE's measured beams: the same L1-RSRP error model and reporting as the BEAM report (whole dB within
+    [-140, -44] dBm, TS 38.133), measured on the UE's channel when the node received the control.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CGI_FIELD_NUMBER: _builtins.int
+    UE_ID_FIELD_NUMBER: _builtins.int
+    BEAM_IDS_FIELD_NUMBER: _builtins.int
+    L1_RSRP_DBM_FIELD_NUMBER: _builtins.int
+    ue_id: _builtins.int
+    @_builtins.property
+    def cgi(self) -> _common_pb2.NrCgi: ...
+    @_builtins.property
+    def beam_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]: ...
+    @_builtins.property
+    def l1_rsrp_dbm(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]: ...
+    def __init__(
+        self,
+        *,
+        cgi: _common_pb2.NrCgi | None = ...,
+        ue_id: _builtins.int = ...,
+        beam_ids: _abc.Iterable[_builtins.int] | None = ...,
+        l1_rsrp_dbm: _abc.Iterable[_builtins.int] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["cgi", b"cgi"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["beam_ids", b"beam_ids", "cgi", b"cgi", "l1_rsrp_dbm", b"l1_rsrp_dbm", "ue_id", b"ue_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BeamMeasurement: _TypeAlias = BeamMeasurement  # noqa: Y015
+
+@_typing.final
+class BeamMeasureOutcome(_message.Message):
+    """What a BeamMeasureControl returns. A requested UE the cell no longer serves (handover) is left out."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MEASUREMENTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def measurements(self) -> _containers.RepeatedCompositeFieldContainer[Global___BeamMeasurement]: ...
+    def __init__(
+        self,
+        *,
+        measurements: _abc.Iterable[Global___BeamMeasurement] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["measurements", b"measurements"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BeamMeasureOutcome: _TypeAlias = BeamMeasureOutcome  # noqa: Y015
+
+@_typing.final
 class EstimatorAssignment(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
