@@ -109,8 +109,10 @@ ARGPARSE_BENCHES = {
     "testbed": ("bench.testbed_speed", "testbed speed (x real time), scaling to 1000 cells, twin rollouts/s"),
     "guardrail": ("bench.guardrail", "guardrail check latency in-process and over HTTP"),
     "slicing": ("bench.slicing_xapp", "slice scheduler xApp vs uniform on the PoC scenarios"),
-    "calibration": ("bench.calibration", "uniform vs hand-tuned SCM per PoC scenario"),
+    "calibration": ("bench.calibration", "the PoC city against its calibration rules (tuning seeds)"),
     "beam": ("bench.beam", "beam predictor (Set B 8 -> Set A 32) vs best-in-Set-B and last serving beam"),
+    "beam-ahead": ("bench.beam_ahead", "BM-Case2: best beam 1-2 report periods ahead vs last best beam and a "
+                   "Kalman angle tracker, per UE speed"),
     "ce": ("bench.ce", "channel-estimator selector: LS / LMMSE / neural NMSE over a TDL grid, choice vs oracle"),
     "twm": ("bench.twm_poc", "TWM PoC: uniform, DT-FAIR, FWM/CDWM-only, WM-free, TWM and improved planner (--quick)"),
     "e2ap": ("bench.e2ap_codec", "E2AP/E2SM-KPM codec: RIC Indications/s per core (KPM format 3, 10 UEs) vs protobuf"),
@@ -125,6 +127,8 @@ ARGPARSE_BENCHES = {
 # card next to the app
 TRAINERS: dict[str, tuple[str, str]] = {
     "beam": ("suite.trainers.beam", "beam predictor MLP (BM-Case1) -> xapps/beam_predictor/model"),
+    "beam-ahead": ("suite.trainers.beam_ahead", "BM-Case2 beam predictor MLP (1-2 report periods ahead) -> "
+                   "xapps/beam_predictor/model_ahead"),
     "ce": ("suite.trainers.ce", "neural channel estimator (gated linear experts) -> xapps/ce_selector/model"),
     "fwm": ("suite.trainers.worldmodels:fwm", "intent agent Field World Model (CNN, ONNX + card)"),
     "cdwm": ("suite.trainers.worldmodels:cdwm", "intent agent Control/Dynamics World Model (RSSM ensemble)"),

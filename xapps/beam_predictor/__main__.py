@@ -18,7 +18,7 @@ from nextric.obs.logging import configure_logging
 from nextric.obs.serve import run_process
 from xapps.beam_predictor.app import BeamPredictorApp
 from xapps.beam_predictor.metrics import BeamMetrics
-from xapps.beam_predictor.model import ModelStore
+from xapps.beam_predictor.model import ModelStore, ahead_store
 from xapps.beam_predictor.settings import BeamPredictorSettings
 
 
@@ -27,11 +27,16 @@ async def serve(settings: BeamPredictorSettings, stop: asyncio.Event | None = No
     health = Health()
     store = ModelStore(settings.model_dir, settings.inference_threads)
     store.load_now()
+    ahead = None
+    if settings.predict_ahead:
+        ahead = ahead_store(settings.ahead_model_dir, settings.inference_threads)
+        ahead.load_now()
     async with E2Client(settings.e2, E2ClientMetrics.create(registry)) as client:
-        app = BeamPredictorApp(settings, health, BeamMetrics.create(registry), client, store)
+        app = BeamPredictorApp(settings, health, BeamMetrics.create(registry), client, store, ahead)
         await run_process(app.run, observability_app(health, registry, "nextric-beam-predictor"),
                           settings.http.host, settings.http.port,
-                          {"model": store.current.version if store.current else None}, stop)
+                          {"model": store.current.version if store.current else None,
+                           "ahead_model": ahead.current.version if ahead and ahead.current else None}, stop)
 
 
 def main() -> None:

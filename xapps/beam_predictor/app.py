@@ -30,13 +30,19 @@ from nextric.guardrail import BeamSwitchAction, GuardrailPolicy, GuardrailState,
 from nextric.nr_arfcn import carrier_mhz
 from nextric.obs.health import Health
 from xapps.beam_predictor.core import (
+    AHEAD,
     MODEL,
+    NO_MODEL,
     SUBSET,
+    VALIDITY,
     WIDE,
     CellBeamConfig,
     PendingSwitch,
+    ReportHistory,
     UeDecision,
+    ahead_features,
     decide,
+    decide_ahead,
     features,
     input_order,
     outcome,
@@ -46,7 +52,7 @@ from xapps.beam_predictor.core import (
     switches_needed,
 )
 from xapps.beam_predictor.metrics import BeamMetrics
-from xapps.beam_predictor.model import BeamModel, ModelStore
+from xapps.beam_predictor.model import AheadModel, BeamModel, ModelStore
 from xapps.beam_predictor.settings import BeamPredictorSettings
 
 log = logging.getLogger("xapp.beam_predictor")
@@ -72,12 +78,16 @@ class CellGroup:
 
 class BeamPredictorApp:
     def __init__(self, settings: BeamPredictorSettings, health: Health, metrics: BeamMetrics, client: E2Client,
-                 store: ModelStore) -> None:
+                 store: ModelStore[BeamModel], ahead_store: ModelStore[AheadModel] | None = None) -> None:
         self.s = settings
         self.health = health
         self.m = metrics
         self.client = client
         self.store = store
+        #: BM-Case2 (PREDICT_AHEAD > 0): the model ahead of time and each UE's last Set-B reports
+        self.ahead_store = ahead_store if settings.predict_ahead else None
+        self.history = ReportHistory(1, settings.report_period_ms * 3 // 2)
+        self.logged_ahead: dict[str, tuple[str, ...]] = {}
         self.policy = GuardrailPolicy(kind_intervals={"beam_switch": settings.guard.min_interval_ms / 1000.0})
         self.queue: asyncio.Queue[tuple[e2ap_pb2.E2NodeInfo, e2ap_pb2.RicIndication]] = asyncio.Queue()
         self.node_tasks = NodeTasks(self.node_loop)
@@ -168,9 +178,12 @@ class BeamPredictorApp:
                 start += len(g.ue_ids)
             margin = self.min_margin(model) if model is not None else 0.0
             g.decisions = decide(g.ue_ids, g.rsrp, g.beam_ids, ranking, g.violations, margin)
+        if self.s.predict_ahead:
+            self.predict_ahead(groups)
+        for g in groups:
             for d in g.decisions:
                 self.m.decisions.labels(d.source).inc()
-                if d.source == MODEL:
+                if d.source in (MODEL, AHEAD):
                     self.m.confidence.observe(d.confidence)
                 else:
                     self.m.fallbacks.labels(d.reason or "unknown").inc()
@@ -178,6 +191,49 @@ class BeamPredictorApp:
                         log.debug("low confidence: best Set-B beam", extra={"cell": g.cell_key, "ue": d.ue_id,
                                                                             "margin": d.confidence})
             self.m.reports.inc(len(g.ue_ids))
+
+    def predict_ahead(self, groups: list[CellGroup]) -> None:
+        """BM-Case2: replace the decisions of every group the ahead model may serve by its prediction
+        ``PREDICT_AHEAD`` report periods ahead from the UEs' last reports (one inference for all of them). A group
+        it may not serve (no model, configuration or report period outside its card) keeps its BM-Case1 decisions
+        (model or classical), counted in ``ahead_fallbacks``; the UEs' histories are kept either way."""
+        h = self.s.predict_ahead
+        model = self.ahead_store.current if self.ahead_store is not None else None
+        if model is not None and self.history.n != model.history:
+            self.history = ReportHistory(model.history, self.history.max_gap_ms)
+        runnable: list[tuple[CellGroup, np.ndarray]] = []
+        for g in groups:
+            if model is None:
+                self.m.ahead_fallbacks.labels(NO_MODEL).inc(len(g.ue_ids))
+                continue
+            viol = model.violations(g.config, self.s.report_period_ms)
+            if h not in model.horizons:
+                viol.append(f"predict_ahead={h} not among the model's horizons {list(model.horizons)}")
+            order = input_order(g.beam_ids, model.set_b) if not viol else None
+            if viol or order is None:
+                key = tuple(viol or [f"set_b={g.beam_ids} is not the model's {list(model.set_b)}"])
+                if self.logged_ahead.get(g.cell_key) != key:
+                    self.logged_ahead[g.cell_key] = key
+                    log.warning("cell outside the ahead model's validity range: BM-Case1 decision",
+                                extra={"cell": g.cell_key, "model": model.version, "violations": list(key)})
+                self.m.ahead_fallbacks.labels(VALIDITY).inc(len(g.ue_ids))
+                continue
+            hist = self.history.push([(g.node.node_id, ue) for ue in g.ue_ids], g.cell_key, g.now_ms,
+                                     g.rsrp[:, order])
+            runnable.append((g, hist))
+        if groups:
+            self.history.prune(max(g.now_ms for g in groups))
+        if not runnable or model is None:
+            return
+        x = ahead_features(np.concatenate([hist for _, hist in runnable]))
+        t0 = time.perf_counter()
+        probs = model.predict(x)[:, model.horizons.index(h)]
+        self.m.inference_latency.observe(time.perf_counter() - t0)
+        start = 0
+        for g, _ in runnable:
+            ranking = rank(probs[start:start + len(g.ue_ids)], self.s.top_k)
+            start += len(g.ue_ids)
+            g.decisions = decide_ahead(g.ue_ids, ranking, g.decisions)
 
     def check_outcomes(self, g: CellGroup) -> None:
         for ue, beam in zip(g.ue_ids, g.serving, strict=True):
@@ -308,6 +364,9 @@ class BeamPredictorApp:
             self.m.model_reloads.labels(res).inc()
             self.logged_violations.clear()
             self._model_health()
+        if self.ahead_store is not None and (res := await self.ahead_store.poll()) is not None:
+            self.m.model_reloads.labels(res).inc()
+            self.logged_ahead.clear()
 
     async def run(self, stop: asyncio.Event) -> None:
         worker = asyncio.create_task(self.worker())

@@ -235,3 +235,95 @@ def outcome(pending: PendingSwitch, report_ms: int, serving_beam: int) -> str | 
     if report_ms <= pending.effective_ms:
         return None
     return "confirmed" if serving_beam == pending.beam else "not_applied"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# BM-Case2: prediction ahead of time (temporal domain) from the last reports of a UE
+
+AHEAD = "model_ahead"  #: decision source of the BM-Case2 model (``PREDICT_AHEAD`` > 0)
+AHEAD_HISTORY = 4  #: Set-B reports per UE the BM-Case2 model reads (the latest and the 3 before)
+DELTA_CLIP = 3.0  #: report-to-report RSRP changes are clipped to +-30 dB (in units of RSRP_SCALE_DB)
+
+
+def ahead_features(hist_dbm: npt.ArrayLike) -> FloatArray:
+    """BM-Case2 model input (U, (2N - 1) B_B) float32 from a UE's last ``N`` Set-B reports (U, N, B_B) dBm, oldest
+    first: each report relative to its own strongest beam (as :func:`features`, N B_B columns, oldest first),
+    then the report-to-report changes of every beam's absolute L1-RSRP / :data:`RSRP_SCALE_DB`, clipped to
+    +-:data:`DELTA_CLIP` ((N - 1) B_B columns). A UE with fewer reports repeats its oldest one (changes 0)."""
+    h = np.asarray(hist_dbm, dtype=np.float32)
+    if h.ndim != 3 or h.shape[1] < 1 or h.shape[2] == 0:
+        raise ValueError(f"hist_dbm must be (U, N, B_B) with N, B_B >= 1, got shape {h.shape}")
+    u, n, b = h.shape
+    rel = features(h.reshape(u * n, b)).reshape(u, n * b)
+    delta = np.clip(np.diff(h, axis=1) / np.float32(RSRP_SCALE_DB), -DELTA_CLIP, DELTA_CLIP).reshape(u, (n - 1) * b)
+    return np.ascontiguousarray(np.concatenate([rel, delta], axis=1), dtype=np.float32)
+
+
+def history_index(cell: npt.ArrayLike, n: int) -> IntArray:
+    """For time-major per-UE reports with serving cells ``cell`` (T, U): (T, U, n) time indices of the last ``n``
+    reports of each UE, oldest first, within the UE's current stay in its cell (a handover restarts the history:
+    beam indices of two cells are unrelated); missing reports repeat the oldest available. The offline twin of
+    :class:`ReportHistory`."""
+    c = np.asarray(cell)
+    t_len = c.shape[0]
+    start = np.zeros(c.shape, dtype=np.int64)
+    for t in range(1, t_len):
+        start[t] = np.where(c[t] == c[t - 1], start[t - 1], t)
+    t_idx = np.arange(t_len)[:, None, None] - np.arange(n - 1, -1, -1)[None, None, :]
+    return np.asarray(np.maximum(t_idx, start[:, :, None]), dtype=np.int64)
+
+
+class ReportHistory:
+    """Per-UE ring of the last ``n`` Set-B reports (model input order), the online twin of :func:`history_index`.
+
+    A UE's history restarts when it reports from another cell or after a gap of more than ``max_gap_ms`` (a missed
+    report: the model was trained on consecutive reports). Pure state, no I/O; :meth:`prune` forgets UEs that
+    stopped reporting."""
+
+    def __init__(self, n: int, max_gap_ms: int) -> None:
+        if n < 1:
+            raise ValueError("n must be >= 1")
+        self.n = n
+        self.max_gap_ms = max_gap_ms
+        self._h: dict[Any, tuple[str, int, list[npt.NDArray[np.float32]]]] = {}
+
+    def __len__(self) -> int:
+        return len(self._h)
+
+    def push(self, keys: Sequence[Any], cell: str, now_ms: int, rsrp_dbm: npt.ArrayLike) -> FloatArray:
+        """Add one report per UE (``keys[i]``: a UE key unique across nodes; ``rsrp_dbm`` (U, B_B) in the model's
+        Set-B order) and return the UEs' histories (U, n, B_B) dBm, oldest first, padded with the oldest report."""
+        r = np.asarray(rsrp_dbm, dtype=np.float32)
+        out = np.empty((len(keys), self.n, r.shape[1] if r.ndim == 2 else 0), dtype=np.float32)
+        for i, key in enumerate(keys):
+            prev = self._h.get(key)
+            rows: list[npt.NDArray[np.float32]] = []
+            if prev is not None and prev[0] == cell and prev[2][-1].shape == r[i].shape and self.n > 1:
+                gap = now_ms - prev[1]
+                if 0 < gap <= self.max_gap_ms:
+                    rows = prev[2][-(self.n - 1):]
+                elif gap == 0:  # the same period again: its report replaces the stored one
+                    rows = prev[2][:-1][-(self.n - 1):]
+            rows = [*rows, r[i].copy()]
+            self._h[key] = (cell, now_ms, rows)
+            pad = [rows[0]] * (self.n - len(rows))
+            out[i] = np.stack(pad + rows)
+        return out
+
+    def prune(self, now_ms: int) -> int:
+        """Forget UEs whose last report is older than ``max_gap_ms``; returns how many were dropped."""
+        old = [k for k, v in self._h.items() if now_ms - v[1] > self.max_gap_ms]
+        for k in old:
+            del self._h[k]
+        return len(old)
+
+
+def decide_ahead(ue_ids: Sequence[int], ranking: Ranking, now: Sequence[UeDecision]) -> list[UeDecision]:
+    """BM-Case2 decisions: each UE is served the beam the model predicts best ``PREDICT_AHEAD`` periods ahead
+    (source :data:`AHEAD`); ``now`` are the same UEs' BM-Case1 decisions, whose classical choice is kept."""
+    out = []
+    for i, ue in enumerate(ue_ids):
+        top = tuple(int(b) for b in ranking.top[i])
+        out.append(UeDecision(int(ue), top[0], AHEAD, None, float(ranking.margin[i]), top, now[i].best_set_b,
+                              prob=tuple(float(x) for x in ranking.prob[i])))
+    return out

@@ -24,6 +24,7 @@ class BeamMetrics:
     model_reloads: Counter
     refinements: Counter
     refinement_changed: Counter
+    ahead_fallbacks: Counter
 
     @classmethod
     def create(cls, registry: CollectorRegistry) -> BeamMetrics:
@@ -57,4 +58,7 @@ class BeamMetrics:
                                 registry=registry),
             refinement_changed=Counter(p + "refinement_changed", "refined UEs served another beam than predicted",
                                        ["source"], registry=registry),
+            ahead_fallbacks=Counter(p + "ahead_fallbacks", "PREDICT_AHEAD > 0: UEs served the BM-Case1 decision "
+                                    "instead of the BM-Case2 model, by reason (no_model, validity)", ["reason"],
+                                    registry=registry),
         )

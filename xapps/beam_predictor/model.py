@@ -10,10 +10,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 import onnxruntime as ort
@@ -26,6 +26,8 @@ log = logging.getLogger("xapp.beam_predictor.model")
 
 ARTEFACT = "beam.onnx"
 CARD = "beam.card.json"
+AHEAD_ARTEFACT = "beam_ahead.onnx"  #: the BM-Case2 model (prediction ahead of time) and its card
+AHEAD_CARD = "beam_ahead.card.json"
 
 
 @dataclass(frozen=True)
@@ -110,32 +112,125 @@ def load_model(folder: Path, threads: int = 1) -> BeamModel:
     return model
 
 
-def _stamp(folder: Path) -> tuple[tuple[int, int], ...] | None:
+@dataclass(frozen=True)
+class AheadModel:
+    """A loaded BM-Case2 model: ``predict`` maps :func:`~xapps.beam_predictor.core.ahead_features` (U, F) of the
+    last ``history`` reports to probabilities (U, H, B_A), one row per horizon of ``horizons`` (report periods)."""
+
+    session: ort.InferenceSession
+    card: DataCard
+    set_b: tuple[int, ...]
+    set_a_size: int
+    sha256: str
+    history: int
+    horizons: tuple[int, ...]
+    report_period_ms: int
+    set_b_kind: str = WIDE
+
+    @property
+    def version(self) -> str:
+        return f"{self.card.name}@{self.sha256[:12]}"
+
+    @property
+    def n_features(self) -> int:
+        return (2 * self.history - 1) * len(self.set_b)
+
+    def predict(self, x: FloatArray) -> FloatArray:
+        if len(x) == 0:
+            return np.zeros((0, len(self.horizons), self.set_a_size), dtype=np.float32)
+        out = self.session.run(["probs"], {"rsrp_hist": np.ascontiguousarray(x, dtype=np.float32)})[0]
+        return np.asarray(out, dtype=np.float32)
+
+    def violations(self, config: CellBeamConfig, report_period_ms: int) -> list[str]:
+        """Why ``config`` at this report period lies outside the card's validity range (empty = inside)."""
+        return validity_violations(self.card, {**config.as_mapping(), "report_period_ms": report_period_ms})
+
+
+def load_ahead_model(folder: Path, threads: int = 1) -> AheadModel:
+    """Load ``beam_ahead.onnx`` + ``beam_ahead.card.json``: the same checks as :func:`load_model` (pair, shapes,
+    smoke inference) plus the card's history length, horizons and report period."""
+    onnx_path, card_path = folder / AHEAD_ARTEFACT, folder / AHEAD_CARD
+    if not onnx_path.is_file():
+        raise ValidationError(f"model artefact {onnx_path} does not exist")
+    card = load_card(card_path)
+    if card.kind != "model":
+        raise ValidationError(f"{card_path}: kind must be 'model', got {card.kind!r}")
+    data = onnx_path.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    want = card.raw["model"].get("sha256")
+    if want is not None and want != digest:
+        raise ValidationError(f"{card_path}: model.sha256 {want[:12]}... does not match {onnx_path.name} "
+                              f"({digest[:12]}...): artefact and card are not a pair")
+    cfg = card.raw.get("configuration", {})
     try:
-        return tuple((p.stat().st_mtime_ns, p.stat().st_size) for p in (folder / ARTEFACT, folder / CARD))
+        set_b = tuple(int(b) for b in cfg["set_b"])
+        set_a = int(cfg["set_a_size"])
+        history = int(cfg["history_reports"])
+        period = int(cfg["report_period_ms"])
+        horizons = tuple(int(h) for h in card.raw["task"]["horizons_report_periods"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValidationError(f"{card_path}: configuration.set_b, set_a_size, history_reports, report_period_ms and "
+                              "task.horizons_report_periods are required") from exc
+    kind = str(cfg.get("set_b_kind", SUBSET))
+    if kind not in (SUBSET, WIDE) or history < 1 or not horizons or "report_period_ms" not in card.validity_range:
+        raise ValidationError(f"{card_path}: bad set_b_kind {kind!r}, history {history}, horizons {horizons} or no "
+                              "report_period_ms in validity_range")
+    try:
+        session = _session(data, threads)
+    except Exception as exc:  # onnxruntime raises its own exception types
+        raise ValidationError(f"{onnx_path}: onnxruntime cannot load it: {exc}") from exc
+    model = AheadModel(session, card, set_b, set_a, digest, history, horizons, period, kind)
+    ins = {i.name: i.shape for i in session.get_inputs()}
+    outs = {o.name: o.shape for o in session.get_outputs()}
+    if "rsrp_hist" not in ins or ins["rsrp_hist"][-1] != model.n_features:
+        raise ValidationError(f"{onnx_path}: needs input 'rsrp_hist' (N, {model.n_features}), has {ins}")
+    if "probs" not in outs or list(outs["probs"][1:]) != [len(horizons), set_a]:
+        raise ValidationError(f"{onnx_path}: needs output 'probs' (N, {len(horizons)}, {set_a}), has {outs}")
+    probe = model.predict(np.zeros((2, model.n_features), dtype=np.float32))
+    if probe.shape != (2, len(horizons), set_a) or not np.isfinite(probe).all():
+        raise ValidationError(f"{onnx_path}: smoke inference gave {probe.shape}, finite={np.isfinite(probe).all()}")
+    return model
+
+
+def ahead_store(folder: Path, threads: int = 1) -> ModelStore[AheadModel]:
+    """Hot-reloading store of the BM-Case2 model in ``folder``."""
+    return ModelStore(folder, threads, load_ahead_model, (AHEAD_ARTEFACT, AHEAD_CARD))
+
+
+def _stamp(folder: Path, files: tuple[str, ...] = (ARTEFACT, CARD)) -> tuple[tuple[int, int], ...] | None:
+    try:
+        return tuple((p.stat().st_mtime_ns, p.stat().st_size) for p in (folder / f for f in files))
     except OSError:
         return None
 
 
-class ModelStore:
+M = TypeVar("M", BeamModel, AheadModel)
+
+
+class ModelStore(Generic[M]):
     """The current model of a folder, swapped atomically when the artefact or card changes on disk.
 
     ``current`` is read by the decision path without locks (one attribute read); :meth:`poll` loads a changed
     pair in a worker thread, so reports keep flowing through the old model until the new one is ready.
+    ``loader``/``files``: the BM-Case1 model (default) or the BM-Case2 one (:func:`ahead_store`).
     """
 
-    def __init__(self, folder: Path, threads: int = 1) -> None:
+    def __init__(self, folder: Path, threads: int = 1,
+                 loader: Callable[[Path, int], M] = load_model,  # type: ignore[assignment]
+                 files: tuple[str, ...] = (ARTEFACT, CARD)) -> None:
         self.folder = folder
         self.threads = threads
-        self.current: BeamModel | None = None
+        self.loader: Callable[[Path, int], M] = loader
+        self.files = files
+        self.current: M | None = None
         self.last_error: str | None = None
         self._stamp: tuple[tuple[int, int], ...] | None = None
 
-    def load_now(self) -> BeamModel | None:
+    def load_now(self) -> M | None:
         """Synchronous first load (at start-up); a failure is kept in ``last_error`` (the app runs classical)."""
-        self._stamp = _stamp(self.folder)
+        self._stamp = _stamp(self.folder, self.files)
         try:
-            self.current = load_model(self.folder, self.threads)
+            self.current = self.loader(self.folder, self.threads)
             self.last_error = None
         except ValidationError as exc:
             self.last_error = str(exc)
@@ -144,12 +239,12 @@ class ModelStore:
 
     async def poll(self) -> str | None:
         """Reload when the files changed: ``"loaded"``, ``"rejected"`` (old model kept), or None (no change)."""
-        stamp = _stamp(self.folder)
+        stamp = _stamp(self.folder, self.files)
         if stamp is None or stamp == self._stamp:
             return None
         self._stamp = stamp
         try:
-            model = await asyncio.to_thread(load_model, self.folder, self.threads)
+            model = await asyncio.to_thread(self.loader, self.folder, self.threads)
         except ValidationError as exc:
             self.last_error = str(exc)
             log.error("model reload rejected; the running model stays", extra={"error": str(exc)})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from nextric.e2.settings import E2ClientSettings, own_requestor_id
@@ -14,6 +14,8 @@ from xapps.beam_predictor.core import PRIOR_WEIGHT_DB
 MODEL_DIR = Path(__file__).resolve().parent / "model"  #: the model for a wide-beam Set B (twm_poc_wide_b)
 #: the model for a Set B that is a subset of Set A (twm_poc): set MODEL_DIR to it for such cells
 SUBSET_MODEL_DIR = Path(__file__).resolve().parent / "model_subset"
+#: the BM-Case2 model (best beam 1-2 report periods ahead, wide Set B), served with PREDICT_AHEAD > 0
+AHEAD_MODEL_DIR = Path(__file__).resolve().parent / "model_ahead"
 
 
 class GuardSettings(BaseModel):
@@ -43,6 +45,11 @@ class BeamPredictorSettings(BaseSettings):
     refine_prior_db: float = Field(PRIOR_WEIGHT_DB, ge=0, le=10,
                                    description="dB per nat of the model's log-probability added to a refinement "
                                                "measurement of its top-K (0 = the strongest measured)")
+    predict_ahead: int = Field(0, ge=0, le=2,
+                               description="BM-Case2: serve the beam predicted this many report periods ahead from "
+                                           "each UE's last reports (AHEAD_MODEL_DIR); 0 = the BM-Case1 prediction "
+                                           "from the latest report (today)")
+    ahead_model_dir: Path = Field(AHEAD_MODEL_DIR, description="folder holding beam_ahead.onnx and its card")
     min_margin: float | None = Field(None, ge=0, le=1,
                                      description="softmax-margin threshold of the low-confidence fallback "
                                                  "(None = the model card's confidence.min_margin)")
@@ -50,6 +57,12 @@ class BeamPredictorSettings(BaseSettings):
     max_batch_reports: int = Field(64, ge=1, description="indications merged into one inference batch at most")
     switch: bool = Field(True, description="send serving-beam switches (false: predict and measure only)")
     inference_threads: int = Field(1, ge=1, le=16)
+    @model_validator(mode="after")
+    def _ahead_or_refine(self) -> BeamPredictorSettings:
+        if self.predict_ahead and self.refine_k:
+            raise ValueError("PREDICT_AHEAD and REFINE_K are exclusive: refinement measures beams now, not ahead")
+        return self
+
     node_refresh_s: float = Field(2.0, gt=0, description="wall-clock period of E2 node discovery")
     guard: GuardSettings = GuardSettings()
     http: HttpSettings = HttpSettings()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -38,8 +39,14 @@ from testbed.evaluation_service import registrar as eval_registrar
 from xapps.beam_predictor.app import BeamPredictorApp, CellGroup
 from xapps.beam_predictor.core import MODEL, CellBeamConfig, UeDecision
 from xapps.beam_predictor.metrics import BeamMetrics
-from xapps.beam_predictor.model import ARTEFACT, CARD, ModelStore
-from xapps.beam_predictor.settings import MODEL_DIR, SUBSET_MODEL_DIR, BeamPredictorSettings, GuardSettings
+from xapps.beam_predictor.model import AHEAD_ARTEFACT, AHEAD_CARD, ARTEFACT, CARD, BeamModel, ModelStore, ahead_store
+from xapps.beam_predictor.settings import (
+    AHEAD_MODEL_DIR,
+    MODEL_DIR,
+    SUBSET_MODEL_DIR,
+    BeamPredictorSettings,
+    GuardSettings,
+)
 
 from ...e2.conftest import until
 
@@ -50,7 +57,7 @@ class Rig:
     node: EmulatedGnbs
     app: BeamPredictorApp
     registry: CollectorRegistry
-    store: ModelStore
+    store: ModelStore[BeamModel]
 
     def metric(self, name: str, **labels: str) -> float:
         return self.registry.get_sample_value(name, labels or None) or 0.0
@@ -58,7 +65,7 @@ class Rig:
 
 @contextlib.asynccontextmanager
 async def rig(scenario: str, model_dir: Path, guard_ms: int = 1000, seed: int = 5,
-              refine_k: int = 0) -> AsyncIterator[Rig]:
+              refine_k: int = 0, ahead_dir: Path | None = None, predict_ahead: int = 0) -> AsyncIterator[Rig]:
     emu = Emulator(load_scenario(scenario), ShockRegime.parse("none"), seed=seed)
     node = EmulatedGnbs(emu)
     service = EvaluationService(emu, {b.cell_id: b.cgi for b in node.bindings})
@@ -66,12 +73,16 @@ async def rig(scenario: str, model_dir: Path, guard_ms: int = 1000, seed: int = 
     settings = BeamPredictorSettings(e2=E2ClientSettings(target=server.target), model_dir=model_dir,
                                      report_period_ms=node.fast_step_ms,
                                      reload_check_s=0.05, guard=GuardSettings(min_interval_ms=guard_ms),
-                                     refine_k=refine_k)
+                                     refine_k=refine_k, predict_ahead=predict_ahead,
+                                     ahead_model_dir=ahead_dir or AHEAD_MODEL_DIR)
     registry = CollectorRegistry()
     store = ModelStore(model_dir)
     store.load_now()
     client = E2Client(settings.e2)
-    app = BeamPredictorApp(settings, Health(), BeamMetrics.create(registry), client, store)
+    ahead = ahead_store(settings.ahead_model_dir) if predict_ahead else None
+    if ahead is not None:
+        ahead.load_now()
+    app = BeamPredictorApp(settings, Health(), BeamMetrics.create(registry), client, store, ahead)
     stop = asyncio.Event()
     task = asyncio.create_task(app.run(stop))
     try:
@@ -267,3 +278,43 @@ async def test_beam_measure_control_is_checked_and_answers_with_measurements(tmp
             assert err.value.value == "control-message-invalid"
         with pytest.raises(E2Failure):
             await r.app.client.control(req())
+
+
+async def test_predict_ahead_serves_the_bm_case2_model_falls_back_and_reloads(tmp_path: Path) -> None:
+    """PREDICT_AHEAD=1 over real gRPC: the BM-Case2 model decides from each UE's history and its switches land; a
+    card whose report period no longer matches is hot-reloaded and every UE gets the BM-Case1 decision (validity
+    fallback, counted); a broken artefact is rejected and the running model stays; no indication is dropped."""
+    ahead_dir = tmp_path / "ahead"
+    ahead_dir.mkdir()
+    for name in (AHEAD_ARTEFACT, AHEAD_CARD):
+        shutil.copy(AHEAD_MODEL_DIR / name, ahead_dir / name)
+    async with rig("twm_poc_wide_b", MODEL_DIR, ahead_dir=ahead_dir, predict_ahead=1) as r:
+        await drive(r, 5)
+        n_ues = len(r.node.emu.ue_ids)
+        assert r.metric("nextric_beam_predictor_decisions_total", source="model_ahead") >= 5 * n_ues * 0.9
+        assert r.metric("nextric_beam_predictor_ahead_fallbacks_total", reason="validity") == 0
+        assert r.metric("nextric_beam_predictor_switches_sent_total") > 0
+        assert r.metric("nextric_beam_predictor_switch_outcome_total", result="confirmed") > 0
+        assert len(r.app.history) >= 0.9 * n_ues
+        # hot reload: the same artefact with a card for a 500 ms report period -> outside validity
+        card = json.loads((ahead_dir / AHEAD_CARD).read_text())
+        card["validity_range"]["report_period_ms"] = {"values": [500]}
+        (ahead_dir / AHEAD_CARD).write_text(json.dumps(card))
+        await until(lambda: r.metric("nextric_beam_predictor_model_reloads_total", result="loaded") >= 1, 10.0)
+        before = r.metric("nextric_beam_predictor_decisions_total", source="model_ahead")
+        await drive(r, 2)
+        assert r.metric("nextric_beam_predictor_decisions_total", source="model_ahead") == before
+        assert r.metric("nextric_beam_predictor_ahead_fallbacks_total", reason="validity") >= 2 * n_ues * 0.9
+        assert r.metric("nextric_beam_predictor_decisions_total", source="model") > 0  # BM-Case1 serves
+        # a broken artefact is rejected, the loaded model stays
+        (ahead_dir / AHEAD_ARTEFACT).write_bytes(b"not onnx")
+        await until(lambda: r.metric("nextric_beam_predictor_model_reloads_total", result="rejected") >= 1, 10.0)
+        assert r.app.ahead_store is not None
+        assert r.app.ahead_store.current is not None
+        await drive(r, 1)
+        assert r.app.processed == r.app.indications
+
+
+def test_predict_ahead_and_refinement_are_exclusive() -> None:
+    with pytest.raises(ValueError, match="exclusive"):
+        BeamPredictorSettings(e2=E2ClientSettings(target="127.0.0.1:1"), predict_ahead=1, refine_k=3)

@@ -13,6 +13,7 @@ from nextric.descriptor import validate
 from nextric.errors import ValidationError
 from nextric.nr_arfcn import carrier_mhz
 from xapps.beam_predictor.core import (
+    DELTA_CLIP,
     FALLBACK,
     LOW_CONFIDENCE,
     MODEL,
@@ -20,9 +21,12 @@ from xapps.beam_predictor.core import (
     VALIDITY,
     CellBeamConfig,
     PendingSwitch,
+    ReportHistory,
+    ahead_features,
     best_set_b,
     decide,
     features,
+    history_index,
     input_order,
     neighbour_candidates,
     outcome,
@@ -172,3 +176,38 @@ def test_refinement_candidates_and_refined_decisions() -> None:
     assert (d.beam, d.source, d.measured) == (4, MODEL, (3, 4, 5))
     assert refined(model_d, (3, 4, 5), (-80, -79, -85), prior_weight_db=2.0).beam == 3  # 2 ln(0.6/0.3) = 1.4 dB
     assert refined(fb, (2, 3, 1), (-80, -79, -85), prior_weight_db=1.0).beam == 3  # no model prior for a fallback
+
+
+def test_ahead_features_layout() -> None:
+    hist = np.array([[[-80, -90], [-82, -85], [-70, -75]]], dtype=np.float32)  # (1, 3, 2)
+    x = ahead_features(hist)
+    assert x.shape == (1, 5 * 2)
+    np.testing.assert_allclose(x[0, :6], [0, -1.0, 0, -0.3, 0, -0.5], atol=1e-6)
+    np.testing.assert_allclose(x[0, 6:], [-0.2, 0.5, 1.2, 1.0], atol=1e-6)
+    big = ahead_features(np.array([[[-140, -140], [-44, -44]]]))
+    assert big[0, -1] == DELTA_CLIP
+
+
+def test_report_history_matches_the_offline_windows() -> None:
+    """The xApp's per-UE ring and the trainer's history_index give the same inputs: padding at the start, a restart
+    at a handover, and (online only) after a missed report."""
+    rng = np.random.default_rng(0)
+    t_len, u, n = 9, 3, 4
+    cell = np.zeros((t_len, u), dtype=np.int64)
+    cell[5:, 1] = 7  # UE 1 hands over at t = 5
+    rsrp = rng.integers(-120, -60, (t_len, u, 2)).astype(np.float32)
+    idx = history_index(cell, n)
+    offline = rsrp[idx, np.arange(u)[None, :, None]]  # (T, U, n, B)
+    hist = ReportHistory(n, 1500)
+    for t in range(t_len):
+        for ue in range(u):
+            got = hist.push([ue], f"cell-{cell[t, ue]}", 1000 * t, rsrp[t, ue:ue + 1])
+            np.testing.assert_array_equal(got[0], offline[t, ue])
+    assert (idx[5, 1] == 5).all()
+    assert (idx[8, 1] == [5, 6, 7, 8]).all()
+    assert (idx[1, 0] == [0, 0, 0, 1]).all()
+    # a missed report restarts the history; pruning forgets silent UEs
+    got = hist.push([0], "cell-0", 1000 * (t_len + 1), rsrp[0, :1])
+    assert (got[0] == rsrp[0, 0]).all()
+    assert hist.prune(1000 * (t_len + 1)) == 2
+    assert len(hist) == 1
