@@ -21,10 +21,10 @@ class BridgeHub(IndicationHub):
         self._on_subscribe = on_subscribe
         self._on_remove = on_remove
 
-    def attach(self, request: e2ap_pb2.RicSubscriptionRequest) -> tuple[Subscription, Outbox]:
+    def attach(self, request: e2ap_pb2.RicSubscriptionRequest, client: str = "") -> tuple[Subscription, Outbox]:
         before = self._subs.get(SubscriptionKey.of(request))
         shape = None if before is None else (before.style, before.period_ms, before.cells)
-        sub, outbox = super().attach(request)
+        sub, outbox = super().attach(request, client)
         if shape != (sub.style, sub.period_ms, sub.cells):  # new, or its trigger changed: (re)subscribe at the gNB
             self._on_subscribe(sub, request)
         return sub, outbox

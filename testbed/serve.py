@@ -62,7 +62,7 @@ async def serve(settings: TestbedSettings, stop: asyncio.Event | None = None) ->
     node = EmulatedGnbs(emu)
     transport = TransportController(emu)
     node.step_hooks.append(transport.publish)
-    twin = TwinService(scenario, settings.scenario, [b.cell_key for b in node.bindings])
+    twin = TwinService(scenario, settings.scenario, [b.cell_key for b in node.bindings], settings.twin)
     registry = CollectorRegistry()
     health = Health()
     health.register("e2")

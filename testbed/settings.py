@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from nextric.e2.settings import E2ServerSettings
 from nextric.settings import HttpSettings, LogSettings
+from testbed.twin_service import TwinLimits
 
 CE_MODEL_DIR = Path(__file__).resolve().parents[1] / "xapps" / "ce_selector" / "model"  #: a data file, not an import
 
@@ -30,5 +31,6 @@ class TestbedSettings(BaseSettings):
     e2ap_transport: Literal["auto", "sctp", "tcp"] = Field("auto", description="sctp, tcp (length-prefixed framing) "
                                                           "or auto (SCTP where the kernel has it)")
     e2: E2ServerSettings = E2ServerSettings()
+    twin: TwinLimits = TwinLimits()
     http: HttpSettings = HttpSettings()
     log: LogSettings = LogSettings()

@@ -6,7 +6,9 @@ zones, transport nodes and links, slices and their SLAs, timing, cost weights, t
 link alarms) and rolls the candidates out in a worker thread, so the event loop keeps serving E2 meanwhile:
 open loop (fixed shares) or closed loop (:mod:`testbed.closed_loop`: the plans' bounds with the shared control
 laws running inside them, from the controllers' state in the request). It never touches the running emulator.
-Every request is bounded (candidates x seeds, horizon, total cell-steps) before any work starts.
+Every request is bounded before any work starts (:class:`TwinLimits`: candidates, seeds, their product, horizon,
+total cell-steps; INVALID_ARGUMENT naming the field), and at most ``max_concurrent_rollouts`` run at once (further
+ones are answered RESOURCE_EXHAUSTED at once, not queued).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 
 import grpc
 import numpy as np
+from pydantic import BaseModel, Field
 
 from nextric.e2sm.kpm.v1 import kpm_pb2
 from nextric.errors import ConfigError, ValidationError
@@ -34,10 +37,25 @@ MAX_HORIZON_FACTOR = 4  #: a closed-loop horizon may be at most this many times 
 MAX_CELL_STEPS = 20_000_000  #: candidates x seeds x sub-steps x cells per request (bounds CPU and memory)
 
 
+class TwinLimits(BaseModel):
+    """Bounds on one ``Rollout`` and on rollouts at once (testbed settings ``NEXTRIC_TESTBED_TWIN__*``)."""
+
+    max_candidates: int = Field(MAX_ROLLOUTS, ge=1, description="candidates (plans or share sets) per request")
+    max_seeds: int = Field(256, ge=1, description="seeds per candidate (n_seeds)")
+    max_rollouts: int = Field(MAX_ROLLOUTS, ge=1, description="candidates x seeds per request")
+    max_horizon_slow_steps: int | None = Field(
+        None, ge=1, description="horizon in slow steps; None: MAX_HORIZON_FACTOR x the description's horizon")
+    max_cell_steps: int = Field(MAX_CELL_STEPS, ge=1, description="candidates x seeds x sub-steps x cells per request")
+    max_concurrent_rollouts: int = Field(4, ge=1, description="Rollout calls running at once; more: RESOURCE_EXHAUSTED")
+
+
 class TwinService(twin_pb2_grpc.DigitalTwinServicer):
-    def __init__(self, scenario: ScenarioParams, scenario_name: str, cell_keys: list[str]) -> None:
+    def __init__(self, scenario: ScenarioParams, scenario_name: str, cell_keys: list[str],
+                 limits: TwinLimits | None = None) -> None:
         if len(cell_keys) != scenario.n_cells:
             raise ConfigError(f"{len(cell_keys)} cell keys for {scenario.n_cells} cells")
+        self.limits = limits or TwinLimits()
+        self.active = 0  #: Rollout calls running now
         self.scenario = scenario
         self.name = scenario_name
         self.cell_keys = cell_keys
@@ -112,14 +130,24 @@ class TwinService(twin_pb2_grpc.DigitalTwinServicer):
         return out
 
     def _check_budget(self, n: int, seeds: int, k: int) -> None:
+        """Refuse a request over any bound, naming the request field and the limit."""
         t = self.scenario.timing
-        if n < 1 or n * seeds > MAX_ROLLOUTS or not 1 <= k <= MAX_HORIZON_FACTOR * t.slow_per_horizon:
-            raise ValidationError(f"N x seeds must be in 1..{MAX_ROLLOUTS} and the horizon in 1.."
-                                  f"{MAX_HORIZON_FACTOR * t.slow_per_horizon} slow steps (got {n} x {seeds}, K={k})")
+        lim = self.limits
+        max_k = lim.max_horizon_slow_steps or MAX_HORIZON_FACTOR * t.slow_per_horizon
+        if not 1 <= n <= lim.max_candidates:
+            raise ValidationError(f"candidates: {n} outside 1..{lim.max_candidates} (max_candidates)")
+        if not 1 <= seeds <= lim.max_seeds:
+            raise ValidationError(f"n_seeds: {seeds} outside 1..{lim.max_seeds} (max_seeds)")
+        if n * seeds > lim.max_rollouts:
+            raise ValidationError(f"candidates x n_seeds: {n} x {seeds} = {n * seeds} above {lim.max_rollouts} "
+                                  f"(max_rollouts)")
+        if not 1 <= k <= max_k:
+            raise ValidationError(f"horizon_slow_steps: {k} slow steps outside 1..{max_k} "
+                                  "(max_horizon_slow_steps)")
         work = n * seeds * k * t.fast_per_slow * self.scenario.n_cells
-        if work > MAX_CELL_STEPS:
-            raise ValidationError(f"request too large: {work} cell-steps (N x seeds x sub-steps x cells), at most "
-                                  f"{MAX_CELL_STEPS}")
+        if work > lim.max_cell_steps:
+            raise ValidationError(f"request too large: {work} cell-steps (candidates x n_seeds x sub-steps x cells), "
+                                  f"at most {lim.max_cell_steps} (max_cell_steps)")
 
     def run_closed_loop(self, request: twin_pb2.RolloutRequest) -> twin_pb2.RolloutResponse:
         sc = self.scenario
@@ -151,11 +179,17 @@ class TwinService(twin_pb2_grpc.DigitalTwinServicer):
         return self.run(request)
 
     async def Rollout(self, request: twin_pb2.RolloutRequest, context: Any) -> twin_pb2.RolloutResponse:
+        if self.active >= self.limits.max_concurrent_rollouts:
+            await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, f"{self.active} rollouts running, at most "
+                                f"{self.limits.max_concurrent_rollouts} at once (max_concurrent_rollouts); retry later")
+        self.active += 1
         try:
             return await asyncio.to_thread(self.run, request)
         except (ValidationError, ConfigError) as exc:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
             raise AssertionError("unreachable") from exc
+        finally:
+            self.active -= 1
 
 
 def registrar(service: TwinService) -> tuple[str, Any]:

@@ -21,6 +21,7 @@ import grpc
 
 from nextric.aio import raise_if_cancelling
 from nextric.e2 import ids
+from nextric.e2.auth import open_channel
 from nextric.e2.errors import E2Failure, failure_from_rpc_error
 from nextric.e2.metrics import E2ClientMetrics
 from nextric.e2.settings import E2ClientSettings
@@ -174,7 +175,7 @@ class E2Client:
         self.settings = settings
         self.metrics = metrics
         self.rng = rng or random.Random()
-        self._channel = grpc.aio.insecure_channel(
+        self._channel = open_channel(
             settings.target,
             options=[
                 ("grpc.max_receive_message_length", settings.max_receive_message_bytes),
@@ -182,6 +183,9 @@ class E2Client:
                 ("grpc.initial_reconnect_backoff_ms", int(settings.backoff_initial_s * 1000)),
                 ("grpc.max_reconnect_backoff_ms", int(settings.backoff_max_s * 1000)),
             ],
+            token=settings.token,
+            tls_ca_file=settings.tls_ca_file,
+            tls_server_name=settings.tls_server_name,
         )
         self.stub = e2ap_pb2_grpc.E2NodeStub(self._channel)
         self.channel = self._channel  # for other services on the same server (e.g. the transport controller)

@@ -10,7 +10,13 @@ Delivery rules (what the client relies on):
   oldest queued indications (its outbox is bounded) and sees the gap in the numbers;
 - when a stream breaks, the subscription stays for ``detach_ttl_s`` and keeps its last ``replay_depth``
   indications; a resubscribe with ``resume_incarnation``/``resume_after_sequence`` gets the missed ones
-  first and never one it already had.
+  first and never one it already had; :meth:`IndicationHub.sweep` (the server runs it on a timer) forgets
+  subscriptions detached for longer;
+- a consumer that stalls (its outbox found full by every push for ``slow_consumer_timeout_s``) is cut off under the
+  ``cancel`` policy: the subscription is removed and the outbox's ``on_overflow`` tells the server to end the stream
+  with RESOURCE_EXHAUSTED; a consumer that is only slow keeps losing its oldest indications;
+- a client (its token's name or its address) holds at most ``max_subscriptions_per_client`` subscriptions and a node
+  serves at most ``max_subscriptions_per_node``, besides the server-wide ``max_subscriptions``.
 
 Single-threaded by design: every method runs on the server's event loop.
 """
@@ -75,15 +81,29 @@ class Outbox:
         self._event = asyncio.Event()
         self.closed = False
         self.dropped = 0
+        self.full_since: float | None = None  #: clock time since which every push found the outbox full
+        self.overflowed = False  #: cut off as a stalled consumer
+        self.on_overflow: Callable[[], None] | None = None  #: set by the server: end the stream (RESOURCE_EXHAUSTED)
 
-    def push(self, item: e2ap_pb2.RicIndication) -> None:
+    def push(self, item: e2ap_pb2.RicIndication, now: float | None = None) -> None:
         if self.closed:
             return  # the subscription's replay buffer still has it for a resume
         if len(self._items) >= self._depth:
             self._items.popleft()
             self.dropped += 1
+            if self.full_since is None:
+                self.full_since = now
+        else:
+            self.full_since = None
         self._items.append(item)
         self._event.set()
+
+    def overflow(self) -> None:
+        """Cut the stalled consumer off: close and ask the server to end the stream."""
+        self.overflowed = True
+        self.close()
+        if self.on_overflow is not None:
+            self.on_overflow()
 
     def close(self) -> None:
         self.closed = True
@@ -107,6 +127,7 @@ class Subscription:
     style: int
     period_ms: int
     cells: frozenset[str] | None
+    client: str = ""
     next_due_ms: int | None = None
     sequence: int = 0
     replay: deque[e2ap_pb2.RicIndication] = field(default_factory=deque)
@@ -120,6 +141,9 @@ class HubLimits:
     replay_depth: int = 256
     detach_ttl_s: float = 30.0
     max_subscriptions: int = 10_000
+    max_subscriptions_per_client: int = 10_000
+    max_subscriptions_per_node: int = 10_000
+    slow_consumer_timeout_s: float | None = None  #: None: never cut a stalled consumer off (drop oldest only)
 
 
 @dataclass
@@ -129,6 +153,8 @@ class HubCounters:
     published: int = 0
     dropped: int = 0
     replayed: int = 0
+    slow_consumers: int = 0
+    swept: int = 0
 
 
 def _filter_cells(message: ReportMessage, cells: frozenset[str]) -> ReportMessage:
@@ -158,30 +184,35 @@ class IndicationHub:
         self._clock = clock
         self._subs: dict[SubscriptionKey, Subscription] = {}
         self._by_node_style: dict[tuple[str, int], dict[SubscriptionKey, Subscription]] = {}
+        self._per_client: dict[str, int] = {}
+        self._per_node: dict[str, int] = {}
 
     # ------------------------------------------------------------------ subscriber side
 
     def __len__(self) -> int:
         return len(self._subs)
 
-    def attach(self, request: e2ap_pb2.RicSubscriptionRequest) -> tuple[Subscription, Outbox]:
+    def attach(self, request: e2ap_pb2.RicSubscriptionRequest, client: str = "") -> tuple[Subscription, Outbox]:
         """Create or take over the subscription named by the request; returns its fresh outbox.
 
         The request must already be validated against the node. Taking over closes the previous
         stream of the same subscription (a client that reconnects before the server saw the break).
+        ``client`` names who asks (token name or address), for the per-client limit.
         """
-        self._expire_detached()
+        self.sweep()
         key = SubscriptionKey.of(request)
         cells = frozenset(ids.cell_key(c) for c in request.cells) or None
         sub = self._subs.get(key)
         if sub is None or sub.style != request.report_style:
-            if sub is None and len(self._subs) >= self.limits.max_subscriptions:
-                raise exhausted("function-resource-limit", f"{self.limits.max_subscriptions} subscriptions active")
-            if sub is not None:
+            if sub is None:
+                self._check_limits(key, client)
+            else:
                 self._remove(key)
-            sub = Subscription(key, request.report_style, request.report_period_ms, cells)
+            sub = Subscription(key, request.report_style, request.report_period_ms, cells, client)
             self._subs[key] = sub
             self._by_node_style.setdefault((key.node_id, sub.style), {})[key] = sub
+            self._per_client[client] = self._per_client.get(client, 0) + 1
+            self._per_node[key.node_id] = self._per_node.get(key.node_id, 0) + 1
         else:
             sub.period_ms = request.report_period_ms
             sub.cells = cells
@@ -196,6 +227,20 @@ class IndicationHub:
                     outbox.push(ind)
                     self.counters.replayed += 1
         return sub, outbox
+
+    def _check_limits(self, key: SubscriptionKey, client: str) -> None:
+        lim = self.limits
+        if len(self._subs) >= lim.max_subscriptions:
+            raise exhausted("function-resource-limit", f"{lim.max_subscriptions} subscriptions active")
+        if self._per_client.get(client, 0) >= lim.max_subscriptions_per_client:
+            raise exhausted("function-resource-limit", f"client {client or '?'} holds "
+                            f"{lim.max_subscriptions_per_client} subscriptions (max_subscriptions_per_client)")
+        if self._per_node.get(key.node_id, 0) >= lim.max_subscriptions_per_node:
+            raise exhausted("function-resource-limit", f"node {key.node_id} serves "
+                            f"{lim.max_subscriptions_per_node} subscriptions (max_subscriptions_per_node)")
+
+    def client_subscriptions(self, client: str) -> int:
+        return self._per_client.get(client, 0)
 
     def detach(self, sub: Subscription, outbox: Outbox) -> None:
         """The stream that owned ``outbox`` ended; keep the subscription for a resume."""
@@ -213,6 +258,12 @@ class IndicationHub:
         sub = self._subs.pop(key, None)
         if sub is None:
             return False
+        for counts, name in ((self._per_client, sub.client), (self._per_node, key.node_id)):
+            left = counts.get(name, 0) - 1
+            if left > 0:
+                counts[name] = left
+            else:
+                counts.pop(name, None)
         group = self._by_node_style.get((key.node_id, sub.style))
         if group is not None:
             group.pop(key, None)
@@ -233,7 +284,8 @@ class IndicationHub:
             if sub.outbox is not None:
                 sub.outbox.close()
 
-    def _expire_detached(self) -> None:
+    def sweep(self) -> int:
+        """Forget subscriptions detached for longer than ``detach_ttl_s``; returns how many."""
         now = self._clock()
         stale = [
             key
@@ -242,6 +294,8 @@ class IndicationHub:
         ]
         for key in stale:
             self._remove(key)
+        self.counters.swept += len(stale)
+        return len(stale)
 
     # ------------------------------------------------------------------ node side
 
@@ -266,6 +320,8 @@ class IndicationHub:
             return 0
         built: dict[int, ReportMessage] = {}
         emitted = 0
+        now = self._clock()
+        stall_s = self.limits.slow_consumer_timeout_s
         emit_ns = time.time_ns()
         payload_field = _PAYLOAD_FIELD[style]
         for sub in list(group.values()):
@@ -298,8 +354,13 @@ class IndicationHub:
                 sub.replay.append(indication)
                 if len(sub.replay) > self.limits.replay_depth:
                     sub.replay.popleft()
-            if sub.outbox is not None:
-                sub.outbox.push(indication)
+            outbox = sub.outbox
+            if outbox is not None:
+                outbox.push(indication, now)
+                if stall_s is not None and outbox.full_since is not None and now - outbox.full_since >= stall_s:
+                    self.counters.slow_consumers += 1
+                    outbox.overflow()
+                    self._remove(key)
             emitted += 1
         self.counters.published += emitted
         return emitted

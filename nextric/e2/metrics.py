@@ -14,6 +14,8 @@ class E2ServerMetrics:
     subscriptions: Gauge
     controls: Counter
     rejected: Counter
+    slow_consumers: Counter
+    auth_refused: Counter
 
     @classmethod
     def create(cls, registry: CollectorRegistry) -> E2ServerMetrics:
@@ -28,6 +30,15 @@ class E2ServerMetrics:
             controls=Counter("nextric_e2_controls", "RIC controls acknowledged", ["kind"], registry=registry),
             rejected=Counter(
                 "nextric_e2_requests_rejected", "requests refused, by E2AP cause", ["rpc", "cause"], registry=registry
+            ),
+            slow_consumers=Counter(
+                "nextric_e2_slow_consumers_cancelled",
+                "subscription streams cancelled (RESOURCE_EXHAUSTED) because their consumer stalled",
+                registry=registry,
+            ),
+            auth_refused=Counter(
+                "nextric_e2_calls_refused", "gRPC calls refused by authentication or role, by method and reason",
+                ["method", "why"], registry=registry,
             ),
         )
 

@@ -3,7 +3,12 @@ environment-driven settings)."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr, model_validator
+
+from nextric.e2.auth import GrpcTokenGrant
 
 
 class E2ServerSettings(BaseModel):
@@ -16,8 +21,35 @@ class E2ServerSettings(BaseModel):
     detach_ttl_s: float = Field(30.0, ge=0, description="how long a subscription outlives its broken stream")
     min_report_period_ms: int = Field(1, ge=1)
     max_report_period_ms: int = Field(3_600_000, ge=1)
-    max_subscriptions: int = Field(10_000, ge=1)
+    max_subscriptions: int = Field(10_000, ge=1, description="subscriptions of the whole server")
+    max_subscriptions_per_client: int = Field(
+        2048, ge=1, description="subscriptions one client holds: its token's name, else its peer address (IP); an "
+        "xApp replica holds one to three per E2 node it serves")
+    max_subscriptions_per_node: int = Field(128, ge=1, description="subscriptions on one E2 node")
+    slow_consumer_policy: Literal["cancel", "drop_oldest"] = Field(
+        "cancel", description="a stream whose outbox stays full: cancel it with RESOURCE_EXHAUSTED (counted), or only "
+        "drop its oldest indications")
+    slow_consumer_timeout_s: float = Field(
+        10.0, gt=0, description="how long an outbox may stay full (every push finding it full) before the cancel")
+    sweep_interval_s: float = Field(5.0, gt=0, description="period of the sweeper of stale (detached) subscriptions")
     reflection: bool = True
+    tokens: list[GrpcTokenGrant] = Field(
+        default_factory=list, description="bearer tokens and their roles (nextric/e2/auth.py); any token, here or in "
+        "tokens_file, turns authentication on")
+    tokens_file: Path | None = Field(None, description="JSON list of {name, token, roles}, e.g. a mounted Secret")
+    tls_cert_file: Path | None = Field(None, description="PEM server certificate (chain): serve TLS instead of "
+                                       "plaintext")
+    tls_key_file: Path | None = Field(None, description="PEM private key of tls_cert_file")
+    tls_client_ca_file: Path | None = Field(None, description="PEM CA: clients must present a certificate it "
+                                            "signed (mTLS)")
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> E2ServerSettings:
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("tls_cert_file and tls_key_file go together")
+        if self.tls_client_ca_file is not None and self.tls_cert_file is None:
+            raise ValueError("tls_client_ca_file (mTLS) needs tls_cert_file and tls_key_file")
+        return self
 
 
 class E2ClientSettings(BaseModel):
@@ -30,6 +62,9 @@ class E2ClientSettings(BaseModel):
     backoff_max_s: float = Field(5.0, gt=0)
     backoff_multiplier: float = Field(2.0, ge=1.0)
     max_reconnect_attempts: int = Field(0, ge=0, description="0 = retry for ever")
+    token: SecretStr | None = Field(None, description="bearer token sent with every call (the server's tokens)")
+    tls_ca_file: Path | None = Field(None, description="PEM CA of the server's certificate: connect over TLS")
+    tls_server_name: str | None = Field(None, description="name to verify in the server certificate (override)")
 
 
 def own_requestor_id(e2: E2ClientSettings, requestor_id: int) -> E2ClientSettings:

@@ -21,6 +21,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from google.protobuf import json_format
 
+from nextric.e2.auth import open_channel
 from nextric.e2.client import E2Client
 from nextric.e2.v1 import e2ap_pb2
 from nextric.e2sm.kpm.v1 import kpm_pb2
@@ -112,13 +113,15 @@ def twin_channel(settings: IntentAgentSettings) -> grpc.aio.Channel | None:
     if settings.twin is not None:
         target = settings.twin.target
         limits = (settings.twin.max_receive_message_bytes, settings.twin.max_send_message_bytes)
+        token, ca = settings.twin.token, settings.twin.tls_ca_file
     elif settings.e2 is not None:
         target = settings.e2.target
         limits = (settings.e2.max_receive_message_bytes, settings.e2.max_send_message_bytes)
+        token, ca = settings.e2.token, settings.e2.tls_ca_file
     else:
         return None
-    return grpc.aio.insecure_channel(target, options=[("grpc.max_receive_message_length", limits[0]),
-                                                      ("grpc.max_send_message_length", limits[1])])
+    return open_channel(target, [("grpc.max_receive_message_length", limits[0]),
+                                 ("grpc.max_send_message_length", limits[1])], token=token, tls_ca_file=ca)
 
 
 async def describe_network(channel: grpc.aio.Channel) -> tuple[Topology, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
@@ -49,6 +50,8 @@ class TwinClientSettings(BaseModel):
     target: str = Field(..., description="host:port of the twin service (the testbed process serves it)")
     max_receive_message_bytes: int = Field(16 << 20, ge=1024)
     max_send_message_bytes: int = Field(1 << 20, ge=1024)
+    token: SecretStr | None = Field(None, description="bearer token of the twin's gRPC port (role twin)")
+    tls_ca_file: Path | None = Field(None, description="PEM CA of the twin service's certificate: connect over TLS")
 
 
 class IntentAgentSettings(BaseSettings):

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import asyncio
 
-import grpc
 from prometheus_client import CollectorRegistry
 
+from nextric.e2.auth import open_channel
 from nextric.obs.health import Health
 from nextric.obs.http import observability_app
 from nextric.obs.logging import configure_logging
@@ -24,7 +24,8 @@ async def serve(settings: TransportSteeringSettings, stop: asyncio.Event | None 
     health = Health()
     sdl = open_sdl(settings.sdl)
     try:
-        async with grpc.aio.insecure_channel(settings.controller.target) as channel:
+        ctl = settings.controller
+        async with open_channel(ctl.target, token=ctl.token, tls_ca_file=ctl.tls_ca_file) as channel:
             app = TransportSteeringApp(settings, sdl, health, SteeringMetrics.create(registry), channel)
             await run_process(app.run, observability_app(health, registry, "nextric-transport-steering"),
                               settings.http.host, settings.http.port, {}, stop)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pathlib import Path
+
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from nextric.sdl.factory import SdlSettings
@@ -35,6 +37,8 @@ class ControllerSettings(BaseModel):
     rpc_timeout_s: float = Field(5.0, gt=0)
     backoff_initial_s: float = Field(0.05, gt=0, description="wall-clock back-off before re-watching a lost stream")
     backoff_max_s: float = Field(5.0, gt=0)
+    token: SecretStr | None = Field(None, description="bearer token of the testbed's gRPC port (role transport)")
+    tls_ca_file: Path | None = Field(None, description="PEM CA of the controller's certificate: connect over TLS")
 
 
 class LawSettings(BaseModel):
