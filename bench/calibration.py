@@ -1,125 +1,188 @@
-"""Calibration of the default city: static uniform 1/3 vs hand-tuned shares, per PoC shock regime, over seeds.
+"""Calibration of the PoC city by method-independent rules, on tuning seeds only.
 
-Each (regime, seed) runs one horizon (``slow_per_horizon`` slow steps) of the emulator twice, once per static
-allocation (PRB shares as RRMPolicyRatio min = max, transport shares per link), with common random numbers: the
-same seed gives both policies the same UEs, shocks and link failures. Reported per regime and policy: mean SCM,
-share of seeds with SCM = 0, mean loss and p99 per slice, and the ceiling closest to (or furthest beyond) its limit.
+The rules (none of them looks at a planner):
 
-Run: ``python -m bench.calibration [--seeds 8] [--scenario twm_poc]``; prints a table and saves
-``bench/results/calibration.json``.
+* **planning tension**: the uniform plan's mean SCM in each scenario is low (0 to ``UNIFORM_MAX``);
+* **room to win**: the best *fixed* library plan per horizon, chosen in hindsight, averages at least ``BEST_MIN``
+  in every scenario;
+* **OOD is harder, not hopeless**: the OOD hindsight level is within ``OOD_GAP`` of the ID one per shock family;
+* **a loaded but not saturated transport**: under ID shocks and the uniform plan, the busiest link's offered load
+  over its capacity at the 95th percentile of a horizon's sub-steps (mean over the horizons) is near ``LINK_P95``.
+
+Per (scenario, tuning seed): the emulator warms up ``--warmup`` slow steps under the uniform plan; the planner
+library (:func:`rapps.intent_agent.planner.library.library`, ``--plans`` candidates from the observed context, the
+first of them the uniform family's centre) is executed one horizon each on a copy of the same emulator (common
+random numbers), plus the uniform plan itself. The tuning seeds are ``TUNE_SEEDS`` of
+:mod:`rapps.intent_agent.worldmodels.seeds` (never the evaluation seeds 0-31); ``--evaluate`` runs the frozen
+scenario once on the evaluation seeds.
+
+    python -m bench.calibration [--scenario twm_poc_calibrated | path.yaml] [--seeds 8] [--plans 32] [--warmup 6]
+                                [--evaluate]
+
+Prints the rule table and saves ``bench/results/calibration.json`` (``calibration_eval.json`` with
+``--evaluate``), with the scenario's SHA-256.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
+import hashlib
 import time
+from concurrent.futures import ProcessPoolExecutor
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from rich.console import Console
-from rich.progress import Progress
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from bench.common import RESULTS_DIR, machine, save_results
+from rapps.intent_agent.planner.library import library
+from rapps.intent_agent.worldmodels.features import CityRaster, Context
+from rapps.intent_agent.worldmodels.seeds import EVAL_SEEDS, TUNE_SEEDS
 from testbed.core.engine import Emulator
 from testbed.core.params import ScenarioParams
 from testbed.core.scenario import load_scenario
-from testbed.core.scheduler import shares_to_ratios
+from testbed.core.scheduler import plan_ratios
 from testbed.core.shocks import ShockRegime
 from testbed.core.types import FloatArray
-from testbed.policies import hand_tuned_shares, uniform_shares
+from testbed.describe import topology_of
+from testbed.policies import uniform_shares
+from testbed.warmup import warm_up
 
 REGIMES = ("hotspot-ID", "hotspot-OOD", "wave-ID", "wave-OOD")
-POLICIES = {"uniform": uniform_shares, "hand-tuned": hand_tuned_shares}
+UNIFORM_MAX = 0.15
+BEST_MIN = 0.5
+OOD_GAP = 0.10
+LINK_P95 = 0.7
+HISTORY = 4
 
 
-def run_horizon(sc: ScenarioParams, regime: ShockRegime, seed: int, prb: FloatArray, tn: FloatArray,
-                emu_kw: dict[str, Any]) -> dict[str, Any]:
-    """One horizon under a static allocation; KPIs over the whole horizon (batch of 1)."""
-    emu = Emulator(sc, regime, seed=seed, **emu_kw)
-    emu.set_allocation(shares_to_ratios(prb), tn)
-    for _ in range(sc.timing.slow_per_horizon):
+def scenario_hash(sc: ScenarioParams) -> str:
+    """SHA-256 of the scenario file as loaded, a path or a bundled scenario (the frozen calibration is this file)."""
+    if not sc.source:
+        return ""
+    p = Path(sc.source)
+    data = p.read_bytes() if p.is_file() else resources.files("testbed.scenarios").joinpath(p.name).read_bytes()
+    return hashlib.sha256(data).hexdigest()
+
+
+def execute(emu: Emulator, sc: ScenarioParams, prb: FloatArray, tn: FloatArray) -> tuple[Any, FloatArray]:
+    """One horizon of a fixed plan (prb (K, C, S), tn (K, L, S)) on ``emu`` (mutated): its KPIs and the links'
+    offered load over capacity per sub-step (T, L)."""
+    start = emu.step_index
+    for k in range(len(prb)):
+        emu.set_allocation(plan_ratios(sc.plan_shares, prb[k]), tn[k])
         emu.step_slow()
-    k = emu.kpis_since(0)
-    return {"scm": float(k.scm[0]), "loss": k.loss[0].tolist(), "p99_ms": k.p99_ms[0].tolist(),
-            "emu": emu}
+    return emu.kpis_since(start), emu.link_load_ratios(emu.step_index - start)
 
 
-def worst_ceiling(sc: ScenarioParams, loss: FloatArray, p99: FloatArray) -> str:
-    """The SLA ceiling with the highest value / limit ratio, e.g. ``URLLC p99 242 ms`` or ``eMBB loss 12 %``."""
-    cands = [(loss[i] / s.sla_loss, f"{s.name} loss {100 * loss[i]:.0f} %") for i, s in enumerate(sc.slices)]
-    cands += [(p99[i] / s.sla_p99_ms, f"{s.name} p99 {p99[i]:.0f} ms") for i, s in enumerate(sc.slices)
-              if s.sla_p99_ms is not None]
-    return max(cands)[1]
+def run_context(source: str, regime: str, seed: int, warmup: int, n_plans: int) -> dict[str, Any]:
+    sc = load_scenario(source)
+    reps, up, emu = warm_up(sc, ShockRegime.parse(regime), seed, warmup)
+    topo = topology_of(sc)
+    family = regime.split("-")[0]
+    ctx = Context.observed(topo, reps[-HISTORY:], f"{family}-ID", up)
+    k = sc.timing.slow_per_horizon
+    lib = library(CityRaster.build(topo), ctx, n_plans, k, seed)
+    p0, t0 = uniform_shares(sc)
+    u, ratio = execute(copy.deepcopy(emu), sc, np.broadcast_to(p0, (k, *p0.shape)),
+                       np.broadcast_to(t0, (k, *t0.shape)))
+    kps = [execute(copy.deepcopy(emu), sc, lib.prb[i], lib.tn[i])[0] for i in range(len(lib))]
+    scms = [float(x.scm[0]) for x in kps]
+    best = int(np.argmax(scms))
+    return {"regime": regime, "seed": seed, "uniform_scm": float(u.scm[0]), "best_scm": float(scms[best]),
+            "uniform_loss": u.loss[0].tolist(), "uniform_p99_ms": u.p99_ms[0].tolist(),
+            "best_loss": kps[best].loss[0].tolist(), "best_p99_ms": kps[best].p99_ms[0].tolist(),
+            "best_plan": lib.names[best], "library_scm_mean": float(np.mean(scms)),
+            "library_scm_positive": float(np.mean(np.array(scms) > 0)),
+            "link_ratio_p95": np.quantile(ratio, 0.95, axis=0).tolist(),
+            "link_ratio_max": ratio.max(0).tolist()}
 
 
-def calibrate(sc: ScenarioParams, regimes: tuple[str, ...], seeds: list[int], nmse_obs: int,
-              progress: Progress | None = None) -> dict[str, Any]:
-    """Per regime and policy: per-seed SCM/loss/p99 and their summaries."""
-    task = progress.add_task("calibration", total=len(regimes) * len(seeds) * len(POLICIES)) if progress else None
-    tables: dict[int, Any] = {}  # the NMSE start-up table depends on the seed only: build it once per seed
-    out: dict[str, Any] = {}
-    for rname in regimes:
-        regime = ShockRegime.parse(rname)
-        per_policy: dict[str, Any] = {}
-        for pname, fn in POLICIES.items():
-            prb, tn = fn(sc)
-            runs = []
-            for s in seeds:
-                kw: dict[str, Any] = {"nmse_table": tables[s]} if s in tables else {"nmse_obs": nmse_obs}
-                r = run_horizon(sc, regime, s, prb, tn, kw)
-                tables.setdefault(s, r.pop("emu").nmse_table)
-                runs.append(r)
-                if progress is not None and task is not None:
-                    progress.advance(task)
-            scm = np.array([r["scm"] for r in runs])
-            loss = np.array([r["loss"] for r in runs]).mean(0)
-            p99 = np.array([r["p99_ms"] for r in runs]).mean(0)
-            per_policy[pname] = {
-                "mean_scm": float(scm.mean()), "zero_scm_share": float((scm <= 0.0).mean()),
-                "mean_loss": dict(zip([s.name for s in sc.slices], loss.tolist(), strict=True)),
-                "mean_p99_ms": dict(zip([s.name for s in sc.slices], p99.tolist(), strict=True)),
-                "worst_ceiling": worst_ceiling(sc, loss, p99), "per_seed": runs}
-        u, h = (np.array([r["scm"] for r in per_policy[p]["per_seed"]]) for p in ("uniform", "hand-tuned"))
-        per_policy["paired_scm_gain"] = {"mean": float((h - u).mean()), "hand_tuned_better_share":
-                                         float((h > u).mean())}
-        out[rname] = per_policy
-    return out
+def rules(sc: ScenarioParams, runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The rule table: per scenario the uniform and best-fixed levels, per family the OOD gap, the busiest link."""
+    per: dict[str, Any] = {}
+    for r in REGIMES:
+        rows = [x for x in runs if x["regime"] == r]
+        if not rows:
+            continue
+        per[r] = {"uniform_scm": float(np.mean([x["uniform_scm"] for x in rows])),
+                  "best_fixed_scm": float(np.mean([x["best_scm"] for x in rows])),
+                  "library_scm_mean": float(np.mean([x["library_scm_mean"] for x in rows])),
+                  "uniform_zero_share": float(np.mean([x["uniform_scm"] <= 0 for x in rows]))}
+    gaps = {f: per[f"{f}-ID"]["best_fixed_scm"] - per[f"{f}-OOD"]["best_fixed_scm"]
+            for f in ("hotspot", "wave") if f"{f}-ID" in per and f"{f}-OOD" in per}
+    id_rows = [x for x in runs if x["regime"].endswith("-ID")]
+    # a typical ID horizon's p95 per link (the mean over the horizons), not the worst horizon's
+    p95 = np.mean([x["link_ratio_p95"] for x in id_rows], axis=0) if id_rows else np.zeros(sc.n_links)
+    links = {ln.name: float(v) for ln, v in zip(sc.transport.links, p95, strict=True)}
+    busiest = max(links, key=lambda k: links[k]) if links else ""
+    checks = {
+        "uniform_low": all(0.0 <= v["uniform_scm"] <= UNIFORM_MAX for v in per.values()),
+        "best_fixed_high": all(v["best_fixed_scm"] >= BEST_MIN for v in per.values()),
+        "ood_gap": all(abs(g) <= OOD_GAP for g in gaps.values()),
+        "busiest_link": abs(links.get(busiest, 0.0) - LINK_P95) <= 0.1,
+    }
+    return {"per_scenario": per, "ood_gap": gaps, "link_p95_id_uniform": links, "busiest_link": busiest,
+            "checks": checks, "all_met": all(checks.values())}
 
 
 def render(res: dict[str, Any], console: Console) -> None:
-    t = Table(title=f"Calibration: mean SCM / share of seeds with SCM = 0 ({len(res['seeds'])} seeds, "
-                    f"{res['horizon_s']:.0f} s horizon, static allocations)")
-    t.add_column("regime")
-    for p in POLICIES:
-        t.add_column(p)
-    t.add_column("hand-tuned - uniform (paired)", justify="right")
-    for rname, r in res["regimes"].items():
-        cells = [f"{r[p]['mean_scm']:.2f} / {100 * r[p]['zero_scm_share']:.0f} %  ({r[p]['worst_ceiling']})"
-                 for p in POLICIES]
-        g = r["paired_scm_gain"]
-        t.add_row(rname, *cells, f"{g['mean']:+.2f} (better in {100 * g['hand_tuned_better_share']:.0f} %)")
+    r = res["rules"]
+    t = Table(title=f"{res['scenario']}: calibration rules on {res['seed_set']} seeds "
+                    f"{res['seeds'][0]}-{res['seeds'][-1]} "
+                    f"({len(res['seeds'])} per scenario, {res['plans']} library plans)")
+    for col in ("scenario", "uniform SCM", "uniform SCM = 0", "best fixed plan", "library mean"):
+        t.add_column(col, justify="right" if col != "scenario" else "left")
+    for name, v in r["per_scenario"].items():
+        t.add_row(name, f"{v['uniform_scm']:.3f}", f"{100 * v['uniform_zero_share']:.0f} %",
+                  f"{v['best_fixed_scm']:.3f}", f"{v['library_scm_mean']:.3f}")
     console.print(t)
+    console.print("OOD gap (ID - OOD best fixed): " + ", ".join(f"{k} {v:+.3f}" for k, v in r["ood_gap"].items()))
+    console.print("busiest links (p95 offered / capacity, ID, uniform): " + ", ".join(
+        f"{k} {v:.2f}" for k, v in sorted(r["link_p95_id_uniform"].items(), key=lambda kv: -kv[1])[:4]))
+    console.print("rules: " + ", ".join(f"{k} {'met' if v else 'NOT met'}" for k, v in r["checks"].items()))
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    ap = argparse.ArgumentParser(prog="python -m bench.calibration")
-    ap.add_argument("--seeds", type=int, default=8, help="number of seeds (0 .. N-1) per regime")
-    ap.add_argument("--scenario", default="twm_poc")
+    ap = argparse.ArgumentParser(prog="python -m bench.calibration", description=__doc__.splitlines()[0])
+    ap.add_argument("--scenario", default="twm_poc_calibrated",
+                    help="bundled name or a YAML path (extends: twm_poc ...)")
+    ap.add_argument("--seeds", type=int, default=8, help="tuning seeds per scenario (from TUNE_SEEDS)")
+    ap.add_argument("--evaluate", action="store_true", help="once the scenario is frozen: the same rules on the "
+                    "first --seeds evaluation seeds (EVAL_SEEDS), saved beside the tuning result")
+    ap.add_argument("--plans", type=int, default=32)
+    ap.add_argument("--warmup", type=int, default=6, help="slow steps under the uniform plan before the horizon")
     ap.add_argument("--regimes", nargs="+", default=list(REGIMES))
-    ap.add_argument("--nmse-obs", type=int, default=4, help="pilot observations per NMSE-table grid point")
+    ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--out", type=Path, default=RESULTS_DIR / "calibration.json")
     a = ap.parse_args(argv)
     sc = load_scenario(a.scenario)
+    seeds = list((EVAL_SEEDS if a.evaluate else TUNE_SEEDS)[:a.seeds])
+    if a.evaluate and a.out == RESULTS_DIR / "calibration.json":
+        a.out = RESULTS_DIR / "calibration_eval.json"
     console = Console(width=max(Console().width, 130))
     t0 = time.perf_counter()
-    with Progress(console=console) as prog:
-        regimes = calibrate(sc, tuple(a.regimes), list(range(a.seeds)), a.nmse_obs, prog)
-    res: dict[str, Any] = {"host": machine(), "scenario": sc.name, "seeds": list(range(a.seeds)),
+    jobs = [(a.scenario, r, s, a.warmup, a.plans) for r in a.regimes for s in seeds]
+    cols = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*cols, console=console) as prog, ProcessPoolExecutor(a.workers) as pool:
+        task = prog.add_task("horizons (uniform + library plans)", total=len(jobs))
+        runs = []
+        for fut in [pool.submit(run_context, *j) for j in jobs]:
+            runs.append(fut.result())
+            prog.advance(task)
+    res: dict[str, Any] = {"host": machine(), "scenario": sc.name, "scenario_file": sc.source,
+                           "seed_set": "evaluation" if a.evaluate else "tuning",
+                           "scenario_sha256": scenario_hash(sc), "seeds": seeds, "plans": a.plans,
+                           "warmup_slow_steps": a.warmup,
                            "horizon_s": sc.timing.slow_per_horizon * sc.timing.slow_step_s,
-                           "allocation": "static shares, RRMPolicyRatio min = max (isolated)",
-                           "wall_s": time.perf_counter() - t0, "regimes": regimes}
+                           "targets": {"uniform_scm_max": UNIFORM_MAX, "best_fixed_min": BEST_MIN,
+                                       "ood_gap_max": OOD_GAP, "busiest_link_p95": LINK_P95},
+                           "rules": rules(sc, runs), "runs": runs, "wall_s": time.perf_counter() - t0}
     render(res, console)
     save_results(a.out.stem, res, a.out.parent)
     return res

@@ -39,7 +39,7 @@ from rapps.intent_agent.worldmodels.seeds import EVAL_SEEDS
 from testbed.core.engine import Emulator
 from testbed.core.params import ScenarioParams
 from testbed.core.scenario import load_scenario
-from testbed.core.scheduler import shares_to_ratios
+from testbed.core.scheduler import plan_ratios
 from testbed.core.shocks import ShockRegime
 from testbed.describe import topology_of
 from testbed.warmup import warm_up
@@ -61,7 +61,7 @@ def execute_static(emu: Emulator, sc: ScenarioParams, prb: np.ndarray, tn: np.nd
     """Run one K-step plan (prb (K, C, S), tn (K, L, S)) without monitoring on ``emu`` (mutated)."""
     t_start = emu.step_index
     for k in range(len(prb)):
-        emu.set_allocation(shares_to_ratios(prb[k]), tn[k])
+        emu.set_allocation(plan_ratios(sc.plan_shares, prb[k]), tn[k])
         emu.step_slow()
     kp = emu.kpis_since(t_start)
     return Executed(float(kp.scm[0]), executed_cost(sc, prb, tn)[1], tuple(map(float, kp.loss[0])),

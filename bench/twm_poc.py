@@ -47,7 +47,7 @@ from rapps.intent_agent.worldmodels.serving import MODEL_DIR, WorldModels
 from testbed.core.engine import Emulator
 from testbed.core.params import ScenarioParams
 from testbed.core.scenario import load_scenario
-from testbed.core.scheduler import shares_to_ratios
+from testbed.core.scheduler import plan_ratios
 from testbed.core.shocks import ShockRegime
 from testbed.describe import cell_keys, topology_of
 from testbed.twin_service import TwinService
@@ -83,7 +83,7 @@ def execute(emu: Emulator, sc: ScenarioParams, req: PlanRequest, first: PlanResu
         p, t = cur.step_action(step)
         prb_exec.append(p)
         tn_exec.append(t)
-        emu.set_allocation(shares_to_ratios(p), t)
+        emu.set_allocation(plan_ratios(emu.sc.plan_shares, p), t)
         emu.step_slow()
         hist = [*hist[1:], *kpm_messages(sc, [emu.read_kpm()])]
         if monitor and step + 1 < k:

@@ -31,7 +31,7 @@ from nextric.errors import ValidationError
 from testbed.core.engine import Emulator
 from testbed.core.params import ScenarioParams
 from testbed.core.reports import KpmReport
-from testbed.core.scheduler import shares_to_ratios
+from testbed.core.scheduler import plan_ratios
 from testbed.core.shocks import ShockRegime
 from testbed.core.types import FloatArray
 from testbed.datacards import trajectory_card
@@ -116,7 +116,7 @@ def run_trajectory(sc: ScenarioParams, regime: ShockRegime, seed: int, n_steps: 
     for t in range(n_steps):
         if t % per == 0:
             prb, tn = behaviour_shares(sc, behaviour.name, rng)
-            emu.set_allocation(shares_to_ratios(prb), tn)
+            emu.set_allocation(plan_ratios(sc.plan_shares, prb), tn)
             slow_start = emu.step_index
         emu.step_fast()
         rows["link_util"].append(emu.link_utilisation())

@@ -21,7 +21,7 @@ from testbed.core.engine import Emulator
 from testbed.core.estimators import NmseTable
 from testbed.core.params import ScenarioParams
 from testbed.core.scenario import load_scenario
-from testbed.core.scheduler import shares_to_ratios
+from testbed.core.scheduler import plan_ratios
 from testbed.core.shocks import ShockRegime
 from testbed.core.types import FloatArray
 
@@ -72,7 +72,7 @@ class SlicingEnv(gym.Env[np.ndarray, dict[str, np.ndarray]]):
         self._k = 0
         s = self.sc.n_slices
         self._prev = (np.full((self.sc.n_cells, s), 1 / s), np.full((self.sc.n_links, s), 1 / s))
-        self._emu.set_allocation(shares_to_ratios(self._prev[0]), self._prev[1])
+        self._emu.set_allocation(plan_ratios(self._emu.sc.plan_shares, self._prev[0]), self._prev[1])
         self._emu.step_slow()
         self._last_link_util = np.zeros(self.sc.n_links)
         return self._obs(), {"t_s": self._emu.t_s}
@@ -82,7 +82,7 @@ class SlicingEnv(gym.Env[np.ndarray, dict[str, np.ndarray]]):
         assert self._prev is not None
         prb = _project(action["prb"])
         tn = _project(action["transport"])
-        self._emu.set_allocation(shares_to_ratios(prb), tn)
+        self._emu.set_allocation(plan_ratios(self._emu.sc.plan_shares, prb), tn)
         self._emu.step_slow()
         kp = self._emu.window_kpis()
         self._last_link_util = self._emu.link_utilisation()

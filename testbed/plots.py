@@ -13,7 +13,7 @@ from matplotlib.patches import Circle
 
 from testbed.core.engine import Emulator
 from testbed.core.scenario import city_arrays, load_scenario
-from testbed.core.scheduler import shares_to_ratios
+from testbed.core.scheduler import plan_ratios
 from testbed.core.shocks import ShockRegime
 from testbed.policies import uniform_shares
 
@@ -58,7 +58,7 @@ def plot_city(out_dir: Path, scenario: str = "twm_poc", regime: str = "hotspot-I
     # KPI time series
     emu = Emulator(sc, ShockRegime.parse(regime), seed=seed, nmse_obs=4)
     prb, tn = uniform_shares(sc)
-    emu.set_allocation(shares_to_ratios(prb), tn)
+    emu.set_allocation(plan_ratios(sc.plan_shares, prb), tn)
     t, loss, p99, scm_v = [], [], [], []
     for _ in range(sc.timing.slow_per_horizon * 2):
         emu.step_slow()

@@ -23,7 +23,7 @@ from testbed.core.flow import flow_step, initial_flow
 from testbed.core.params import ScenarioParams
 from testbed.core.reports import KpmReport
 from testbed.core.scenario import city_arrays, router_of
-from testbed.core.scheduler import shares_to_ratios
+from testbed.core.scheduler import plan_ratios
 from testbed.core.shocks import (
     ShockRegime,
     demand_multiplier,
@@ -159,7 +159,7 @@ class DigitalTwin:
         g = rng.standard_normal((m, sc.n_cells, sc.n_slices))
         base = self.offered_mbps * mm.demand_scale
         mpp = np.broadcast_to(self.mbit_per_prb_s * mm.capacity_scale * dt, (b, sc.n_cells, sc.n_slices))
-        ratios = shares_to_ratios(prb_shares)  # (N, K, C, S, 3)
+        ratios = plan_ratios(sc.plan_shares, prb_shares)  # (N, K, C, S, 3)
         keys = ("offered", "drop", "delivered", "delay_a_s", "delay_beta", "alloc_prb", "link_carried", "link_cap")
         rec: dict[str, list[FloatArray]] = {x: [] for x in keys}
         for ks in range(k):

@@ -13,7 +13,7 @@ from nextric.kpm import KpmReport, report_message
 from testbed.core.engine import Emulator
 from testbed.core.estimators import NmseTable
 from testbed.core.params import ScenarioParams
-from testbed.core.scheduler import shares_to_ratios
+from testbed.core.scheduler import plan_ratios
 from testbed.core.shocks import ShockRegime
 from testbed.describe import cell_cgis, slice_ids
 from testbed.policies import uniform_shares
@@ -25,7 +25,7 @@ def warm_up(sc: ScenarioParams, regime: ShockRegime, seed: int, slow_steps: int,
     link alarms at the end, the emulator (to continue from)."""
     emu = Emulator(sc, regime, seed=seed, nmse_obs=4, nmse_table=nmse_table)
     p, t = uniform_shares(sc)
-    emu.set_allocation(shares_to_ratios(p), t)
+    emu.set_allocation(plan_ratios(sc.plan_shares, p), t)
     reps = []
     for _ in range(slow_steps):
         emu.step_slow()

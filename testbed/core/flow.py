@@ -5,13 +5,21 @@ slice ``s`` (volumes in Mbit per sub-step of ``dt`` s)::
 
     RAN:  demand_prb = (q + a) / r ;  alloc = scheduler(demand_prb, N, ratios) ;  served = min(alloc r, q + a)
           q' = q + a - served ;  drop = max(0, q' - R_avail T_discard)  (PDCP discard timer, TS 38.323)
-    TN:   x = served + z ;  load_ls = sum_c P_cl x_cs ;  phi_ls = min(1, share_ls cap_l dt up_l / load_ls)
+    TN:   x = served + z ;  load_ls = sum_c P_cl x_cs ;  phi_ls = min(1, got_ls / load_ls)
           delivered = x min_{l in path(c)} phi_ls ;  z' = x - delivered - drop_tn  (bottleneck fluid model)
 
+where ``got_ls`` is what slice ``s`` gets of link ``l`` (:func:`link_capacity`): with work-conserving sharing its
+guaranteed share ``g_ls = share_ls cap_l dt up_l`` as far as it uses it, plus the capacity the other slices leave
+unused (strict priority between priority levels, in proportion to the excess within a level); with partitioned
+sharing exactly ``g_ls``.
+
 ``r`` is Mbit per PRB per sub-step, ``R_avail`` the slice's available service rate (its allocation plus
-idle PRBs up to its max ratio). Each (c, s) sub-step gets a latency model ``D = a + Exp(beta)`` with
+idle PRBs up to its max ratio, and at least its prioritised min PRBs: lent to others only while it has nothing to
+send, they serve it as soon as it has). Each (c, s) sub-step gets a latency model ``D = a + Exp(beta)`` with
 ``a`` = base delay + backlog waits + hop delays and ``1/beta = 1/(mu_ran - lambda) + 1/(mu_tn - lambda)``
-(M/M/1 sojourn tails in packets/s), used for the 99th percentile in :mod:`nextric.kpi`.
+(M/M/1 sojourn tails in packets/s; ``mu_tn`` is the slice's service rate on its bottleneck link: its share when
+partitioned, the link less what higher priority levels carry when work-conserving), used for the 99th percentile
+in :mod:`nextric.kpi`.
 Conservation (tested): ``a = served + drop_ran + dq`` and ``served + z = delivered + drop_tn + z'``.
 """
 
@@ -59,7 +67,44 @@ class StepOut:
     ran_delay_s: FloatArray  #: (B, C, S) s mean RAN delay (RLC SDU delay, KPM)
     link_load: FloatArray  #: (B, L, S) Mbit offered to each link
     link_carried: FloatArray  #: (B, L, S) Mbit carried
-    link_cap: FloatArray  #: (B, L, S) Mbit capacity of the slice's share
+    link_cap: FloatArray  #: (B, L, S) Mbit service capacity of the slice (sums to the link's capacity over slices)
+
+
+def link_capacity(load: FloatArray, guaranteed: FloatArray, total: FloatArray, priority: np.ndarray,
+                  work_conserving: bool) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """What each slice gets of each link this sub-step, the capacity that counts as its own, and its service rate.
+
+    load, guaranteed (B, L, S) Mbit; total (B, L) Mbit; priority (S,) int (1 = highest). Returns, (B, L, S) Mbit:
+
+    * ``got``: what the slice carries at most (its guarantee as far as it uses it, plus its part of the capacity
+      the others leave unused: strict priority between levels, in proportion to the excess within a level);
+    * ``cap``: ``got`` plus an equal part of what nobody used (sums to ``total`` over slices: link utilisation);
+    * ``rate``: the service rate of the latency model (M/M/1 tail): a strict-priority queue sees the link's capacity
+      less what the higher levels carry, split within its level in proportion to what each slice got (never
+      below ``got``).
+
+    Partitioned (``work_conserving`` False): all three are the slice's share."""
+    if not work_conserving:
+        return guaranteed, guaranteed, guaranteed
+    use = np.minimum(load, guaranteed)
+    spare = np.maximum(total - use.sum(-1), 0.0)  # (B, L): unreserved capacity and unused guarantees
+    excess = load - use
+    got = use.copy()
+    rate = np.empty_like(load)
+    higher = np.zeros_like(total)  # what the levels above this one carry
+    for level in np.unique(priority):  # 1 = highest first
+        sel = priority == level
+        want = excess[..., sel]
+        tot = want.sum(-1)
+        give = np.minimum(tot, spare)
+        g = use[..., sel] + want * np.where(tot > 1e-12, give / np.maximum(tot, 1e-12), 0.0)[..., None]
+        got[..., sel] = g
+        spare = spare - give
+        g_level = g.sum(-1)
+        w = np.where(g_level[..., None] > 1e-12, g / np.maximum(g_level, 1e-12)[..., None], 1.0 / int(sel.sum()))
+        rate[..., sel] = np.maximum(np.maximum(total - higher, 0.0)[..., None] * w, g)
+        higher = higher + g_level
+    return got, got + (spare / load.shape[-1])[..., None], rate
 
 
 def flow_step(st: FlowState, arr: CityArrays, dt: float, arrivals: FloatArray, mbit_per_prb: FloatArray,
@@ -79,8 +124,10 @@ def flow_step(st: FlowState, arr: CityArrays, dt: float, arrivals: FloatArray, m
     served = np.minimum(alloc * r, q_in)
     q1 = q_in - served
     idle = np.maximum(n - alloc.sum(-1), 0.0)[..., None]
-    avail_prb = np.minimum(alloc + idle, np.maximum(ratio_pct[..., 2], ratio_pct[..., 1]) / 100.0 * n[:, None])
-    avail_prb = np.maximum(avail_prb, alloc)
+    mx_prb = np.maximum(ratio_pct[..., 2], ratio_pct[..., 1]) / 100.0 * n[:, None]
+    avail_prb = np.minimum(alloc + idle, mx_prb)
+    # its prioritised (min) PRBs serve the slice whenever it has data: lent to others only while it has none
+    avail_prb = np.maximum(np.maximum(avail_prb, alloc), np.minimum(ratio_pct[..., 1] / 100.0 * n[:, None], mx_prb))
     rate = avail_prb * r / dt  # Mbit/s
     qmax = rate * arr.slice_discard_s
     drop_ran = np.maximum(q1 - qmax, 0.0)
@@ -94,8 +141,10 @@ def flow_step(st: FlowState, arr: CityArrays, dt: float, arrivals: FloatArray, m
     x = served + st.tn_q
     pf = paths.astype(np.float64)
     load = np.einsum("bcl,bcs->bls", pf, x)
-    cap = tn_share * (arr.link_cap_mbps * dt * link_up)[..., None]
-    phi = np.where(load > 1e-12, np.minimum(1.0, cap / np.maximum(load, 1e-12)), 1.0)
+    total = arr.link_cap_mbps * dt * link_up  # (B, L)
+    got, cap, rate = link_capacity(load, tn_share * total[..., None], total, arr.tn_priority,
+                                   arr.tn_work_conserving)
+    phi = np.where(load > 1e-12, np.minimum(1.0, got / np.maximum(load, 1e-12)), 1.0)
     phi_path = np.where(paths[..., None], phi[:, None, :, :], np.inf).min(axis=2)  # (B, C, S)
     phi_path = np.where(np.isinf(phi_path), 1.0, phi_path) * reach[..., None]
     delivered = x * phi_path
@@ -105,7 +154,7 @@ def flow_step(st: FlowState, arr: CityArrays, dt: float, arrivals: FloatArray, m
     z2 = z1 - drop_tn
     tn_wait = np.minimum(np.where(tn_rate > 1e-12, z2 / np.maximum(tn_rate, 1e-12), 0.0), arr.slice_discard_s)
     carried = np.einsum("bcl,bcs->bls", pf, delivered)
-    mu_l = cap / dt / (tn_packet_bits * 1e-6)
+    mu_l = rate / dt / (tn_packet_bits * 1e-6)
     lam_l = load / dt / (tn_packet_bits * 1e-6)
     beta_l = np.maximum(mu_l - lam_l, BETA_FLOOR * mu_l) + 1e-9
     beta_tn = np.where(paths[..., None], beta_l[:, None, :, :], np.inf).min(axis=2)

@@ -101,7 +101,12 @@ class LinkParams:
 
 @dataclass(frozen=True)
 class TransportParams:
-    """Hub-and-spoke transport graph and its failure process."""
+    """Hub-and-spoke transport graph, how slices share a link, and its failure process.
+
+    ``sharing``: ``work_conserving`` (a slice's share is a guarantee; capacity a slice leaves unused goes to the
+    slices with more to send, strict priority between priority levels, in proportion to their excess within a
+    level) or ``partitioned`` (a slice never exceeds its share: hard partitions). ``priority`` per slice, 1 =
+    highest."""
 
     nodes: tuple[str, ...]
     node_xy: tuple[tuple[float, float], ...]
@@ -110,6 +115,8 @@ class TransportParams:
     fail_prob_per_s: float  #: base per-link failure hazard
     mttr_s: float  #: mean time to repair
     packet_bytes: float
+    sharing: str = "partitioned"
+    priority: tuple[int, ...] = ()  #: per slice (scenario order); empty = every slice the same level
 
 
 @dataclass(frozen=True)
@@ -212,6 +219,9 @@ class ScenarioParams:
     ood: OodParams
     cost: CostWeights
     source: str = ""  #: file it was loaded from
+    #: how a plan's PRB shares become RRMPolicyRatio: ``isolated`` (min = max = share: a slice never exceeds its
+    #: share, unallocated PRBs idle) or ``guaranteed`` (min = share, max = 100: a guarantee, idle PRBs shared)
+    plan_shares: str = "isolated"
 
     @property
     def n_cells(self) -> int:
@@ -243,3 +253,5 @@ class CityArrays:
     slice_packet_bits: FloatArray = field(repr=False)  #: (S,) float64 bit
     slice_base_delay_s: FloatArray = field(repr=False)  #: (S,) float64 s
     slice_discard_s: FloatArray = field(repr=False)  #: (S,) float64 s
+    tn_priority: IntArray = field(repr=False)  #: (S,) int64 transport priority level per slice (1 = highest)
+    tn_work_conserving: bool = False  #: transport shares are guarantees (else hard partitions)

@@ -247,7 +247,7 @@ def _zones(root: _Node) -> tuple[ZoneParams, ...]:
     return tuple(out)
 
 
-def _transport(root: _Node) -> TransportParams:
+def _transport(root: _Node, slices: tuple[SliceParams, ...]) -> TransportParams:
     t = root.sub("transport")
     nodes = t.items("nodes")
     names = tuple(x.str_("name") for x in nodes)
@@ -268,10 +268,19 @@ def _transport(root: _Node) -> TransportParams:
                                 capacity_mbps=ln.num("capacity_mbps", lo=1e-3),
                                 delay_ms=ln.num("delay_ms", 1.0, 0.0), corridor=ln.bool_("corridor", False)))
     fail = t.sub("failure", {})
+    # default priority: slices with a delay ceiling first (strict), the others share the next level
+    prio = t.sub("slice_priority", {})
+    names_s = [s.name for s in slices]
+    unknown = [k for k in (prio.data or {}) if k not in names_s]
+    if unknown:
+        raise t.err("slice_priority", f"unknown slices {unknown}; slices: {names_s}")
+    priority = tuple(prio.int_(s.name, 1 if s.sla_p99_ms is not None else 2, lo=1, hi=8) for s in slices)
     return TransportParams(nodes=names, node_xy=tuple(x.point("position") for x in nodes), hub=hubs[0],
                            links=tuple(links), fail_prob_per_s=fail.num("prob_per_s", 0.0, 0.0, 1.0),
                            mttr_s=fail.num("mttr_s", 30.0, 1e-3),
-                           packet_bytes=t.num("packet_bytes", 1000.0, 1.0))
+                           packet_bytes=t.num("packet_bytes", 1000.0, 1.0),
+                           sharing=t.str_("sharing", "partitioned", ("work_conserving", "partitioned")),
+                           priority=priority)
 
 
 def _intensity(n: _Node, key: str, n_slices: int) -> tuple[float, ...]:
@@ -285,7 +294,7 @@ def load_scenario_dict(data: Any, src: str = "<dict>") -> ScenarioParams:
     """Validate a parsed YAML document and build the frozen scenario (see module docstring)."""
     root = _Node(data, "", src)
     slices = _slices(root)
-    transport = _transport(root)
+    transport = _transport(root, slices)
     cells = _cells(root, slices, transport.nodes)
     zones = _zones(root)
     zone_names = {z.name for z in zones}
@@ -370,7 +379,8 @@ def load_scenario_dict(data: Any, src: str = "<dict>") -> ScenarioParams:
         name=root.str_("name"), description=root.str_("description", ""), width_m=area.num("width_m", lo=1.0),
         height_m=area.num("height_m", lo=1.0), timing=timing, slices=slices, cells=cells, zones=zones,
         ue_groups=tuple(groups), transport=transport, radio=radio, hotspot=hotspot, wave=wave, ood=ood,
-        cost=cost, source=src)
+        cost=cost, source=src,
+        plan_shares=root.str_("plan_shares", "isolated", ("isolated", "guaranteed")))
 
 
 def _merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
@@ -436,6 +446,8 @@ def city_arrays(sc: ScenarioParams) -> CityArrays:
         slice_packet_bits=np.array([8.0 * s.packet_bytes for s in sc.slices]),
         slice_base_delay_s=np.array([s.base_delay_ms / 1e3 for s in sc.slices]),
         slice_discard_s=np.array([s.discard_ms / 1e3 for s in sc.slices]),
+        tn_priority=np.array(sc.transport.priority or (1,) * sc.n_slices, dtype=np.int64),
+        tn_work_conserving=sc.transport.sharing == "work_conserving",
     )
 
 

@@ -69,6 +69,12 @@ def allocate_prbs(demand_prb: FloatArray, n_prb: FloatArray, ratio_pct: FloatArr
     return np.asarray(u1 + u2 + rem * scale, dtype=np.float64)
 
 
+def plan_ratios(plan_shares: str, shares: FloatArray) -> FloatArray:
+    """A plan's PRB shares (..., C, S) as ratios under the scenario's ``plan_shares`` (``isolated`` |
+    ``guaranteed``; see :class:`testbed.core.params.ScenarioParams`)."""
+    return shares_to_ratios(shares, "shared" if plan_shares == "guaranteed" else "isolated")
+
+
 def shares_to_ratios(shares: FloatArray, mode: str = "isolated") -> FloatArray:
     """Map paper-style PRB shares (..., C, S) in [0, 1] (per-cell sums <= 1) to percent ratios (..., C, S, 3).
 

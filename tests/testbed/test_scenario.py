@@ -52,6 +52,9 @@ def test_default_city_matches_paper(city: ScenarioParams) -> None:
                                                                   max_prb_policy_ratio=40), "ded <= min <= max"),
         (lambda d: d["ue_groups"][0].update(zone="atlantis"), "unknown zone"),
         (lambda d: d.pop("timing"), "timing: required field is missing"),
+        (lambda d: d["transport"].update(sharing="fair"), r"transport\.sharing"),
+        (lambda d: d["transport"].update(slice_priority={"mMTC": 1}), r"transport\.slice_priority: unknown slices"),
+        (lambda d: d.update(plan_shares="loose"), "plan_shares"),
     ],
 )
 def test_validation_errors_are_clear(mutate: Any, match: str) -> None:
@@ -59,6 +62,20 @@ def test_validation_errors_are_clear(mutate: Any, match: str) -> None:
     mutate(d)
     with pytest.raises(ConfigError, match=match):
         load_scenario_dict(d, "t.yaml")
+
+
+def test_transport_sharing_and_plan_shares() -> None:
+    d = copy.deepcopy(_raw())
+    sc = load_scenario_dict(d, "t.yaml")
+    assert (sc.transport.sharing, sc.plan_shares) == ("partitioned", "isolated")
+    assert sc.transport.priority == tuple(1 if s.sla_p99_ms is not None else 2 for s in sc.slices)
+    assert not city_arrays(sc).tn_work_conserving
+    d["transport"].update(sharing="work_conserving", slice_priority={sc.slices[0].name: 3})
+    d["plan_shares"] = "guaranteed"
+    sc2 = load_scenario_dict(d, "t.yaml")
+    assert city_arrays(sc2).tn_work_conserving
+    assert sc2.transport.priority[0] == 3
+    assert sc2.plan_shares == "guaranteed"
 
 
 def test_unknown_scenario_name() -> None:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nextric.errors import ValidationError
-from testbed.core.flow import flow_step, initial_flow
+from testbed.core.flow import flow_step, initial_flow, link_capacity
 from testbed.core.params import ScenarioParams
 from testbed.core.scenario import city_arrays, router_of
 from testbed.core.scheduler import allocate_prbs, shares_to_ratios, validate_ratios
@@ -59,11 +61,12 @@ def test_ratio_validation() -> None:
         validate_ratios(np.array([[[0, 50, 40]]], dtype=float))
 
 
+@pytest.mark.parametrize("sharing", ["partitioned", "work_conserving"])
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 10_000), fail=st.lists(st.booleans(), min_size=10, max_size=10))
-def test_flow_conservation_with_reroutes(city: ScenarioParams, seed: int, fail: list[bool]) -> None:
+def test_flow_conservation_with_reroutes(city: ScenarioParams, sharing: str, seed: int, fail: list[bool]) -> None:
     rng = np.random.default_rng(seed)
-    arr = city_arrays(city)
+    arr = dataclasses.replace(city_arrays(city), tn_work_conserving=sharing == "work_conserving")
     router = router_of(city, arr)
     b, c, s, n_l = 2, city.n_cells, city.n_slices, city.n_links
     up = np.stack([np.ones(n_l, bool), ~np.array(fail)])
@@ -84,7 +87,62 @@ def test_flow_conservation_with_reroutes(city: ScenarioParams, seed: int, fail: 
         assert (new.tn_q >= 0).all()
         assert (out.alloc_prb.sum(-1) <= arr.n_prb + 1e-6).all()
         assert (out.link_carried <= out.link_cap + 1e-6).all()
+        # no link carries more than its capacity, whatever the sharing
+        total = arr.link_cap_mbps[None] * up
+        assert (out.link_carried.sum(-1) <= total + 1e-6).all()
         fs = new
+
+
+@settings(max_examples=200, deadline=None)
+@given(seed=st.integers(0, 100_000), levels=st.lists(st.integers(1, 3), min_size=3, max_size=3))
+def test_work_conserving_link_sharing(seed: int, levels: list[int]) -> None:
+    """Work-conserving transport: a slice gets at least min(load, guarantee), never more than its load; the link
+    carries min(total load, capacity); a higher priority level is served before a lower one gets any excess."""
+    rng = np.random.default_rng(seed)
+    load = rng.uniform(0, 100, (2, 4, 3)) * (rng.random((2, 4, 3)) < 0.8)
+    total = rng.uniform(10, 200, (2, 4))
+    guaranteed = rng.dirichlet(np.ones(3), size=(2, 4)) * rng.uniform(0.5, 1.0, (2, 4, 1)) * total[..., None]
+    prio = np.array(levels)
+    got, cap, rate = link_capacity(load, guaranteed, total, prio, True)
+    assert (got >= np.minimum(load, guaranteed) - 1e-9).all()
+    assert (got <= load + 1e-9).all()
+    assert np.allclose(got.sum(-1), np.minimum(load.sum(-1), np.maximum(total, guaranteed.sum(-1))))
+    assert np.allclose(cap.sum(-1), np.maximum(total, got.sum(-1)))
+    assert (rate >= got - 1e-9).all()
+    top = prio == prio.min()  # the highest level's queue sees the whole link, shared by what its slices got
+    assert np.allclose(rate[..., top].sum(-1), np.maximum(total, got[..., top].sum(-1)))
+    for hi in set(levels):
+        for lo in set(levels):
+            if hi < lo:  # a lower level got excess only where every higher-level slice is fully served
+                lo_extra = (got - np.minimum(load, guaranteed))[..., prio == lo].sum(-1) > 1e-9
+                hi_short = (load - got)[..., prio == hi].sum(-1) > 1e-9
+                assert not (lo_extra & hi_short).any()
+    part, part_cap, part_rate = link_capacity(load, guaranteed, total, prio, False)
+    assert part is guaranteed
+    assert part_cap is guaranteed
+    assert part_rate is guaranteed
+
+
+def test_idle_transport_share_is_lent_only_when_work_conserving() -> None:
+    load = np.array([[[90.0, 0.0, 10.0]]])
+    guaranteed = np.array([[[30.0, 40.0, 30.0]]])
+    total = np.array([[100.0]])
+    got, _, rate = link_capacity(load, guaranteed, total, np.array([2, 1, 2]), True)
+    assert got.tolist() == [[[90.0, 0.0, 10.0]]]
+    # the idle priority slice would see the whole link; the two below share it as they got it
+    assert rate.tolist() == [[[90.0, 100.0, 10.0]]]
+    got, _, _ = link_capacity(load, guaranteed, total, np.array([2, 1, 2]), False)
+    assert got.tolist() == guaranteed.tolist()
+
+
+def test_a_priority_slice_keeps_a_short_tail_on_a_saturated_link() -> None:
+    """Strict priority on a saturated link: the URLLC queue is served at the link's rate, not at its own load."""
+    load = np.array([[[400.0, 20.0, 300.0]]])
+    guaranteed = np.array([[[40.0, 20.0, 40.0]]])
+    got, _, rate = link_capacity(load, guaranteed, np.array([[100.0]]), np.array([2, 1, 2]), True)
+    assert got[0, 0, 1] == 20.0
+    assert rate[0, 0, 1] == 100.0
+    assert got[0, 0, [0, 2]].sum() == pytest.approx(80.0)
 
 
 def test_reroute_when_primary_uplink_fails(city: ScenarioParams) -> None:
