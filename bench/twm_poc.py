@@ -102,8 +102,8 @@ def execute(emu: Emulator, sc: ScenarioParams, req: PlanRequest, first: PlanResu
 
 
 def run(scenarios: tuple[str, ...], seeds: list[int], methods: tuple[str, ...], wm: WorldModels,
-        progress: Progress | None = None) -> dict[str, Any]:
-    sc = load_scenario("twm_poc")
+        progress: Progress | None = None, city: str = "twm_poc") -> dict[str, Any]:
+    sc = load_scenario(city)
     topo = topology_of(sc)
     twin = TwinService(sc, sc.name, cell_keys(sc))  # in process: the planners reach it through its Rollout
     task = progress.add_task("TWM PoC horizons", total=len(scenarios) * len(seeds)) if progress else None
@@ -181,9 +181,9 @@ def summarise(per: dict[str, dict[str, list[dict[str, Any]]]], sc: ScenarioParam
     return out
 
 
-def speed(wm: WorldModels, seed: int = 30_000) -> dict[str, Any]:
+def speed(wm: WorldModels, seed: int = 30_000, city: str = "twm_poc") -> dict[str, Any]:
     """Twin vs surrogate for 256 candidates in one context (a TUNE seed), measured back to back."""
-    sc = load_scenario("twm_poc")
+    sc = load_scenario(city)
     topo = topology_of(sc)
     reps, up, _ = warm_up(sc, ShockRegime.parse("hotspot-ID"), seed, WARMUP)
     ras = CityRaster.build(topo)
@@ -210,7 +210,7 @@ def speed(wm: WorldModels, seed: int = 30_000) -> dict[str, Any]:
             "speedup_per_rollout": (t_twin / (256 * twin_seeds)) / (t_sur / (256 * n_paths))}
 
 
-def plots(summary: dict[str, Any], scenarios: tuple[str, ...], out_dir: Path) -> list[Path]:
+def plots(summary: dict[str, Any], scenarios: tuple[str, ...], out_dir: Path, stem: str = "twm_poc") -> list[Path]:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -232,7 +232,7 @@ def plots(summary: dict[str, Any], scenarios: tuple[str, ...], out_dir: Path) ->
     ax.axhline(0, color="grey", lw=0.5)
     ax.axvline(0, color="grey", lw=0.5)
     ax.grid(alpha=0.3)
-    p = out_dir / "twm_poc_pareto.png"
+    p = out_dir / f"{stem}_pareto.png"
     fig.tight_layout()
     fig.savefig(p, dpi=110)
     plt.close(fig)
@@ -249,7 +249,7 @@ def plots(summary: dict[str, Any], scenarios: tuple[str, ...], out_dir: Path) ->
     ax.set_title("SLA Compliance Margin by method and scenario")
     ax.legend(fontsize=7, ncol=4)
     ax.grid(axis="y", alpha=0.3)
-    p = out_dir / "twm_poc_scm.png"
+    p = out_dir / f"{stem}_scm.png"
     fig.tight_layout()
     fig.savefig(p, dpi=110)
     plt.close(fig)
@@ -291,6 +291,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--no-plots", action="store_true")
     ap.add_argument("--tune", action="store_true", help="run on the planner-tuning seeds instead of EVAL_SEEDS")
     ap.add_argument("--models", type=Path, default=None, help="world-model directory (default: the committed)")
+    ap.add_argument("--city", default="twm_poc", help="the scenario file (bundled name or path), e.g. the "
+                    "recalibrated twm_poc_calibrated")
     a = ap.parse_args(argv)
     n = a.seeds if a.seeds is not None else (4 if a.quick else len(EVAL_SEEDS))
     seeds = list((TUNE_SEEDS if a.tune else EVAL_SEEDS)[:n])
@@ -299,9 +301,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     # the PoC measures what the models do, whatever their cards say (their failures are reported beside it)
     wm = WorldModels(a.models or MODEL_DIR, enforce_cards=False)
     with Progress(console=console) as prog:
-        r = run(tuple(a.scenarios), seeds, tuple(a.methods), wm, prog)
+        r = run(tuple(a.scenarios), seeds, tuple(a.methods), wm, prog, a.city)
     res: dict[str, Any] = {
-        "host": machine(), "scenario": "twm_poc", "scenarios": list(a.scenarios), "seeds": seeds,
+        "host": machine(), "scenario": a.city, "scenarios": list(a.scenarios), "seeds": seeds,
         "seeds_per_scenario": n, "mode": ("tune-" if a.tune else "") + ("quick" if a.quick else "full"),
         "seed_ranges": {"eval": [min(seeds), max(seeds)], "train": [TRAIN_SEEDS[0], TRAIN_SEEDS[-1]],
                         "heldout": [HELDOUT_SEEDS[0], HELDOUT_SEEDS[-1]], "tune": [TUNE_SEEDS[0], TUNE_SEEDS[-1]]},
@@ -312,12 +314,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "world_models": {"fwm_heldout_r2": wm.fwm_card.raw["evaluation"]["heldout_r2_mean"],
                          "cdwm": wm.cdwm_card.raw["evaluation"]["heldout"],
                          "card_failures": wm.failures},
-        "methods": r["summary"], "speed": speed(wm), "wall_s": 0.0, "per_seed": r["per_seed"]}
+        "methods": r["summary"], "speed": speed(wm, city=a.city), "wall_s": 0.0, "per_seed": r["per_seed"]}
     res["wall_s"] = time.perf_counter() - t0
     render(res, console)
     a.out.parent.mkdir(parents=True, exist_ok=True)
     if not a.no_plots:
-        res["plots"] = [p.name for p in plots(res["methods"], tuple(a.scenarios), a.out.parent)]
+        res["plots"] = [p.name for p in plots(res["methods"], tuple(a.scenarios), a.out.parent, a.out.stem)]
     save_results(a.out.stem, res, a.out.parent)
     return res
 

@@ -5,8 +5,11 @@ its interfaces (:class:`~rapps.intent_agent.worldmodels.datagen.TrainingNetwork`
 service's ``Rollout`` and an observation source. Here, the composition root, they are the testbed's: its twin
 service in process, and emulator warm-ups whose KPM is encoded as the E2 nodes report it.
 
-    python -m suite.trainers.worldmodels fwm [--epochs 40] [--seed 0] [--out DIR] [--cache DIR]
-    python -m suite.trainers.worldmodels cdwm [--epochs 30] ...
+    python -m suite.trainers.worldmodels fwm [--city twm_poc] [--epochs 40] [--seed 0] [--out DIR] [--cache DIR]
+    python -m suite.trainers.worldmodels cdwm [--city twm_poc] [--epochs 30] ...
+
+``--city``: the scenario the models are trained for (default ``twm_poc``; the recalibrated PoC city is
+``twm_poc_calibrated``, whose models live in ``rapps/intent_agent/model_calibrated/``).
 """
 
 from __future__ import annotations
@@ -42,16 +45,29 @@ def training_network(scenario: str = "twm_poc") -> TrainingNetwork:
     return TrainingNetwork(topology_of(sc), TwinService(sc, sc.name, cell_keys(sc)), observe, provenance)
 
 
+def _city(argv: list[str] | None) -> tuple[str, list[str]]:
+    """``--city NAME`` taken out of the trainer's arguments."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if "--city" not in args:
+        return "twm_poc", args
+    i = args.index("--city")
+    if i + 1 >= len(args):
+        raise SystemExit("--city needs a scenario name or path")
+    return args[i + 1], args[:i] + args[i + 2:]
+
+
 def fwm(argv: list[str] | None = None) -> dict[str, Any]:
     from rapps.intent_agent.worldmodels import train_fwm
 
-    return train_fwm.main(argv, training_network())
+    city, rest = _city(argv)
+    return train_fwm.main(rest, training_network(city))
 
 
 def cdwm(argv: list[str] | None = None) -> dict[str, Any]:
     from rapps.intent_agent.worldmodels import train_cdwm
 
-    return train_cdwm.main(argv, training_network())
+    city, rest = _city(argv)
+    return train_cdwm.main(rest, training_network(city))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -36,3 +36,15 @@ def test_twm_poc_smoke(tmp_path: Path) -> None:
     assert sp["surrogate_s"] > 0
     assert (tmp_path / "twm_poc_pareto.png").stat().st_size > 0
     assert (tmp_path / "twm_poc_scm.png").stat().st_size > 0
+
+
+def test_twm_poc_on_the_recalibrated_city(tmp_path: Path) -> None:
+    out = tmp_path / "calibrated.json"
+    twm_poc.main(["--seeds", "1", "--scenarios", "hotspot-ID", "--city", "twm_poc_calibrated", "--methods",
+                  "uniform", "dt-fair", "--out", str(out)])
+    res = json.loads(out.read_text())
+    assert res["scenario"] == "twm_poc_calibrated"
+    assert set(res["methods"]) == {"uniform", "dt-fair"}
+    assert res["methods"]["dt-fair"]["hotspot-ID"]["twin_calls"] == 384
+    assert 0.0 <= res["methods"]["uniform"]["hotspot-ID"]["scm"] <= 1.0
+    assert (tmp_path / "calibrated_pareto.png").stat().st_size > 0

@@ -51,6 +51,7 @@ from rapps.intent_agent.worldmodels.training import (
     model_card,
     r2_per_feature,
     seed_all,
+    train_command,
     write_card,
 )
 
@@ -315,7 +316,7 @@ def main(argv: list[str] | None, net: TrainingNetwork) -> dict[str, Any]:
     wm_fwm = WorldModels.__new__(WorldModels)  # FWM only (the CDWM does not exist yet)
     wm_fwm._fwm = _session(a.out / "fwm.onnx")
     with Progress(console=console) as prog:
-        train_d, held, info = load_or_generate(a.cache, net, DataConfig(), prog)
+        train_d, held, info = load_or_generate(a.cache, net, DataConfig(scenario=net.topology.scenario), prog)
         all_tr = arrays(train_d, fields_for(train_d, wm_fwm, sc))
         ho = arrays(held, fields_for(held, wm_fwm, sc))
         calib_seeds = set(TRAIN_SEEDS[-a.calib_contexts:])
@@ -358,8 +359,10 @@ def main(argv: list[str] | None, net: TrainingNetwork) -> dict[str, Any]:
          "training": {"epochs": a.epochs, "seed": a.seed, "optimiser": "Adam 2e-3 cosine", "batch": 256,
                       "field_dropout": 0.25, "train_context_seeds": sorted(set(TRAIN_SEEDS) - calib_seeds),
                       "calibration_context_seeds": sorted(calib_seeds),
-                      "heldout_context_seeds": list(HELDOUT_SEEDS), "command": "nextric train cdwm"}},
-        ev_all, {**info, "config": DataConfig().__dict__}, CDWM_FAILURE_CHECKS, net.provenance)
+                      "heldout_context_seeds": list(HELDOUT_SEEDS),
+                      "command": train_command("cdwm", net.topology.scenario)}},
+        ev_all, {**info, "config": DataConfig(scenario=net.topology.scenario).__dict__}, CDWM_FAILURE_CHECKS,
+        net.provenance)
     write_card(card, a.out / "cdwm.card.json")
     console.print(f"CDWM: {n_params} params, {path.stat().st_size / 1e3:.0f} kB, temperature {temp}")
     console.print(f"  held-out per-step R^2 {ev['per_step_r2_mean']:.3f}, horizon SCM MAE {ev['horizon_scm_mae']:.3f} "

@@ -31,6 +31,7 @@ from rapps.intent_agent.worldmodels.training import (
     model_card,
     r2_per_feature,
     seed_all,
+    train_command,
     write_card,
 )
 
@@ -116,7 +117,7 @@ def main(argv: list[str] | None, net: TrainingNetwork) -> dict[str, Any]:
     sc = net.topology
     t0 = time.perf_counter()
     with Progress(console=console) as prog:
-        train_d, held, info = load_or_generate(a.cache, net, DataConfig(), prog)
+        train_d, held, info = load_or_generate(a.cache, net, DataConfig(scenario=net.topology.scenario), prog)
         t1 = time.perf_counter()
         model = train(train_d, a.epochs, a.seed, prog)
     r2 = r2_per_feature(held["fwm_y"], predict(model, held["grid0"]))
@@ -140,8 +141,8 @@ def main(argv: list[str] | None, net: TrainingNetwork) -> dict[str, Any]:
          "architecture": "3 conv (24, 48 s2, 48 s2) + MLP 768-128-120, MSE on standardised targets",
          "training": {"epochs": a.epochs, "seed": a.seed, "optimiser": "Adam 2e-3 cosine", "batch": 128,
                       "train_context_seeds": list(TRAIN_SEEDS), "heldout_context_seeds": list(HELDOUT_SEEDS),
-                      "command": "nextric train fwm"}},
-        ev, {**info, "config": DataConfig().__dict__}, FWM_FAILURE_CHECKS, net.provenance)
+                      "command": train_command("fwm", net.topology.scenario)}},
+        ev, {**info, "config": DataConfig(scenario=net.topology.scenario).__dict__}, FWM_FAILURE_CHECKS, net.provenance)
     write_card(card, a.out / "fwm.card.json")
     console.print(f"FWM: held-out R^2 {ev['heldout_r2_mean']:.3f} (train {ev['train_r2_mean']:.3f}), "
                   f"{n_params} params, {path.stat().st_size / 1e3:.0f} kB -> {path}")

@@ -88,3 +88,8 @@ def r2_per_feature(y: np.ndarray, pred: np.ndarray) -> np.ndarray:
     ss_res = ((yf - pf) ** 2).sum(0)
     ss_tot = ((yf - yf.mean(0)) ** 2).sum(0)
     return np.asarray(np.where(ss_tot > 1e-12, 1.0 - ss_res / np.maximum(ss_tot, 1e-12), 1.0))
+
+
+def train_command(model: str, scenario: str) -> str:
+    """The command that trains ``model`` for ``scenario`` (recorded in its card)."""
+    return f"nextric train {model}" + ("" if scenario == "twm_poc" else f" --city {scenario}")
