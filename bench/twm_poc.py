@@ -37,6 +37,7 @@ from rich.table import Table
 
 from bench.common import RESULTS_DIR, machine, save_results
 from nextric.kpi import control_cost, cost_reduction
+from nextric.stats import mean_interval
 from rapps.intent_agent.planner.api import PlanRequest, PlanResult, monitor_step, plan_slicing
 from rapps.intent_agent.planner.library import library
 from rapps.intent_agent.planner.run import DEFAULT_CONFIG, instantiate
@@ -141,6 +142,20 @@ def run(scenarios: tuple[str, ...], seeds: list[int], methods: tuple[str, ...], 
     return {"per_seed": per, "summary": summarise(per, sc)}
 
 
+def _paired_vs_twm(per: dict[str, dict[str, list[dict[str, Any]]]], m: str,
+                   scen: str | None) -> dict[str, float] | None:
+    """95 % interval of the method's executed SCM minus paper-faithful TWM's, paired by horizon (same scenario and
+    seed: common random numbers); ``scen`` None pools every scenario. None without a ``twm`` run."""
+    if m == "twm" or "twm" not in per:
+        return None
+    scens = [scen] if scen is not None else list(per[m])
+    diff = []
+    for sc_name in scens:
+        twm = {r["seed"]: r["scm"] for r in per["twm"].get(sc_name, [])}
+        diff += [r["scm"] - twm[r["seed"]] for r in per[m].get(sc_name, []) if r["seed"] in twm]
+    return mean_interval(diff, 0.95).to_json() if len(diff) >= 2 else None
+
+
 def summarise(per: dict[str, dict[str, list[dict[str, Any]]]], sc: ScenarioParams) -> dict[str, Any]:
     names = [s.name for s in sc.slices]
     out: dict[str, Any] = {}
@@ -171,9 +186,14 @@ def summarise(per: dict[str, dict[str, list[dict[str, Any]]]], sc: ScenarioParam
                 d["interval90_covers_executed_scm"] = float(np.mean(
                     [r["pred_scm_lo"] <= r["scm"] <= r["pred_scm_hi"] for r in pred]))
             out[m][scen] = d
+            d["scm_ci95"] = mean_interval(scm, 0.95).to_json()
+            d["scm_minus_twm_ci95"] = _paired_vs_twm(per, m, scen)
         vals = list(out[m].values())
         if vals:
-            out[m]["average"] = {"scm": float(np.mean([v["scm"] for v in vals])),
+            pooled = [r["scm"] for runs in by.values() for r in runs]
+            out[m]["average"] = {"scm_ci95": mean_interval(pooled, 0.95).to_json(),
+                                 "scm_minus_twm_ci95": _paired_vs_twm(per, m, None),
+                                 "scm": float(np.mean([v["scm"] for v in vals])),
                                  "dcost": float(np.mean([v["dcost"] for v in vals])),
                                  "twin_calls_per_scenario": float(np.mean([v["twin_calls_per_scenario"]
                                                                            for v in vals])),

@@ -30,6 +30,14 @@ def test_twm_poc_smoke(tmp_path: Path) -> None:
             assert d["twin_calls"] == budget or m in ("twm", "improved")
         assert "average" in by
     assert res["methods"]["uniform"]["hotspot-ID"]["dcost"] == pytest.approx(0.0, abs=1e-9)
+    for m in twm_poc.METHODS:  # paired against TWM on the same horizons
+        diff = res["methods"][m]["average"]["scm_minus_twm_ci95"]
+        if m == "twm":
+            assert diff is None
+        else:
+            assert diff["n"] == 2
+            got = [res["methods"][m][s]["scm"] - res["methods"]["twm"][s]["scm"] for s in ("hotspot-ID", "wave-OOD")]
+            assert diff["mean"] == pytest.approx(sum(got) / 2)
     sp = res["speed"]
     assert sp["candidates"] == 256
     assert sp["twin_s"] > 0
@@ -47,4 +55,8 @@ def test_twm_poc_on_the_recalibrated_city(tmp_path: Path) -> None:
     assert set(res["methods"]) == {"uniform", "dt-fair"}
     assert res["methods"]["dt-fair"]["hotspot-ID"]["twin_calls"] == 384
     assert 0.0 <= res["methods"]["uniform"]["hotspot-ID"]["scm"] <= 1.0
+    ci = res["methods"]["uniform"]["average"]["scm_ci95"]
+    assert ci["n"] == 1
+    assert ci["lo"] == ci["mean"] == ci["hi"] == res["methods"]["uniform"]["hotspot-ID"]["scm"]
+    assert res["methods"]["uniform"]["average"]["scm_minus_twm_ci95"] is None  # no TWM in this run
     assert (tmp_path / "calibrated_pareto.png").stat().st_size > 0
