@@ -44,7 +44,7 @@ from rapps.intent_agent.plans.candidates import Observed, candidates
 from testbed.closed_loop import infer_state, rollout_policies
 from testbed.core.engine import Emulator
 from testbed.core.scenario import load_scenario
-from testbed.core.scheduler import shares_to_ratios
+from testbed.core.scheduler import plan_ratios
 from testbed.core.shocks import ShockRegime
 from testbed.policies import uniform_shares
 from testbed.twin import DigitalTwin
@@ -108,14 +108,14 @@ def _static_shares(loop: EmulatorLoop, plan: ControlPlan, topo: Topology, now_ms
 
 
 def run_context(regime: str, seed: int, warmup: int, n_plans: int, twin_seeds: int, futures: int = 2,
-                history: int = 32) -> dict[str, Any]:
-    sc = load_scenario(SCENARIO)
+                history: int = 32, city: str = SCENARIO) -> dict[str, Any]:
+    sc = load_scenario(city)
     emu = Emulator(sc, ShockRegime.parse(regime), seed=seed)
     prb0, tn0 = uniform_shares(sc)
-    emu.set_allocation(shares_to_ratios(prb0, "isolated"), tn0)
+    emu.set_allocation(plan_ratios(sc.plan_shares, prb0), tn0)
     loop = EmulatorLoop(emu)
     loop.run(warmup)
-    svc = TwinService(sc, SCENARIO, loop.cell_keys)
+    svc = TwinService(sc, city, loop.cell_keys)
     topo = Topology.of(svc.description())
     plans = plan_set(loop, topo, n_plans)
     now_ms = round(emu.t_s * 1000)
@@ -312,10 +312,11 @@ def main(argv: list[str] | None = None) -> int:
                     "measures the ceiling: how well one future ranks the plans of another)")
     ap.add_argument("--quick", action="store_true", help="2 contexts of one regime, 10 plans, 8 twin seeds")
     ap.add_argument("--out", type=Path, default=RESULTS_DIR / "twin_fidelity.json")
+    ap.add_argument("--city", default=SCENARIO, help="the scenario (e.g. the recalibrated twm_poc_calibrated)")
     args = ap.parse_args(argv)
     regimes = args.regimes.split(",")[:1] if args.quick else args.regimes.split(",")
     n_ctx, n_plans, m = (2, 10, 8) if args.quick else (args.contexts, args.plans, args.twin_seeds)
-    jobs = [(r, EVAL_SEED0 + 100 * i + c, args.warmup, n_plans, m, args.futures, args.history)
+    jobs = [(r, EVAL_SEED0 + 100 * i + c, args.warmup, n_plans, m, args.futures, args.history, args.city)
             for i, r in enumerate(regimes) for c in range(n_ctx)]
     console = Console()
     t0 = time.perf_counter()
@@ -326,14 +327,15 @@ def main(argv: list[str] | None = None) -> int:
         for fut in [pool.submit(run_context, *j) for j in jobs]:
             runs.append(fut.result())
             progress.advance(task)
-    names = [s.name for s in load_scenario(SCENARIO).slices]
+    names = [s.name for s in load_scenario(args.city).slices]
     payload: dict[str, Any] = {
         "bench": "twin_fidelity",
         "command": "python -m bench.twin_fidelity" + (" --quick" if args.quick else
                                                      f" --contexts {n_ctx} --regimes {','.join(regimes)} --plans "
                                                      f"{n_plans} --twin-seeds {m} --warmup {args.warmup} "
-                                                     f"--futures {args.futures} --history {args.history}"),
-        "machine": machine(), "wall_s": time.perf_counter() - t0, "scenario": SCENARIO, "regimes": regimes,
+                                                     f"--futures {args.futures} --history {args.history}")
+                   + ("" if args.city == SCENARIO else f" --city {args.city} --out {args.out}"),
+        "machine": machine(), "wall_s": time.perf_counter() - t0, "scenario": args.city, "regimes": regimes,
         "context_seeds": sorted({j[1] for j in jobs}), "plans_per_context": n_plans, "twin_seeds": m,
         "targets": {"coverage_90": [0.85, 0.95], "spearman_scm": 0.8},
         "closed": figures(runs, "closed", names), "open": figures(runs, "open", names), "ceiling": ceiling(runs),

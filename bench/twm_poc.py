@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import copy
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -36,14 +37,15 @@ from rich.progress import Progress
 from rich.table import Table
 
 from bench.common import RESULTS_DIR, machine, save_results
+from nextric.errors import ValidationError
 from nextric.kpi import control_cost, cost_reduction
 from nextric.stats import mean_interval
-from rapps.intent_agent.planner.api import PlanRequest, PlanResult, monitor_step, plan_slicing
+from rapps.intent_agent.planner.api import PlanRequest, PlanResult
 from rapps.intent_agent.planner.library import library
-from rapps.intent_agent.planner.run import DEFAULT_CONFIG, instantiate
+from rapps.intent_agent.planner.run import DEFAULT_CONFIG, PlannerConfig, instantiate, monitor, plan
 from rapps.intent_agent.planner.twin import rollout_shares
 from rapps.intent_agent.worldmodels.features import CityRaster, Context
-from rapps.intent_agent.worldmodels.seeds import EVAL_SEEDS, HELDOUT_SEEDS, TRAIN_SEEDS, TUNE_SEEDS
+from rapps.intent_agent.worldmodels.seeds import EVAL_SEEDS, HELDOUT_SEEDS, TRAIN_SEEDS, TUNE_CHECK_SEEDS, TUNE_SEEDS
 from rapps.intent_agent.worldmodels.serving import MODEL_DIR, WorldModels
 from testbed.core.engine import Emulator
 from testbed.core.params import ScenarioParams
@@ -71,7 +73,7 @@ def executed_cost(sc: ScenarioParams, prb: np.ndarray, tn: np.ndarray) -> tuple[
 
 
 def execute(emu: Emulator, sc: ScenarioParams, req: PlanRequest, first: PlanResult, wm: WorldModels,
-            monitor: bool) -> dict[str, Any]:
+            monitored: bool, cfg: PlannerConfig = DEFAULT_CONFIG) -> dict[str, Any]:
     """Run the plan for its horizon on ``emu`` with Phase-2 monitoring; KPIs, cost and the decision log."""
     k = len(first.prb)
     t_start = emu.step_index
@@ -87,10 +89,10 @@ def execute(emu: Emulator, sc: ScenarioParams, req: PlanRequest, first: PlanResu
         emu.set_allocation(plan_ratios(emu.sc.plan_shares, p), t)
         emu.step_slow()
         hist = [*hist[1:], *kpm_messages(sc, [emu.read_kpm()])]
-        if monitor and step + 1 < k:
+        if monitored and step + 1 < k:
             t0 = time.perf_counter()
-            v = monitor_step(PlanRequest(topo, tuple(hist), req.regime, emu.link_up, method=req.method,
-                                         seed=req.seed, objective=req.objective), cur, step + 1, wm)
+            v = monitor(PlanRequest(topo, tuple(hist), req.regime, emu.link_up, method=req.method,
+                                    seed=req.seed, objective=req.objective), cur, step + 1, wm, cfg)
             mon_s.append(time.perf_counter() - t0)
             corners += int(v.corner_case)
             switches += int(v.gate_passed)
@@ -103,7 +105,8 @@ def execute(emu: Emulator, sc: ScenarioParams, req: PlanRequest, first: PlanResu
 
 
 def run(scenarios: tuple[str, ...], seeds: list[int], methods: tuple[str, ...], wm: WorldModels,
-        progress: Progress | None = None, city: str = "twm_poc") -> dict[str, Any]:
+        progress: Progress | None = None, city: str = "twm_poc", cfg: PlannerConfig = DEFAULT_CONFIG
+        ) -> dict[str, Any]:
     sc = load_scenario(city)
     topo = topology_of(sc)
     twin = TwinService(sc, sc.name, cell_keys(sc))  # in process: the planners reach it through its Rollout
@@ -125,11 +128,11 @@ def run(scenarios: tuple[str, ...], seeds: list[int], methods: tuple[str, ...], 
                 if m == "dt-fair" and scen in dtfair_u:  # budget-matched: one 384-call search per scenario
                     res = instantiate(req, dtfair_u[scen], "DT-FAIR policy chosen by this scenario's search")
                 else:
-                    res = plan_slicing(req, twin, wm)
+                    res = plan(req, twin, wm, cfg)
                     if m == "dt-fair":
                         dtfair_u[scen] = np.asarray(res.trace.extra["u"])
                 dec = time.perf_counter() - t0
-                out = execute(e, sc, req, res, wm, m in ("twm", "improved"))
+                out = execute(e, sc, req, res, wm, m in ("twm", "improved"), cfg)
                 out.update({"seed": seed, "twin_calls": res.twin_calls, "decision_s": dec, "fallback": res.fallback})
                 if res.expected is not None:
                     out["pred_scm"] = res.expected.scm
@@ -301,6 +304,25 @@ def render(res: dict[str, Any], console: Console) -> None:
                   f"{sp['speedup_per_candidate']:.0f}x per candidate, {sp['speedup_per_rollout']:.0f}x per rollout")
 
 
+def planner_config(ap: argparse.ArgumentParser, overrides: list[str]) -> PlannerConfig:
+    """DEFAULT_CONFIG with ``key=value`` overrides (typed like the field; a bad key or value is a CLI error)."""
+    fields = {f: type(getattr(DEFAULT_CONFIG, f)) for f in DEFAULT_CONFIG.__dataclass_fields__}
+    kw: dict[str, Any] = {}
+    for item in overrides:
+        key, sep, val = item.partition("=")
+        if not sep or key not in fields:
+            ap.error(f"--planner {item!r}: expected KEY=VALUE with KEY one of {sorted(fields)}")
+        try:
+            kw[key] = fields[key](val)
+        except ValueError:
+            ap.error(f"--planner {item!r}: {val!r} is not a {fields[key].__name__}")
+    try:
+        return replace(DEFAULT_CONFIG, **kw)
+    except ValidationError as exc:
+        ap.error(str(exc))
+        raise
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser(prog="python -m bench.twm_poc")
     ap.add_argument("--quick", action="store_true", help="4 horizon seeds per scenario (CI)")
@@ -310,21 +332,29 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--out", type=Path, default=RESULTS_DIR / "twm_poc.json")
     ap.add_argument("--no-plots", action="store_true")
     ap.add_argument("--tune", action="store_true", help="run on the planner-tuning seeds instead of EVAL_SEEDS")
+    ap.add_argument("--tune-check", action="store_true",
+                    help="run on TUNE_CHECK_SEEDS (tuning horizons no portfolio was fitted on)")
+    ap.add_argument("--planner", nargs="*", default=[], metavar="KEY=VALUE",
+                    help="PlannerConfig overrides, e.g. replan=off judge=cvar50 (default: the frozen config)")
     ap.add_argument("--models", type=Path, default=None, help="world-model directory (default: the committed)")
     ap.add_argument("--city", default="twm_poc", help="the scenario file (bundled name or path), e.g. the "
                     "recalibrated twm_poc_calibrated")
     a = ap.parse_args(argv)
-    n = a.seeds if a.seeds is not None else (4 if a.quick else len(EVAL_SEEDS))
-    seeds = list((TUNE_SEEDS if a.tune else EVAL_SEEDS)[:n])
+    pool = TUNE_CHECK_SEEDS if a.tune_check else TUNE_SEEDS if a.tune else EVAL_SEEDS
+    n = a.seeds if a.seeds is not None else (4 if a.quick else len(pool))
+    seeds = list(pool[:n])
+    cfg = planner_config(ap, a.planner)
     console = Console(width=max(Console().width, 150))
     t0 = time.perf_counter()
     # the PoC measures what the models do, whatever their cards say (their failures are reported beside it)
     wm = WorldModels(a.models or MODEL_DIR, enforce_cards=False)
     with Progress(console=console) as prog:
-        r = run(tuple(a.scenarios), seeds, tuple(a.methods), wm, prog, a.city)
+        r = run(tuple(a.scenarios), seeds, tuple(a.methods), wm, prog, a.city, cfg)
     res: dict[str, Any] = {
         "host": machine(), "scenario": a.city, "scenarios": list(a.scenarios), "seeds": seeds,
-        "seeds_per_scenario": n, "mode": ("tune-" if a.tune else "") + ("quick" if a.quick else "full"),
+        "seeds_per_scenario": n,
+        "mode": ("tune-check-" if a.tune_check else "tune-" if a.tune else "") + ("quick" if a.quick else "full"),
+        "planner_overrides": a.planner,
         "seed_ranges": {"eval": [min(seeds), max(seeds)], "train": [TRAIN_SEEDS[0], TRAIN_SEEDS[-1]],
                         "heldout": [HELDOUT_SEEDS[0], HELDOUT_SEEDS[-1]], "tune": [TUNE_SEEDS[0], TUNE_SEEDS[-1]]},
         "protocol": f"emulator warm-up {WARMUP} slow steps under uniform; planners see the last {HISTORY} KPM "

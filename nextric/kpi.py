@@ -21,6 +21,9 @@ Over an evaluation window (a slow step, a horizon, a run) with fast sub-steps ``
   :math:`\delta_k = \frac{1}{2}\big(\frac{1}{2C}\|p_k - p_{k-1}\|_1 + \frac{1}{2L}\|b_k - b_{k-1}\|_1\big)`
   (:math:`p_0, b_0` = the policy in force before the plan). :math:`J \in [0, 1]`; uniform 1/3 everywhere costs
   :math:`(w_p + w_b)/(w_p + w_b + w_\Delta)`. **Cost reduction** :math:`\Delta_{cost} = 1 - J / J_{uniform}`.
+  Where plans set guaranteed shares on work-conserving resources (``plan_shares: guaranteed``, ``transport.sharing:
+  work_conserving``), :math:`p` and :math:`b` are the guarantees, i.e. the resources a plan commits; capacity a
+  slice borrows while another's guarantee is idle is not charged to the plan.
 """
 
 from __future__ import annotations

@@ -116,7 +116,10 @@ ARGPARSE_BENCHES = {
     "ce": ("bench.ce", "channel-estimator selector: LS / LMMSE / neural NMSE over a TDL grid, choice vs oracle"),
     "twm": ("bench.twm_poc", "TWM PoC: uniform, DT-FAIR, FWM/CDWM-only, WM-free, TWM and improved planner (--quick)"),
     "e2ap": ("bench.e2ap_codec", "E2AP/E2SM-KPM codec: RIC Indications/s per core (KPM format 3, 10 UEs) vs protobuf"),
-    "twm-oracle": ("bench.twm_oracle", "TWM PoC hindsight ceiling: best of the library plans per horizon vs planners"),
+    "twm-oracle": ("bench.twm_oracle", "TWM PoC reference levels: hindsight best, adaptive hindsight and a perfect "
+                   "twin's choice over the library per horizon vs planners"),
+    "twm-portfolio": ("bench.twm_portfolio", "fit the improved planner's plan portfolio on tuning horizons (writes it "
+                      "and its card next to the world models)"),
     "intents": ("bench.intents", "intent compiler corpus: accuracy per category, silent drops, compile p99"),
     "twin-fidelity": ("bench.twin_fidelity", "closed-loop twin vs closed-loop emulator per plan (and the open-loop "
                       "twin): errors, 90 % coverage, rank correlation"),

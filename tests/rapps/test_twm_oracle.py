@@ -53,3 +53,23 @@ def test_bad_arguments_are_refused() -> None:
         twm_oracle.main(["--plans", "0"])
     with pytest.raises(SystemExit):
         twm_oracle.main(["--scenarios", "hotspot-XX"])
+
+
+def test_reference_levels_on_one_horizon() -> None:
+    """Adaptive hindsight and the perfect-twin choice on a small library: the perfect twin executes one of the
+    library's plans (so never above the static hindsight best on the same future), and it is reproducible."""
+    sc = load_scenario("twm_poc")
+    row = twm_oracle.horizon("twm_poc", "wave-ID", 0, 4, 2)
+    _, lib = twm_oracle.horizon_library(sc, "wave-ID", 0, 4)
+    for name in ("mean", "cvar50"):
+        assert row[f"perfect_twin_{name}_plan"] in lib.names
+        assert 0.0 <= row[f"perfect_twin_{name}_scm"] <= row["best_scm"] + 1e-12
+    assert 0.0 <= row["adaptive_scm"] <= 1.0
+    assert 0.0 <= row["future_vs_future_best_agree"] <= 1.0
+    assert twm_oracle.horizon("twm_poc", "wave-ID", 0, 4, 2) == row
+    np.testing.assert_allclose(twm_oracle.cvar(np.array([[0.0, 1.0, 0.5, 0.2]])), [0.1])
+
+
+def test_futures_must_not_be_negative() -> None:
+    with pytest.raises(SystemExit):
+        twm_oracle.main(["--futures", "-1"])

@@ -9,11 +9,13 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from nextric.arrays import FloatArray
+from nextric.datacard import validity_violations
 from nextric.errors import ValidationError
 from nextric.kpi import control_cost, cost_reduction
 from nextric.kpm import KpmReport, report_of
@@ -36,6 +38,8 @@ from rapps.intent_agent.planner.library import (
     rules_params,
     uniform_plan,
 )
+from rapps.intent_agent.planner.portfolio import Portfolio
+from rapps.intent_agent.planner.portfolio import load as load_portfolio
 from rapps.intent_agent.planner.prescreen import MIN_COVER, prescreen
 from rapps.intent_agent.planner.safety import project, surge_floors
 from rapps.intent_agent.planner.score import Scores, fwm_scm, surrogate_scores
@@ -65,14 +69,23 @@ class PlannerConfig:
     replan_pop: int = 48
     surge_projection: str = "urllc"  #: improved: "urllc" | "all" | "none" (see planner/safety.py)
     replan_margin: float = 0.05  #: improved: utility gain a surrogate replan needs to replace the plan
-    replan: str = "every-step"  #: improved: replan at "every-step" or only on a "corner-case" (as twm)
+    replan: str = "every-step"  #: improved: replan at "every-step", only on a "corner-case" (as twm), or "off"
     fallback: str = "uniform"  #: improved, nothing passed: "uniform" | "best-twin" (best verified utility)
+    judge: str = "mean"  #: improved with a portfolio: twin SCM over seeds as "mean" or "cvar50" (worst half)
+    #: improved with a portfolio, Phase 2: "off" (keep the judged plan), "every-step" or "corner-case" surrogate
+    #: replans; "off" chosen on TUNE_CHECK_SEEDS (the surrogates fail their cards on the recalibrated city)
+    portfolio_replan: str = "off"
+    #: improved with a portfolio: the twin overrides the prior's order (members ranked by tuning coverage) only
+    #: when another member's twin utility beats the first's by more than this (chosen on TUNE_CHECK_SEEDS)
+    switch_margin: float = 0.1
     dtfair_candidates: int = 24
     dtfair_seeds: int = 16
 
     def __post_init__(self) -> None:
-        for name, allowed in (("surge_projection", ("urllc", "all", "none")), ("replan", ("every-step", "corner-case")),
-                              ("fallback", ("uniform", "best-twin"))):
+        for name, allowed in (("surge_projection", ("urllc", "all", "none")),
+                              ("replan", ("every-step", "corner-case", "off")),
+                              ("portfolio_replan", ("every-step", "corner-case", "off")),
+                              ("fallback", ("uniform", "best-twin")), ("judge", ("mean", "cvar50"))):
             if getattr(self, name) not in allowed:
                 raise ValidationError(f"PlannerConfig.{name} must be one of {list(allowed)}, "
                                       f"got {getattr(self, name)!r}")
@@ -91,6 +104,12 @@ def _raster(topo: Topology) -> CityRaster:
 def default_models() -> WorldModels:
     """The committed ONNX models, loaded once per process (memoised; pass ``models`` to use others)."""
     return WorldModels()
+
+
+@lru_cache(maxsize=8)
+def _portfolio(model_dir: Path) -> Portfolio | None:
+    """The plan portfolio next to the world models (None: there is none; loaded once per directory)."""
+    return load_portfolio(model_dir)
 
 
 @dataclass(frozen=True, eq=False)
@@ -268,6 +287,14 @@ def plan(req: PlanRequest, twin: TwinPort, models: WorldModels | None = None,
         return _result(req, st, cands.prb[best], cands.tn[best], None, [], tr, None, False, calls, t0)
 
     wm = _need_models(req, st, models)
+    port = _portfolio(wm.dir) if req.method == "improved" else None
+    members = port.of(st.ctx.family) if port is not None else None
+    if members is not None and port is not None:
+        off = validity_violations(port.card, {"scenario": st.sc.scenario, "shock_family": st.ctx.family,
+                                              "horizon_steps": st.k}) if port.card is not None else []
+        if not off:
+            return _portfolio_plan(req, st, twin, wm, port, members, steps, cfg, t0)
+        steps.append("portfolio not valid here (" + "; ".join(off) + "): surrogate pipeline")
     rng = np.random.default_rng(np.random.SeedSequence([req.seed, 13]))
     keep = np.sort(np.concatenate([[0, 1, 2, 3, 4], 5 + rng.choice(len(lib) - 5, cfg.n_keep - 5, replace=False)]))
     kept = lib.take(keep)
@@ -343,6 +370,53 @@ def plan(req: PlanRequest, twin: TwinPort, models: WorldModels | None = None,
     return _result(req, st, pool.prb[chosen], pool.tn[chosen], exp, checks, tr, wm, False, calls, t0)
 
 
+def _portfolio_plan(req: PlanRequest, st: _Setup, twin: TwinPort, wm: WorldModels, port: Portfolio,
+                    members: FloatArray, steps: list[str], cfg: PlannerConfig, t0: float) -> PlanResult:
+    """Improved planner with a plan portfolio (:mod:`rapps.intent_agent.planner.portfolio`): its members,
+    instantiated from this horizon's observations exactly as :func:`instantiate` does, judged by the twin
+    (``cfg.verify_seeds`` seeds each, within the budget; utility on the twin's mean or CVaR-50 SCM); with no
+    budget the portfolio's first member (best on the tuning horizons) is taken."""
+    w = req.objective
+    prb, tn = plans_from_params(st.ras, st.ctx, members, st.k)
+    prb, tn = _bound(req, prb, tn)
+    fam = st.ctx.family
+    names = tuple(f"portfolio/{fam}-{i}" for i in range(len(members)))
+    cands = Plans(prb, tn, members, names, ("portfolio",) * len(members))
+    card = port.card.name if port.card is not None else "portfolio"
+    steps = [f"portfolio ({card}, sha256:{port.sha256()[:16]}): {len(cands)} members for {fam}"]
+    sc_c = surrogate_scores(wm, st.ras, st.ctx, cands.prb, cands.tn, _dcost(st, cands.prb, cands.tn), w, "risk",
+                            cfg.n_samples, req.seed)
+    n_ver = min(len(cands), max(req.twin_budget // cfg.verify_seeds, 0))
+    checks: list[TwinCheck] = []
+    calls = 0
+    if n_ver == 0:
+        chosen = 0
+        util = np.zeros(len(cands))
+        steps.append("no twin budget: the portfolio's first member (best on the tuning horizons)")
+    else:
+        checks, _, tw_dc = _twin_verify(twin, st, req, cands.take(list(range(n_ver))), cfg.verify_seeds, cfg)
+        calls = n_ver * cfg.verify_seeds
+        per_seed = np.array([c.scm for c in checks])
+        judged = per_seed.mean(1) if cfg.judge == "mean" else np.sort(per_seed, 1)[
+            :, :max(1, -(-per_seed.shape[1] // 2))].mean(1)
+        util = np.full(len(cands), -np.inf)
+        util[:n_ver] = w.scm * judged + w.cost * tw_dc
+        best = int(np.argmax(util))
+        chosen = best if util[best] > util[0] + cfg.switch_margin else 0
+        steps.append(f"twin judge: {n_ver} members x {cfg.verify_seeds} seeds, utility on the {cfg.judge} SCM")
+    verdict = {i: "verified" for i in range(n_ver)}
+    ranked = tuple(CandidateTrace(n, "portfolio", "chosen" if i == chosen else verdict.get(i, "not-verified"),
+                                  float(util[i]) if np.isfinite(util[i]) else None,
+                                  checks[i].why if i < len(checks) else "beyond the twin budget")
+                   for i, n in enumerate(cands.names))
+    exp = _forecast_of(st, cands.prb, cands.tn, sc_c, chosen)
+    how = "best twin utility" if chosen else f"the prior, not beaten in the twin by more than {cfg.switch_margin}"
+    why = f"{cands.names[chosen]}: " + (f"{how} ({checks[chosen].why})" if checks else "portfolio prior")
+    tr = PlanTrace(req.method, tuple(steps), ranked, len(cands), len(cands), 0, len(cands), len(cands), why,
+                   {"u": cands.u[chosen].tolist(), "portfolio_sha256": port.sha256()})
+    return _result(req, st, cands.prb[chosen], cands.tn[chosen], exp, checks, tr, wm, False, calls, t0)
+
+
 def instantiate(req: PlanRequest, u: FloatArray, why: str) -> PlanResult:
     """The plan of parameters ``u`` (D_THETA,) for this request's observations, without search (0 twin calls);
     used by DT-FAIR to reuse the policy its once-per-scenario search chose on later horizons."""
@@ -410,6 +484,9 @@ def monitor(req: PlanRequest, current: PlanResult, step: int, models: WorldModel
         return MonitorVerdict(step, False, 0.0, 0.0, False, False, current, "nothing left to monitor")
     if current.method not in ("twm", "improved"):
         return MonitorVerdict(step, False, 0.0, 0.0, False, False, current, f"{current.method}: open loop")
+    replan = cfg.portfolio_replan if "portfolio_sha256" in current.trace.extra else cfg.replan
+    if current.method == "improved" and replan == "off":
+        return MonitorVerdict(step, False, 0.0, 0.0, False, False, current, "improved: replanning off, keep the plan")
     st = _setup(replace(req, horizon=k_total, method=current.method))
     st = replace(st, prev_prb=np.asarray(current.prb[step - 1]), prev_tn=np.asarray(current.tn[step - 1]))
     wm = _need_models(req, st, models)
@@ -421,7 +498,7 @@ def monitor(req: PlanRequest, current: PlanResult, step: int, models: WorldModel
     assert cur.fc is not None
     risk, dis = float(cur.fc.risk()[0]), float(cur.fc.disagreement()[0])
     corner = risk > cfg.risk_threshold or dis > cfg.disagreement_threshold
-    if not corner and (current.method == "twm" or cfg.replan == "corner-case"):
+    if not corner and (current.method == "twm" or replan == "corner-case"):
         return MonitorVerdict(step, False, risk, dis, False, False, current,
                               f"risk {risk:.2f}, disagreement {dis:.3f}: within thresholds, keep the plan")
     # alternatives: templates (twm) or a surrogate replan (improved: every step, or corner cases only)
