@@ -59,3 +59,23 @@ def test_validation_catches_a_broken_descriptor(tmp_path: Path) -> None:
     problems = "\n".join(validate(tmp_path))
     for expected in ("70000", "'tag' is a required property", "control_period_ms"):
         assert expected in problems
+
+
+def test_beam_predictor_controls_are_its_settings_defaults() -> None:
+    """Every control the beam predictor's descriptor declares is a setting of the app with the app's default, and
+    the schema's default says the same (refinement and BM-Case2 included): the descriptor cannot drift from the
+    code it describes."""
+    from xapps.beam_predictor.settings import BeamPredictorSettings
+
+    folder = ROOT / "deploy" / "xapps" / "beam_predictor"
+    controls = json.loads((folder / "config-file.json").read_text())["controls"]
+    schema = json.loads((folder / "schema.json").read_text())["properties"]
+    fields = BeamPredictorSettings.model_fields
+    assert {"refine_k", "refine_prior_db", "predict_ahead"} <= set(controls)
+    for key, value in controls.items():
+        assert key in fields, f"control {key!r} is no setting of the beam predictor"
+        default = fields[key].default
+        want = default.model_dump() if hasattr(default, "model_dump") else default
+        assert value == want, key
+        if "default" in schema[key]:
+            assert schema[key]["default"] == want, key
