@@ -48,7 +48,7 @@ from rich.table import Table
 
 from bench.common import RESULTS_DIR, machine, save_results
 from bench.twm_poc import HISTORY, SCENARIOS, WARMUP, executed_cost
-from nextric.stats import mean_interval
+from nextric.stats import lower_tail_mean, mean_interval
 from rapps.intent_agent.planner.library import Plans, library
 from rapps.intent_agent.worldmodels.features import CityRaster, Context
 from rapps.intent_agent.worldmodels.seeds import EVAL_SEEDS
@@ -145,12 +145,6 @@ def adaptive_hindsight(emu: Emulator, sc: ScenarioParams, lib: Plans) -> Execute
                     tuple(map(float, kp.loss[0])), tuple(map(float, kp.p99_ms[0])))
 
 
-def cvar(x: np.ndarray, frac: float = 0.5) -> np.ndarray:
-    """Mean of the worst ``frac`` of each row (lower tail of SCM)."""
-    n = max(1, int(np.ceil(frac * x.shape[-1])))
-    return np.asarray(np.sort(x, axis=-1)[..., :n].mean(-1))
-
-
 def horizon(city: str, scen: str, seed: int, n_plans: int, futures: int) -> dict[str, Any]:
     """Every reference level on one horizon (one process: the jobs run in a pool)."""
     sc = load_scenario(city)
@@ -176,7 +170,7 @@ def horizon(city: str, scen: str, seed: int, n_plans: int, futures: int) -> dict
                 e = copy.deepcopy(emu)
                 e.reseed(f + 1)
                 other[i, f] = execute_static(e, sc, lib.prb[i], lib.tn[i]).scm
-        for name, score in (("mean", other.mean(1)), ("cvar50", cvar(other))):
+        for name, score in (("mean", other.mean(1)), ("cvar50", lower_tail_mean(other))):
             i = int(score.argmax())
             row[f"perfect_twin_{name}_scm"] = float(scm[i])
             row[f"perfect_twin_{name}_predicted"] = float(score[i])

@@ -22,10 +22,8 @@ from __future__ import annotations
 
 import argparse
 import copy
-import hashlib
 import time
 from concurrent.futures import ProcessPoolExecutor
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +31,10 @@ import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from bench.calibration import scenario_hash
 from bench.common import RESULTS_DIR, machine, save_results
-from bench.twm_poc import HISTORY, WARMUP, executed_cost
+from bench.twm_oracle import execute_static
+from bench.twm_poc import HISTORY, WARMUP
 from nextric.datacard import DataCard, save_card, validate_card
 from rapps.intent_agent.planner.api import ObjectiveWeights, PlanRequest
 from rapps.intent_agent.planner.library import library
@@ -43,19 +43,11 @@ from rapps.intent_agent.planner.run import instantiate
 from rapps.intent_agent.worldmodels.features import CityRaster, Context
 from rapps.intent_agent.worldmodels.seeds import TUNE_SEEDS
 from testbed.core.scenario import load_scenario
-from testbed.core.scheduler import plan_ratios
 from testbed.core.shocks import ShockRegime
 from testbed.describe import topology_of
 from testbed.warmup import kpm_messages, warm_up
 
 FAMILIES = ("hotspot", "wave")
-
-
-def _scenario_sha(city: str) -> str:
-    p = Path(city)
-    if not p.exists():
-        p = Path(str(resources.files("testbed.scenarios").joinpath(f"{city}.yaml")))
-    return hashlib.sha256(p.read_bytes()).hexdigest()
 
 
 def candidates(city: str, family: str, seeds: list[int], n_plans: int) -> np.ndarray:
@@ -86,13 +78,9 @@ def horizon_utility(city: str, family: str, seed: int, us: np.ndarray, w: Object
     scm, dcost = [], []
     for u in us:
         res = instantiate(req, u, "portfolio tuning")
-        e = copy.deepcopy(emu)
-        t0 = e.step_index
-        for k in range(len(res.prb)):
-            e.set_allocation(plan_ratios(sc.plan_shares, res.prb[k]), res.tn[k])
-            e.step_slow()
-        scm.append(float(e.kpis_since(t0).scm[0]))
-        dcost.append(executed_cost(sc, res.prb, res.tn)[1])
+        ex = execute_static(copy.deepcopy(emu), sc, res.prb, res.tn)
+        scm.append(ex.scm)
+        dcost.append(ex.dcost)
     s, d = np.array(scm), np.array(dcost)
     return {"seed": seed, "scm": s, "dcost": d, "utility": w.scm * s + w.cost * d}
 
@@ -179,7 +167,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     console = Console()
     t0 = time.perf_counter()
     port, report = fit(a.city, seeds, a.plans, a.size, a.workers, console)
-    sha = _scenario_sha(a.city)
+    sha = scenario_hash(load_scenario(a.city))
     save(port, a.models)
     save_card(card(a.city, seeds, a.plans, a.size, report, sha), a.models / CARD)
     res = {"host": machine(), "city": a.city, "scenario_sha256": sha, "seeds": seeds, "plans": a.plans,

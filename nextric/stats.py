@@ -42,6 +42,13 @@ class Interval:
         return self.lo > 0 or self.hi < 0
 
 
+def lower_tail_mean(x: np.ndarray, frac: float = 0.5) -> np.ndarray:
+    """Mean of the lowest ``ceil(frac * n)`` (at least one) values along the last axis: CVaR of a score whose low
+    values are the risk (e.g. SCM over twin seeds or futures)."""
+    n = max(1, int(np.ceil(frac * x.shape[-1])))
+    return np.asarray(np.sort(x, axis=-1)[..., :n].mean(-1))
+
+
 def mean_interval(x: Sequence[float] | np.ndarray, level: float = 0.90) -> Interval:
     """Mean of ``x`` with its two-sided t-interval (one value: the value itself, no spread)."""
     a = np.asarray(x, dtype=np.float64)

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from bench import twm_oracle
+from nextric.stats import lower_tail_mean
 from testbed.core.scenario import load_scenario
 
 
@@ -67,7 +68,7 @@ def test_reference_levels_on_one_horizon() -> None:
     assert 0.0 <= row["adaptive_scm"] <= 1.0
     assert 0.0 <= row["future_vs_future_best_agree"] <= 1.0
     assert twm_oracle.horizon("twm_poc", "wave-ID", 0, 4, 2) == row
-    np.testing.assert_allclose(twm_oracle.cvar(np.array([[0.0, 1.0, 0.5, 0.2]])), [0.1])
+    np.testing.assert_allclose(lower_tail_mean(np.array([[0.0, 1.0, 0.5, 0.2]])), [0.1])
 
 
 def test_futures_must_not_be_negative() -> None:

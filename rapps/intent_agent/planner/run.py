@@ -19,6 +19,7 @@ from nextric.datacard import validity_violations
 from nextric.errors import ValidationError
 from nextric.kpi import control_cost, cost_reduction
 from nextric.kpm import KpmReport, report_of
+from nextric.stats import lower_tail_mean
 from nextric.topology import Topology
 from rapps.intent_agent.planner.api import (
     METHODS,
@@ -264,6 +265,13 @@ def plan(req: PlanRequest, twin: TwinPort, models: WorldModels | None = None,
                        1, 1, 0, 0, 0, "world-model-free rule: shares = floor + headroom x observed need")
         return _result(req, st, prb, tn, None, [], tr, None, False, 0, t0)
 
+    port_note, wm_improved = "", None
+    if req.method == "improved":  # a valid plan portfolio replaces the surrogate pipeline (no library needed)
+        wm_improved = _need_models(req, st, models)
+        found = _usable_portfolio(wm_improved, st)
+        if not isinstance(found, str):
+            return _portfolio_plan(req, st, twin, wm_improved, *found, cfg, t0)
+        port_note = found
     lib = library(st.ras, st.ctx, cfg.n_library, k, req.seed)
     lib = Plans(*_bound(req, *_safe(req, st, lib.prb, lib.tn, cfg)), lib.u, lib.names, lib.families)
     steps = [f"library: {len(lib)} candidates from the city configuration and observed load"]
@@ -286,15 +294,9 @@ def plan(req: PlanRequest, twin: TwinPort, models: WorldModels | None = None,
         tr = replace(tr, extra={"u": cands.u[best].tolist()})
         return _result(req, st, cands.prb[best], cands.tn[best], None, [], tr, None, False, calls, t0)
 
-    wm = _need_models(req, st, models)
-    port = _portfolio(wm.dir) if req.method == "improved" else None
-    members = port.of(st.ctx.family) if port is not None else None
-    if members is not None and port is not None:
-        off = validity_violations(port.card, {"scenario": st.sc.scenario, "shock_family": st.ctx.family,
-                                              "horizon_steps": st.k}) if port.card is not None else []
-        if not off:
-            return _portfolio_plan(req, st, twin, wm, port, members, steps, cfg, t0)
-        steps.append("portfolio not valid here (" + "; ".join(off) + "): surrogate pipeline")
+    wm = wm_improved if wm_improved is not None else _need_models(req, st, models)
+    if port_note:
+        steps.append(port_note)
     rng = np.random.default_rng(np.random.SeedSequence([req.seed, 13]))
     keep = np.sort(np.concatenate([[0, 1, 2, 3, 4], 5 + rng.choice(len(lib) - 5, cfg.n_keep - 5, replace=False)]))
     kept = lib.take(keep)
@@ -370,8 +372,20 @@ def plan(req: PlanRequest, twin: TwinPort, models: WorldModels | None = None,
     return _result(req, st, pool.prb[chosen], pool.tn[chosen], exp, checks, tr, wm, False, calls, t0)
 
 
+def _usable_portfolio(wm: WorldModels, st: _Setup) -> tuple[Portfolio, FloatArray] | str:
+    """The portfolio next to ``wm`` and its members for this request's shock family, or why there is none to use
+    (empty when there simply is none)."""
+    port = _portfolio(wm.dir)
+    members = port.of(st.ctx.family) if port is not None else None
+    if port is None or members is None or port.card is None:
+        return ""
+    off = validity_violations(port.card, {"scenario": st.sc.scenario, "shock_family": st.ctx.family,
+                                          "horizon_steps": st.k})
+    return "portfolio not valid here (" + "; ".join(off) + "): surrogate pipeline" if off else (port, members)
+
+
 def _portfolio_plan(req: PlanRequest, st: _Setup, twin: TwinPort, wm: WorldModels, port: Portfolio,
-                    members: FloatArray, steps: list[str], cfg: PlannerConfig, t0: float) -> PlanResult:
+                    members: FloatArray, cfg: PlannerConfig, t0: float) -> PlanResult:
     """Improved planner with a plan portfolio (:mod:`rapps.intent_agent.planner.portfolio`): its members,
     instantiated from this horizon's observations exactly as :func:`instantiate` does, judged by the twin
     (``cfg.verify_seeds`` seeds each, within the budget; utility on the twin's mean or CVaR-50 SCM); with no
@@ -397,8 +411,7 @@ def _portfolio_plan(req: PlanRequest, st: _Setup, twin: TwinPort, wm: WorldModel
         checks, _, tw_dc = _twin_verify(twin, st, req, cands.take(list(range(n_ver))), cfg.verify_seeds, cfg)
         calls = n_ver * cfg.verify_seeds
         per_seed = np.array([c.scm for c in checks])
-        judged = per_seed.mean(1) if cfg.judge == "mean" else np.sort(per_seed, 1)[
-            :, :max(1, -(-per_seed.shape[1] // 2))].mean(1)
+        judged = per_seed.mean(1) if cfg.judge == "mean" else lower_tail_mean(per_seed, 0.5)
         util = np.full(len(cands), -np.inf)
         util[:n_ver] = w.scm * judged + w.cost * tw_dc
         best = int(np.argmax(util))
