@@ -44,6 +44,12 @@ class Health:
     def _ready_locked(self) -> bool:
         return all(ok for ok, _ in self._components.values())
 
+    def is_ready(self, component: str) -> bool | None:
+        """The component's readiness (None: not registered)."""
+        with self._lock:
+            state = self._components.get(component)
+        return None if state is None else state[0]
+
     @property
     def ready(self) -> bool:
         with self._lock:

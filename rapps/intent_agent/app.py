@@ -7,6 +7,7 @@ here."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator
@@ -20,18 +21,21 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from google.protobuf import json_format
+from prometheus_client import CollectorRegistry
 
 from nextric.e2.auth import open_channel
 from nextric.e2.client import E2Client
 from nextric.e2.v1 import e2ap_pb2
 from nextric.e2sm.kpm.v1 import kpm_pb2
-from nextric.errors import ConfigError
+from nextric.errors import ConfigError, NextricError
 from nextric.kpm import merge_messages
+from nextric.obs.http import observability_router
 from nextric.palette import palette_json
 from nextric.sdl.api import SdlBackend
 from nextric.topology import Topology
 from nextric.twin.v1 import twin_pb2, twin_pb2_grpc
 from nextric.web import BodySizeLimit
+from rapps.intent_agent import readiness
 from rapps.intent_agent.api import problems
 from rapps.intent_agent.api.auth import Auth
 from rapps.intent_agent.api.routes import router
@@ -40,6 +44,7 @@ from rapps.intent_agent.compiler.domain import domain_of
 from rapps.intent_agent.compiler.kb import KnowledgeBase
 from rapps.intent_agent.compiler.llm import LlmCompiler, LlmConfig
 from rapps.intent_agent.harness.tools import Env, build_registry
+from rapps.intent_agent.metrics import RappMetrics
 from rapps.intent_agent.observe import History, to_report
 from rapps.intent_agent.service import IntentAgent
 from rapps.intent_agent.settings import IntentAgentSettings
@@ -65,16 +70,23 @@ def build_agent(settings: IntentAgentSettings, sdl: SdlBackend, topology: Topolo
     if settings.llm.base_url:
         key = settings.llm.api_key.get_secret_value() if settings.llm.api_key else None
         llm = LlmCompiler(LlmConfig(settings.llm.base_url, settings.llm.model, key, settings.llm.timeout_s), domain, kb)
-    return IntentAgent(settings, env, build_registry(env), AuditLog(settings.audit_path), llm)
+    metrics = RappMetrics.create(CollectorRegistry())
+    return IntentAgent(settings, env, build_registry(env), AuditLog(settings.audit_path, metrics.count_audit),
+                       metrics, llm)
 
 
 def create_app(settings: IntentAgentSettings, agent: IntentAgent) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await agent.load()
+        agent.health.set("store", True, f"{len(agent.intents)} intents, {len(agent.plans)} plans loaded")
+        watcher = asyncio.create_task(readiness.watch(agent.health, agent.env.sdl, agent.env.policy,
+                                                      settings.ready_check_period_s))
         try:
             yield
         finally:
+            watcher.cancel()
+            await asyncio.gather(watcher, return_exceptions=True)
             for t in list(agent.tasks):
                 t.cancel()
             await asyncio.gather(*agent.tasks, return_exceptions=True)
@@ -100,11 +112,15 @@ def create_app(settings: IntentAgentSettings, agent: IntentAgent) -> FastAPI:
     async def root() -> RedirectResponse:
         return RedirectResponse("/ui/")
 
-    @app.get("/ric/v1/health/alive", include_in_schema=False)
-    async def alive() -> dict[str, str]:
-        return {"status": "ok"}
-
+    app.include_router(observability_router(agent.health, agent.metrics.registry))
     return app
+
+
+async def _stopped(stop: asyncio.Event, wait_s: float) -> bool:
+    """Wait up to ``wait_s`` for ``stop``; True when it was set."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), wait_s)
+    return stop.is_set()
 
 
 def twin_channel(settings: IntentAgentSettings) -> grpc.aio.Channel | None:
@@ -143,21 +159,55 @@ def load_description(path: str | Path) -> Topology:
 
 
 async def feed_kpm(agent: IntentAgent, client: E2Client, period_ms: int, stop: asyncio.Event) -> None:
-    """Subscribe to every node's KPM at ``period_ms``; once every node reported a period, hand one report on."""
-    nodes = await client.list_nodes()
+    """Subscribe to every node's KPM at ``period_ms``; once every node reported a period, hand one report on.
+
+    Readiness component ``e2``: down until every node delivered its first indication, and while a node's
+    subscription is failed (a permanent error or reconnects exhausted; it is re-subscribed after the client's
+    longest backoff)."""
+    agent.health.register("e2", False, "listing E2 nodes")
+    while True:
+        try:
+            nodes = await client.list_nodes()
+            break
+        except NextricError as exc:
+            agent.health.set("e2", False, f"E2 node list unavailable: {exc}")
+            if await _stopped(stop, client.settings.backoff_max_s):
+                return
     pending: dict[int, list[kpm_pb2.KpmIndicationMessage]] = defaultdict(list)
     lock = asyncio.Lock()
+    streaming: set[str] = set()
+    failed: dict[str, str] = {}
+
+    def update() -> None:
+        if failed:
+            node, why = next(iter(failed.items()))
+            agent.health.set("e2", False, f"KPM subscription of {node} failed: {why}")
+        else:
+            agent.health.set("e2", len(streaming) == len(nodes), f"{len(streaming)} of {len(nodes)} nodes reporting")
 
     async def one(node: e2ap_pb2.E2NodeInfo) -> None:
-        async for ind in client.subscribe(node.node_id, e2ap_pb2.REPORT_STYLE_KPM, period_ms):
-            t = int(ind.header.sim_time_ms)
-            async with lock:
-                pending[t].append(ind.kpm)
-                if len(pending[t]) == len(nodes):
-                    msgs = pending.pop(t)
-                    await agent.on_kpm(to_report(msgs, agent.env.topology, t / 1000.0),
-                                       merge_messages(msgs))
+        while True:
+            try:
+                async for ind in client.subscribe(node.node_id, e2ap_pb2.REPORT_STYLE_KPM, period_ms):
+                    if failed.pop(node.node_id, None) is not None or node.node_id not in streaming:
+                        streaming.add(node.node_id)
+                        update()
+                    t = int(ind.header.sim_time_ms)
+                    async with lock:
+                        pending[t].append(ind.kpm)
+                        if len(pending[t]) == len(nodes):
+                            msgs = pending.pop(t)
+                            await agent.on_kpm(to_report(msgs, agent.env.topology, t / 1000.0),
+                                               merge_messages(msgs))
+                return
+            except NextricError as exc:  # E2Failure / UnavailableError: the stream gave up
+                streaming.discard(node.node_id)
+                failed[node.node_id] = str(exc)
+                update()
+                log.warning("KPM subscription failed", extra={"node": node.node_id, "error": str(exc)})
+                await asyncio.sleep(client.settings.backoff_max_s)
 
+    update()
     tasks = [asyncio.create_task(one(n)) for n in nodes]
     await stop.wait()
     for t in tasks:

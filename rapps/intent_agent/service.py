@@ -16,6 +16,7 @@ from typing import Any
 
 from nextric.errors import ConflictError, NotFoundError, ValidationError
 from nextric.kpm import KpmReport
+from nextric.obs.health import Health
 from rapps.intent_agent.audit import AuditLog
 from rapps.intent_agent.compiler.compile import compile_intent
 from rapps.intent_agent.compiler.llm import LlmCompiler
@@ -24,6 +25,7 @@ from rapps.intent_agent.harness.registry import Registry
 from rapps.intent_agent.harness.tools import Env
 from rapps.intent_agent.harness.trace import Trace
 from rapps.intent_agent.intents.expectations import from_expectations, to_expectations
+from rapps.intent_agent.metrics import RappMetrics
 from rapps.intent_agent.planning import make_plan
 from rapps.intent_agent.plans.model import MODES, Plan
 from rapps.intent_agent.reports.fulfilment import Fulfilment, baseline_of, evaluate
@@ -59,13 +61,21 @@ class IntentRecord:
 
 
 class IntentAgent:
+    """``metrics`` (the audit's counter already wired by the caller) and ``health`` are the agent's observability:
+    the app serves them on ``/metrics`` and ``/ric/v1/health/ready``."""
+
     def __init__(self, settings: IntentAgentSettings, env: Env, registry: Registry, audit: AuditLog,
-                 llm: LlmCompiler | None = None) -> None:
+                 metrics: RappMetrics, llm: LlmCompiler | None = None) -> None:
         self.s, self.env, self.reg, self.audit, self.llm = settings, env, registry, audit, llm
         self.intents: dict[str, IntentRecord] = {}
         self.plans: dict[str, Plan] = {}
         self.tasks: set[asyncio.Task[None]] = set()
         self.changed = asyncio.Event()
+        self.metrics = metrics
+        self.health = Health()
+        self.health.register("store", False, "loading intents and plans from SDL")
+        metrics.watch_states(lambda: ([r.lifecycle for r in list(self.intents.values())],
+                                      [p.status for p in list(self.plans.values())]))
 
     # ------------------------------------------------------------------ persistence
     async def load(self) -> None:
@@ -195,6 +205,7 @@ class IntentAgent:
         spec = self.spec_of(rec)
         assert spec is not None
         trace = Trace(rid)
+        t0 = time.perf_counter()
         try:
             plan = await self._plan(rec, spec, trace, who)
         except Exception as exc:  # a failed tool: the intent says why, nothing is applied
@@ -205,6 +216,7 @@ class IntentAgent:
             self.audit.append("plan_failed", who, rid, str(exc)[:500], {"trace": trace.to_json()})
             await self._save(rec)
             return
+        self.metrics.plan_seconds.observe(time.perf_counter() - t0)
         rec.plans.append(plan.id)
         self.plans[plan.id] = plan
         self.audit.append("plan", who, rid, f"{plan.status}: {plan.explanation[:400]}",
@@ -312,6 +324,7 @@ class IntentAgent:
 
     # ------------------------------------------------------------------ KPIs in -> reports
     async def on_kpm(self, report: KpmReport, message: Any = None) -> None:
+        self.metrics.kpm_reports.inc()
         self.env.history.add(report, message)
         names = [s.name for s in self.env.topology.slices]
         for rec in list(self.intents.values()):

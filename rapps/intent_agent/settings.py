@@ -88,6 +88,8 @@ class IntentAgentSettings(BaseSettings):
                              description="local time of day at simulated t = 0 (time-window contexts)")
     fulfil_reports: int = Field(4, ge=1, description="KPM periods after enactment that decide fulfilment")
     http: HttpSettings = HttpSettings()
+    ready_check_period_s: float = Field(2.0, gt=0, le=60, description="period of the readiness checks of SDL and "
+                                        "the policy service (/ric/v1/health/ready)")
     max_body_bytes: int = Field(64 * 1024, ge=1024, description="largest accepted request body (413 problem+json "
                                 "above it, before the body is parsed)")
     log: LogSettings = LogSettings()
