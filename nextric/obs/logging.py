@@ -44,3 +44,4 @@ def configure_logging(app: str, level: str = "INFO", json_lines: bool = True) ->
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    logging.getLogger("httpx").setLevel(max(root.level, logging.WARNING))  # one line per request: noise at INFO

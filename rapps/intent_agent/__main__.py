@@ -34,7 +34,7 @@ async def serve(settings: IntentAgentSettings, stop: asyncio.Event | None = None
         channel = twin_channel(settings)
         if channel is not None:
             await stack.enter_async_context(channel)
-            topo, twin = await describe_network(channel)
+            topo, twin = await describe_network(channel, settings.startup_wait_s)
         elif settings.network_file is not None:
             topo = load_description(settings.network_file)
         else:

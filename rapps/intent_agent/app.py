@@ -27,7 +27,7 @@ from nextric.e2.auth import open_channel
 from nextric.e2.client import E2Client
 from nextric.e2.v1 import e2ap_pb2
 from nextric.e2sm.kpm.v1 import kpm_pb2
-from nextric.errors import ConfigError, NextricError
+from nextric.errors import ConfigError, NextricError, UnavailableError
 from nextric.kpm import merge_messages
 from nextric.obs.http import observability_router
 from nextric.palette import palette_json
@@ -140,11 +140,16 @@ def twin_channel(settings: IntentAgentSettings) -> grpc.aio.Channel | None:
                                  ("grpc.max_send_message_length", limits[1])], token=token, tls_ca_file=ca)
 
 
-async def describe_network(channel: grpc.aio.Channel) -> tuple[Topology, Any]:
+async def describe_network(channel: grpc.aio.Channel, wait_s: float | None = None) -> tuple[Topology, Any]:
     """The network from the twin service (nextric.twin.v1 Describe) on ``channel`` and the twin stub the planners
-    roll plans out on."""
+    roll plans out on. With ``wait_s``, a twin service that is not up yet (the testbed starting beside the rApp)
+    is waited for that long; then the error says so."""
     stub = twin_pb2_grpc.DigitalTwinStub(channel)
-    d = await stub.Describe(twin_pb2.DescribeRequest())
+    try:
+        d = await stub.Describe(twin_pb2.DescribeRequest(), wait_for_ready=wait_s is not None, timeout=wait_s)
+    except grpc.aio.AioRpcError as exc:
+        raise UnavailableError(f"the twin service did not describe the network ({exc.code().name}: "
+                               f"{exc.details()}); waited {wait_s or 0:g} s") from exc
     return Topology.of(d), stub
 
 

@@ -88,6 +88,8 @@ class IntentAgentSettings(BaseSettings):
                              description="local time of day at simulated t = 0 (time-window contexts)")
     fulfil_reports: int = Field(4, ge=1, description="KPM periods after enactment that decide fulfilment")
     http: HttpSettings = HttpSettings()
+    startup_wait_s: float = Field(120.0, gt=0, description="how long a starting rApp waits for the twin service "
+                                  "to describe the network (the testbed may start beside it)")
     ready_check_period_s: float = Field(2.0, gt=0, le=60, description="period of the readiness checks of SDL and "
                                         "the policy service (/ric/v1/health/ready)")
     max_body_bytes: int = Field(64 * 1024, ge=1024, description="largest accepted request body (413 problem+json "

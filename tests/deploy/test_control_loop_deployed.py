@@ -27,7 +27,7 @@ from tests.deploy.test_kubernetes import OVERLAYS, render
 from tools.deploycheck import cells, compose
 
 STEERING = "xapps.transport_steering"
-TOKENS = {"tokens": {"operator": "o", "viewer": "v", "xapp": "x"}}
+TOKENS = {"tokens": {"operator": "o", "viewer": "v", "xapp": "x"}, "redis": {"auth": {"password": "redis-pw"}}}
 BRIDGED = ("slice-scheduler", "intent-agent")  #: their E2 is KPM + RC only: through the bridge on the E2AP path
 ON_TESTBED = ("beam-predictor", "ce-selector")  #: BEAM / PILOT reports are not E2AP: always the testbed
 
@@ -189,3 +189,21 @@ def test_compose_e2ap_path() -> None:
     assert svcs["transport-steering"]["environment"]["NEXTRIC_XAPP_TRANSPORT_CONTROLLER__TARGET"] == on_testbed
     assert svcs["testbed"]["depends_on"]["e2term"] == {"condition": "service_healthy"}
     assert json.loads(bridge["NEXTRIC_E2TERM_CELLS"]) == _inventory(testbed["NEXTRIC_TESTBED_SCENARIO"])
+
+
+def test_rapp_state_is_on_a_volume() -> None:
+    """The rApp's audit (SQLite) is written under a volume on every path: the root filesystem is read-only."""
+    raw = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    data = compose.interpolate(raw, compose.read_env_file(ROOT / ".env.example"), set())
+    svc = data["services"]["intent-agent"]
+    assert svc["read_only"] is True
+    audit = svc["environment"]["NEXTRIC_RAPP_AUDIT_PATH"]
+    named = [m.split(":")[:2] for m in svc.get("volumes", []) if m.split(":")[0] in data.get("volumes", {})]
+    assert any(audit.startswith(f"{target.rstrip('/')}/") for _, target in named), f"compose: {audit} not on a volume"
+    for docs, where in ((helm_render(TOKENS), "helm"), (render(ROOT / "deploy" / "k8s" / "overlays" / "dev"), "dev")):
+        (dep,) = [d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == "nextric-intent-agent"]
+        (c,) = dep["spec"]["template"]["spec"]["containers"]
+        audit = _env(c)["NEXTRIC_RAPP_AUDIT_PATH"]
+        volumes = {v["name"] for v in dep["spec"]["template"]["spec"]["volumes"] if "secret" not in v}
+        mounts = [m["mountPath"] for m in c["volumeMounts"] if m["name"] in volumes and not m.get("readOnly")]
+        assert any(audit.startswith(f"{m.rstrip('/')}/") for m in mounts if m != "/tmp"), f"{where}: {audit}"

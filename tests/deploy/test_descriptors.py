@@ -1,7 +1,8 @@
-"""Every O-RAN SC xApp descriptor under deploy/xapps/<name>/ (config-file.json + schema.json): the OSC
-descriptor shape (nextric.descriptor), controls valid against schema.json, and the O-RAN SC conventions the
-platform relies on (probes on ric/v1/health, http 8080 / rmr-data 4560 / rmr-route 4561, A1 policy types on the
-rmr data port, the container command of the component)."""
+"""Every O-RAN SC xApp descriptor under deploy/xapps/<name>/ (config-file.json + schema.json): valid for the O-RAN SC
+onboarder (nextric.descriptor with the onboarder's real schema, ../shared/reference/, controls checked by the app's
+schema.json as the onboarder substitutes it), and the O-RAN SC conventions the platform relies on (probes on
+ric/v1/health, http 8080 / rmr-data 4560 / rmr-route 4561, A1 policy types on the rmr data port, the container
+command of the component). Onboarding end to end: tests/deploy/test_osc_onboarding.py."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from nextric.descriptor import validate
+from nextric.descriptor import default_schema_path, validate
 from tests.deploy.common import ROOT, components
 
+SCHEMA = default_schema_path(ROOT)  #: the O-RAN SC onboarder's schema (a clear error when it is not there)
 FOLDERS = sorted(p for p in (ROOT / "deploy" / "xapps").iterdir() if (p / "config-file.json").exists())
 PORTS = {"http": 8080, "rmr-data": 4560, "rmr-route": 4561}
 
@@ -25,7 +27,7 @@ def test_every_xapp_component_has_a_descriptor() -> None:
 
 @pytest.mark.parametrize("folder", FOLDERS, ids=lambda p: p.name)
 def test_descriptor(folder: Path) -> None:
-    assert validate(folder) == []
+    assert validate(folder, SCHEMA) == []
     config = json.loads((folder / "config-file.json").read_text())
     (comp,) = [c for c in components().values() if c.get("descriptor") == folder.name]
     assert config["name"] == folder.name.replace("_", "-")
@@ -52,12 +54,13 @@ def test_validation_catches_a_broken_descriptor(tmp_path: Path) -> None:
     src = ROOT / "deploy" / "xapps" / "slice_scheduler"
     config = json.loads((src / "config-file.json").read_text())
     config["messaging"]["ports"][1]["port"] = 70000
+    config["messaging"]["ports"][1].pop("policies")
     config["containers"][0]["image"].pop("tag")
     config["controls"]["control_period_ms"] = 5
     (tmp_path / "config-file.json").write_text(json.dumps(config))
     (tmp_path / "schema.json").write_text((src / "schema.json").read_text())
-    problems = "\n".join(validate(tmp_path))
-    for expected in ("70000", "'tag' is a required property", "control_period_ms"):
+    problems = "\n".join(validate(tmp_path, SCHEMA))
+    for expected in ("70000", "'tag' is a required property", "control_period_ms", "'policies' is a dependency"):
         assert expected in problems
 
 

@@ -1,23 +1,20 @@
-"""Check the beam predictor's O-RAN SC xApp descriptor (``config-file.json`` + controls ``schema.json``).
+"""Check the beam predictor's O-RAN SC xApp descriptor (``config-file.json`` + controls ``schema.json``) the way
+the O-RAN SC onboarder does, with its schema (:mod:`nextric.descriptor`)::
 
-    python -m xapps.beam_predictor.descriptor deploy/xapps/beam_predictor
+    python -m xapps.beam_predictor.descriptor [--schema PATH] [deploy/xapps/beam_predictor]
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-from nextric.descriptor import validate
+from nextric.descriptor import main as check
 
 DEFAULT = Path(__file__).resolve().parents[2] / "deploy" / "xapps" / "beam_predictor"
 
 
 def main() -> int:
-    problems = validate(Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT)
-    for p in problems:
-        print(p)
-    return 1 if problems else 0
+    return check(default_folders=[DEFAULT])
 
 
 if __name__ == "__main__":

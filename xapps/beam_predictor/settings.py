@@ -1,14 +1,15 @@
-"""Settings of the beam predictor (environment prefix ``NEXTRIC_XAPP_BEAM_``, nested with ``__``)."""
+"""Settings of the beam predictor (environment prefix ``NEXTRIC_XAPP_BEAM_``, nested with ``__``; under O-RAN SC also
+CONFIG_FILE / XAPP_DESCRIPTOR_PATH and DBAAS_*: :class:`nextric.settings.OscXappSettings`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from pydantic import BaseModel, Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from nextric.e2.settings import E2ClientSettings, own_requestor_id
-from nextric.settings import HttpSettings, LogSettings
+from nextric.settings import HttpSettings, LogSettings, OscXappSettings
 from xapps.beam_predictor.core import PRIOR_WEIGHT_DB
 
 MODEL_DIR = Path(__file__).resolve().parent / "model"  #: the model for a wide-beam Set B (twm_poc_wide_b)
@@ -24,7 +25,7 @@ class GuardSettings(BaseModel):
     min_interval_ms: int = Field(1000, ge=0, description="at most one beam change per UE in this much simulated time")
 
 
-class BeamPredictorSettings(BaseSettings):
+class BeamPredictorSettings(OscXappSettings):
     model_config = SettingsConfigDict(env_prefix="NEXTRIC_XAPP_BEAM_", env_nested_delimiter="__", extra="forbid")
 
     e2: E2ClientSettings = Field(..., description="E2 node server (NEXTRIC_XAPP_BEAM_E2__TARGET=host:port)")

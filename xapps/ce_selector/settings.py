@@ -1,4 +1,5 @@
-"""Settings of the channel-estimator selector (environment prefix ``NEXTRIC_XAPP_CE_``, nested with ``__``)."""
+"""Settings of the channel-estimator selector (environment prefix ``NEXTRIC_XAPP_CE_``, nested with ``__``;
+under O-RAN SC also CONFIG_FILE / XAPP_DESCRIPTOR_PATH and DBAAS_*: :class:`nextric.settings.OscXappSettings`)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,11 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from nextric.e2.settings import E2ClientSettings, own_requestor_id
 from nextric.sdl.factory import SdlSettings
-from nextric.settings import HttpSettings, LogSettings
+from nextric.settings import HttpSettings, LogSettings, OscXappSettings
 
 MODEL_DIR = Path(__file__).resolve().parent / "model"
 
@@ -32,7 +33,7 @@ class GuardSettings(BaseModel):
     min_interval_ms: int = Field(5000, ge=0, description="at most one mode change per group in this simulated time")
 
 
-class CeSelectorSettings(BaseSettings):
+class CeSelectorSettings(OscXappSettings):
     model_config = SettingsConfigDict(env_prefix="NEXTRIC_XAPP_CE_", env_nested_delimiter="__", extra="forbid")
 
     e2: E2ClientSettings = Field(..., description="E2 node server (NEXTRIC_XAPP_CE_E2__TARGET=host:port)")

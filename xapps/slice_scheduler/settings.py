@@ -1,13 +1,14 @@
-"""Settings of the slice scheduler (environment prefix ``NEXTRIC_XAPP_SLICE_``, nested with ``__``)."""
+"""Settings of the slice scheduler (environment prefix ``NEXTRIC_XAPP_SLICE_``, nested with ``__``; under O-RAN SC also
+CONFIG_FILE / XAPP_DESCRIPTOR_PATH and DBAAS_*: :class:`nextric.settings.OscXappSettings`)."""
 
 from __future__ import annotations
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from nextric.e2.settings import E2ClientSettings, own_requestor_id
 from nextric.sdl.factory import SdlSettings
-from nextric.settings import HttpSettings, LogSettings
+from nextric.settings import HttpSettings, LogSettings, OscXappSettings
 
 
 class SliceDefault(BaseModel):
@@ -59,7 +60,7 @@ class ShardSettings(BaseModel):
     vnodes: int = Field(64, ge=1)
 
 
-class SliceSchedulerSettings(BaseSettings):
+class SliceSchedulerSettings(OscXappSettings):
     model_config = SettingsConfigDict(env_prefix="NEXTRIC_XAPP_SLICE_", env_nested_delimiter="__", extra="forbid")
 
     e2: E2ClientSettings = Field(..., description="E2 node server (NEXTRIC_XAPP_SLICE_E2__TARGET=host:port)")

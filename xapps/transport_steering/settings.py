@@ -1,14 +1,15 @@
-"""Settings of the transport steering xApp (environment prefix ``NEXTRIC_XAPP_TRANSPORT_``, nested with ``__``)."""
+"""Settings of the transport steering xApp (environment prefix ``NEXTRIC_XAPP_TRANSPORT_``, nested with ``__``;
+under O-RAN SC also CONFIG_FILE / XAPP_DESCRIPTOR_PATH and DBAAS_*: :class:`nextric.settings.OscXappSettings`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from pydantic import BaseModel, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from nextric.sdl.factory import SdlSettings
-from nextric.settings import HttpSettings, LogSettings
+from nextric.settings import HttpSettings, LogSettings, OscXappSettings
 
 
 class SliceSlaDefault(BaseModel):
@@ -51,7 +52,7 @@ class LawSettings(BaseModel):
     plan_weight: float = Field(0.5, ge=0, le=1)
 
 
-class TransportSteeringSettings(BaseSettings):
+class TransportSteeringSettings(OscXappSettings):
     model_config = SettingsConfigDict(env_prefix="NEXTRIC_XAPP_TRANSPORT_", env_nested_delimiter="__",
                                       extra="forbid")
 

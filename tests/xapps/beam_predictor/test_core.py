@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nextric.descriptor import validate
+from nextric.descriptor import default_schema_path, validate
 from nextric.errors import ValidationError
 from nextric.nr_arfcn import carrier_mhz
 from xapps.beam_predictor.core import (
@@ -117,7 +117,7 @@ def test_nr_arfcn() -> None:
 
 
 def test_descriptor_is_valid() -> None:
-    assert validate(DEFAULT) == []
+    assert validate(DEFAULT, default_schema_path()) == []
 
 
 def test_subset_model_serves_subset_reports_only() -> None:

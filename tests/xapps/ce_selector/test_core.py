@@ -148,7 +148,7 @@ def test_report_parsing_round_trip_and_errors() -> None:
 
 
 def test_descriptor_is_valid() -> None:
-    from nextric.descriptor import validate
+    from nextric.descriptor import default_schema_path, validate
     from xapps.ce_selector.descriptor import DEFAULT
 
-    assert validate(DEFAULT) == []
+    assert validate(DEFAULT, default_schema_path()) == []

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from nextric.control.slices import PlanBounds, SliceObservation, SliceSla, allocate
+from nextric.descriptor import default_schema_path, validate
 from nextric.guardrail import Decision, GuardrailPolicy, GuardrailState
 from xapps.slice_scheduler.decide import decide_cell
-from xapps.slice_scheduler.descriptor import validate
+from xapps.slice_scheduler.descriptor import DEFAULT
 from xapps.slice_scheduler.effect import PendingEffect, check_report
 from xapps.slice_scheduler.sharding import HashRing
 from xapps.slice_scheduler.state import CellState
@@ -110,4 +109,4 @@ def test_state_roundtrip_restores_guardrail() -> None:
 
 
 def test_descriptor_is_valid() -> None:
-    assert validate(Path(__file__).resolve().parents[3] / "deploy" / "xapps" / "slice_scheduler") == []
+    assert validate(DEFAULT, default_schema_path()) == []

@@ -1,0 +1,130 @@
+"""Every deployment path starts every component as deployed and each answers 200 on alive, ready and /metrics.
+
+The paths: the Helm chart rendered by the Helm library (helm-python-sdk), every kustomize overlay rendered by
+``kubectl kustomize``, and the compose model (docker-compose.yml interpolated from .env.example; the E2AP override
+with its profile). Each component runs with its image's environment (the Dockerfile's ``ENV``) overlaid by the
+manifest's, the manifest's user (when the tests run as root), its volumes and nothing else writable; what stands
+in for a container runtime and a cluster is listed in tests/deploy/launch.py. Components that fail show their
+log in the assertion."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.deploy import launch
+from tests.deploy.common import ROOT, components
+from tests.deploy.test_compose import PATHS, _compose
+from tests.deploy.test_control_loop_deployed import TOKENS, helm_render
+from tests.deploy.test_kubernetes import OVERLAYS, render
+from tools.deploycheck import compose, dockerfiles
+
+START_TIMEOUT_S = 120.0
+HELM_VALUES: dict[str, Any] = {**TOKENS, "redis": {"auth": {"password": "smoke-test-redis-password"}}}
+#: compose services that are not the suite's components (the base image builder, Prometheus, Grafana)
+NOT_COMPONENTS = {"base", "prometheus", "grafana"}
+
+
+def _image(component: str) -> tuple[dict[str, str], int | None]:
+    """The environment and uid the component's image gives its process (base image, then its own Dockerfile)."""
+    env: dict[str, str] = {}
+    user = None
+    for path in (ROOT / "deploy" / "docker" / "base.Dockerfile", ROOT / components()[component]["dockerfile"]):
+        stage = dockerfiles.parse(path).final
+        env.update({k: v for k, v in dockerfiles.env_of(stage).items() if k != "PATH"})
+        for ins in stage.all("USER"):
+            user = int(ins.args.split(":")[0])
+    return env, user
+
+
+def _component_of_module(module: str) -> str | None:
+    return next((n for n, c in components().items() if c["module"] == module), None)
+
+
+def _with_image_env(pods: list[launch.Pod]) -> None:
+    for pod in pods:
+        module = pod.command[-1] if pod.command[:2] == ["python", "-m"] else None
+        name = _component_of_module(module) if module else None
+        if name is not None:
+            env, _ = _image(name)
+            pod.env = {**env, **pod.env}
+
+
+@pytest.fixture
+def workdir() -> Iterator[Path]:
+    """Volumes and logs outside pytest's private (0700) temporary tree, so the pods' user can reach its own."""
+    with tempfile.TemporaryDirectory(prefix="nextric-smoke-") as d:
+        os.chmod(d, 0o755)
+        yield Path(d)
+
+
+def _run(pods: list[launch.Pod], externals: list[launch.External], workdir: Path, where: str) -> None:
+    logs = workdir / "logs"
+    logs.mkdir()
+    http = sorted(p.name for p in pods if p.http_port)
+    assert http, f"{where}: no component"
+    with launch.deployed(pods, logs, externals) as running:
+        status = launch.probe_all(running, START_TIMEOUT_S)
+        failed = {n: s for n, s in status.items() if any(v != 200 for v in s.values())}
+        logs_of = {r.pod.name: r.output() for r in running}
+    detail = "\n".join(f"--- {n}: {s}\n{logs_of[n]}" for n, s in failed.items())
+    assert not failed, f"{where}: components not answering 200:\n{detail}"
+
+
+def _operator_secrets(namespace: str | None) -> list[dict[str, Any]]:
+    """The Secrets docs/deploy.md tells the operator to create before ``kubectl apply -k`` (never committed)."""
+    tokens = TOKENS["tokens"]
+    grants = [{"name": "operator", "token": tokens["operator"], "roles": ["operator"]},
+              {"name": "viewer", "token": tokens["viewer"], "roles": ["viewer"]},
+              {"name": "xapps", "token": tokens["xapp"], "roles": ["xapp"]}]
+    meta = {"namespace": namespace} if namespace else {}
+    return [{"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "nextric-tokens", **meta},
+             "stringData": {**tokens, "tokens.json": json.dumps(grants)}},
+            {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "nextric-redis", **meta},
+             "stringData": {"password": HELM_VALUES["redis"]["auth"]["password"]}}]
+
+
+def _k8s(docs: list[dict[str, Any]], workdir: Path, block: int, where: str) -> None:
+    addresses = launch.Addresses(block)
+    pods, hosts = launch.pods_from_k8s(docs, addresses, workdir / "volumes")
+    _with_image_env(pods)
+    externals = launch.wire(pods, hosts, addresses)
+    deployed = {p.command[-1] for p in pods if p.command[:2] == ["python", "-m"]}
+    wanted = {c["module"] for c in components().values() if not c.get("profile")}
+    assert wanted <= deployed, f"{where}: not deployed: {sorted(wanted - deployed)}"
+    _run(pods, externals, workdir, where)
+
+
+def test_helm_chart_starts_every_component(workdir: Path) -> None:
+    _k8s(helm_render(HELM_VALUES), workdir, 1, "helm")
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_kustomize_overlay_starts_every_component(overlay: str, workdir: Path) -> None:
+    docs = render(ROOT / "deploy" / "k8s" / "overlays" / overlay)
+    namespace = next((d["metadata"].get("namespace") for d in docs if d["kind"] == "Deployment"), None)
+    _k8s(docs + _operator_secrets(namespace), workdir, 2 + OVERLAYS.index(overlay), overlay)
+
+
+@pytest.mark.parametrize("path", sorted(PATHS))
+def test_compose_starts_every_component(path: str, workdir: Path) -> None:
+    data, _ = _compose(path)
+    services = sorted(set(compose.active_services(data, PATHS[path][1])) - NOT_COMPONENTS)
+    users = {}
+    for name in components():
+        image = str(data["services"].get(name, {}).get("image", "")).split(":")[0]
+        uid = _image(name)[1]
+        if image and uid is not None:
+            users[image] = uid
+    addresses = launch.Addresses(20 + sorted(PATHS).index(path))
+    pods, hosts = launch.pods_from_compose(data, services, addresses, workdir / "volumes", users)
+    _with_image_env(pods)
+    externals = launch.wire(pods, hosts, addresses)
+    assert not externals, f"compose {path}: points at services it does not run: {externals}"
+    _run(pods, externals, workdir, f"compose {path}")
