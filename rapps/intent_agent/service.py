@@ -6,6 +6,8 @@ traces land in the append-only audit."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import hashlib
 import json
 import logging
 import time
@@ -14,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from nextric.errors import ConflictError, NotFoundError, ValidationError
+from nextric.errors import ConflictError, NextricError, NotFoundError, UnavailableError, ValidationError
 from nextric.kpm import KpmReport
 from nextric.obs.health import Health
 from rapps.intent_agent.audit import AuditLog
@@ -55,6 +57,7 @@ class IntentRecord:
     plans: list[str] = field(default_factory=list)
     reports: list[dict[str, Any]] = field(default_factory=list)
     baseline: dict[str, Any] | None = None
+    owner: str = ""  #: the tenant (token name) that created it; the per-tenant cap counts these
 
     def to_json(self) -> dict[str, Any]:
         return self.__dict__.copy()
@@ -86,6 +89,9 @@ class IntentAgent:
         for raw in (await self.env.sdl.find_and_get(ns, "plan/*")).values():
             p = Plan.from_json(json.loads(raw))
             self.plans[p.id] = p
+        for rec in self.intents.values():  # stored while planning, then the process stopped: plan again
+            if rec.lifecycle == "planning":
+                self._spawn(self.plan_intent(rec.id, rec.owner or "rapp"), rec.id)
 
     async def _save(self, rec: IntentRecord | None = None, plan: Plan | None = None) -> None:
         data: dict[str, bytes] = {}
@@ -111,7 +117,12 @@ class IntentAgent:
             return None
         return _spec_back(c["spec"])
 
-    async def create(self, body: dict[str, Any], who: str) -> IntentRecord:
+    async def create(self, body: dict[str, Any], who: str, idempotency_key: str | None = None
+                     ) -> tuple[IntentRecord, bool]:
+        """Compile, persist, then acknowledge: the intent exists (in SDL and here) only once it is stored, so a
+        failed store (SDL down: UnavailableError, the API's 503) leaves nothing behind. With ``idempotency_key``
+        a retry of the same request answers the intent it created (``created`` False) instead of a duplicate; the
+        same key with another body is refused. Returns the intent and whether this call created it."""
         text = str(body.get("naturalLanguage") or "").strip()
         structured = (body.get("expression") or {}).get("expressionValue", {}).get("intentExpectations")
         if not text and not structured:
@@ -120,13 +131,50 @@ class IntentAgent:
         if mode not in MODES:
             raise ValidationError(f"mode {mode!r}: expected one of {', '.join(MODES)}")
         rid = uuid.uuid4().hex[:12]
-        rec = IntentRecord(rid, str(body.get("name") or text[:60] or "intent"), str(body.get("description") or ""),
-                           text, mode, "acknowledged", _iso(), _iso(), {}, structured=structured)
-        await self._compile_into(rec, who)
+        claim = None
+        if idempotency_key is not None:
+            claim = _idempotency_sdl_key(who, idempotency_key)
+            known = await self._claim(claim, rid, _fingerprint(body))
+            if known is not None:
+                return known, False
+        try:
+            owned = sum(1 for r in self.intents.values() if r.owner == who)
+            if owned >= self.s.max_intents_per_tenant:
+                raise QuotaError(f"{who!r} holds {owned} intents, the limit (NEXTRIC_RAPP_MAX_INTENTS_PER_TENANT); "
+                                 "delete some first")
+            rec = IntentRecord(rid, str(body.get("name") or text[:60] or "intent"), str(body.get("description") or ""),
+                               text, mode, "acknowledged", _iso(), _iso(), {}, structured=structured, owner=who)
+            await self._compile_into(rec, who)
+            await self._save(rec)
+        except BaseException:
+            if claim is not None:
+                with contextlib.suppress(NextricError):
+                    await self.env.sdl.delete(self.s.sdl_namespace, [claim])  # the retry may try again
+            raise
         self.intents[rid] = rec
-        await self._save(rec)
+        self._audit_compile(rec, who)
         if rec.lifecycle == "planning":
-            self._spawn(self.plan_intent(rid, who))
+            self._spawn(self.plan_intent(rid, who), rid)
+        return rec, True
+
+    async def _claim(self, key: str, rid: str, fingerprint: str) -> IntentRecord | None:
+        """Take the idempotency ``key`` for intent ``rid``; when an earlier request holds it, that request's intent
+        (same body), or ConflictError (in progress) / ValidationError (another body)."""
+        ns = self.s.sdl_namespace
+        mine = json.dumps({"intent": rid, "fingerprint": fingerprint}).encode()
+        if await self.env.sdl.set_if_not_exists(ns, key, mine):
+            return None
+        raw = (await self.env.sdl.get(ns, [key])).get(key)
+        if raw is None:  # released between the two calls: the other request failed; take it now
+            if await self.env.sdl.set_if_not_exists(ns, key, mine):
+                return None
+            raise ConflictError("a request with this Idempotency-Key is in progress; retry it later")
+        held = json.loads(raw)
+        if held.get("fingerprint") != fingerprint:
+            raise IdempotencyMismatch("Idempotency-Key was used before with a different request body")
+        rec = self.intents.get(str(held.get("intent")))
+        if rec is None:
+            raise ConflictError("a request with this Idempotency-Key is in progress; retry it later")
         return rec
 
     async def _compile_into(self, rec: IntentRecord, who: str) -> None:
@@ -143,6 +191,8 @@ class IntentAgent:
             rec.expectations = to_expectations(result, self.env.topology.scenario)
             rec.reports.append(self._report(rec, Fulfilment("NOT_FULFILLED", "ACKNOWLEDGED",
                                                             why="compiled; planning")))
+
+    def _audit_compile(self, rec: IntentRecord, who: str) -> None:
         self.audit.append("compile", who, rec.id, rec.lifecycle, {"text": rec.text, "compiled": rec.compiled})
 
     async def patch(self, rid: str, body: dict[str, Any], who: str) -> IntentRecord:
@@ -159,8 +209,9 @@ class IntentAgent:
             rec.text = str(body.get("naturalLanguage") or rec.text)
             rec.structured = (body.get("expression") or {}).get("expressionValue", {}).get("intentExpectations")
             await self._compile_into(rec, who)
+            self._audit_compile(rec, who)
             if rec.lifecycle == "planning":
-                self._spawn(self.plan_intent(rid, who))
+                self._spawn(self.plan_intent(rid, who), rid)
         await self._save(rec)
         return rec
 
@@ -194,10 +245,39 @@ class IntentAgent:
             raise NotFoundError(f"no plan {pid}")
         return p
 
-    def _spawn(self, coro: Any) -> None:
+    def _spawn(self, coro: Any, rid: str | None = None) -> None:
+        """Run ``coro`` supervised: an exception it lets out is logged and, for a planning task, turns the intent
+        into ``planningFailed`` with the reason (stored as soon as SDL takes it), never a silent ``planning``."""
         t = asyncio.get_running_loop().create_task(coro)
         self.tasks.add(t)
-        t.add_done_callback(self.tasks.discard)
+
+        def done(task: asyncio.Task[None]) -> None:
+            self.tasks.discard(task)
+            if task.cancelled() or task.exception() is None:
+                return
+            exc = task.exception()
+            log.error("background task failed", exc_info=exc, extra={"intent": rid})
+            rec = self.intents.get(rid) if rid is not None else None
+            if rec is not None and rec.lifecycle == "planning":
+                rec.lifecycle = "planningFailed"
+                rec.reports.append(self._report(rec, Fulfilment("NOT_FULFILLED", "FULFILMENTFAILED",
+                                                                why=f"planning failed: {exc}")))
+                self.changed.set()
+                retry = asyncio.get_running_loop().create_task(self._persist_until_stored(rec))
+                self.tasks.add(retry)
+                retry.add_done_callback(self.tasks.discard)
+
+        t.add_done_callback(done)
+
+    async def _persist_until_stored(self, rec: IntentRecord, wait_s: float = 1.0) -> None:
+        """Store ``rec``, retrying (backoff to 10 s) while SDL is unavailable."""
+        while True:
+            try:
+                await self._save(rec)
+                return
+            except UnavailableError:
+                await asyncio.sleep(wait_s)
+                wait_s = min(10.0, wait_s * 2)
 
     # ------------------------------------------------------------------ plan
     async def plan_intent(self, rid: str, who: str) -> None:
@@ -375,3 +455,20 @@ def _area_back(d: dict[str, Any]) -> Any:
     from rapps.intent_agent.observe import AreaKpis
 
     return AreaKpis(**d)
+
+
+class IdempotencyMismatch(ValidationError):
+    """An Idempotency-Key reused with another body (the API's 422, as the IETF idempotency-key draft says)."""
+
+
+class QuotaError(ConflictError):
+    """A tenant is at its cap of stored intents (the API's 409)."""
+
+
+def _fingerprint(body: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _idempotency_sdl_key(who: str, key: str) -> str:
+    """The SDL key of a tenant's idempotency key (hashed: any header value, fixed length, tenants apart)."""
+    return "idempotency/" + hashlib.sha256(f"{who}\0{key}".encode()).hexdigest()[:32]

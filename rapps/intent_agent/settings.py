@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from nextric.e2.settings import E2ClientSettings, own_requestor_id
 from nextric.sdl.factory import SdlSettings
-from nextric.settings import HttpSettings, LogSettings
+from nextric.settings import HttpSettings, LogSettings, TokenFileMixin, secret_or_file
 
 
 class Grant(BaseModel):
@@ -21,9 +21,9 @@ class Grant(BaseModel):
     roles: list[Literal["operator", "viewer"]]
 
 
-class PolicyClientSettings(BaseModel):
+class PolicyClientSettings(TokenFileMixin):
     url: str | None = Field(None, description="policy service base URL (A1, guardrail, audit)")
-    token: SecretStr | None = Field(None, description="token with the operator and xapp roles")
+    token: SecretStr | None = Field(None, description="token with the operator and xapp roles; or token_file")
     timeout_s: float = Field(5.0, gt=0)
 
 
@@ -33,7 +33,14 @@ class LlmSettings(BaseModel):
     base_url: str | None = None
     model: str = "local"
     api_key: SecretStr | None = None
+    api_key_file: Path | None = Field(None, description="file holding api_key (e.g. a mounted Secret); instead of it")
     timeout_s: float = Field(20.0, gt=0)
+
+    @model_validator(mode="after")
+    def _api_key_from_file(self) -> LlmSettings:
+        if self.api_key_file is not None:
+            self.api_key = secret_or_file(self.api_key, self.api_key_file, "api_key", type(self).__name__)
+        return self
 
 
 class PlannerSettings(BaseModel):
@@ -44,13 +51,14 @@ class PlannerSettings(BaseModel):
     seed: int = 0
 
 
-class TwinClientSettings(BaseModel):
+class TwinClientSettings(TokenFileMixin):
     """Where the digital twin service (``nextric.twin.v1``: ``Describe``, ``Rollout``) is reached."""
 
     target: str = Field(..., description="host:port of the twin service (the testbed process serves it)")
     max_receive_message_bytes: int = Field(16 << 20, ge=1024)
     max_send_message_bytes: int = Field(1 << 20, ge=1024)
-    token: SecretStr | None = Field(None, description="bearer token of the twin's gRPC port (role twin)")
+    token: SecretStr | None = Field(None, description="bearer token of the twin's gRPC port (role twin); or "
+                                    "token_file")
     tls_ca_file: Path | None = Field(None, description="PEM CA of the twin service's certificate: connect over TLS")
 
 
@@ -90,6 +98,8 @@ class IntentAgentSettings(BaseSettings):
     http: HttpSettings = HttpSettings()
     startup_wait_s: float = Field(120.0, gt=0, description="how long a starting rApp waits for the twin service "
                                   "to describe the network (the testbed may start beside it)")
+    max_intents_per_tenant: int = Field(200, ge=1, description="intents one tenant (token name) may hold; a POST "
+                                        "beyond it gets 409 problem+json")
     ready_check_period_s: float = Field(2.0, gt=0, le=60, description="period of the readiness checks of SDL and "
                                         "the policy service (/ric/v1/health/ready)")
     max_body_bytes: int = Field(64 * 1024, ge=1024, description="largest accepted request body (413 problem+json "

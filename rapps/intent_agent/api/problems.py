@@ -8,11 +8,14 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from nextric.errors import ConflictError, NotFoundError, ValidationError
+from nextric.errors import ConflictError, NotFoundError, UnavailableError, ValidationError
+from rapps.intent_agent.service import IdempotencyMismatch
 
 PROBLEM_JSON = "application/problem+json"
 _TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 409: "Conflict",
-           413: "Payload Too Large", 500: "Internal Server Error", 503: "Service Unavailable"}
+           413: "Payload Too Large", 422: "Unprocessable Content", 500: "Internal Server Error",
+           503: "Service Unavailable"}
+RETRY_AFTER_S = 5  #: what a 503 (SDL unavailable) tells the client to wait
 log = logging.getLogger("rapp.intent_agent")
 
 
@@ -24,6 +27,8 @@ class Problem(Exception):
 
 def _body(status: int, title: str, detail: str, instance: str) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if status == 503:
+        headers = {"Retry-After": str(RETRY_AFTER_S)}
     return JSONResponse({"type": "about:blank", "title": title, "status": status, "detail": detail,
                          "instance": instance}, status_code=status, media_type=PROBLEM_JSON,
                         headers=headers)
@@ -36,7 +41,14 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(ValidationError)
     async def invalid(request: Request, exc: ValidationError) -> JSONResponse:
+        if isinstance(exc, IdempotencyMismatch):
+            return _body(422, _TITLES[422], str(exc), request.url.path)
         return _body(400, "Bad Request", str(exc), request.url.path)
+
+    @app.exception_handler(UnavailableError)
+    async def unavailable(request: Request, exc: UnavailableError) -> JSONResponse:
+        log.warning("dependency unavailable", extra={"path": request.url.path, "error": str(exc)})
+        return _body(503, _TITLES[503], f"{exc}; nothing was stored, retry later", request.url.path)
 
     @app.exception_handler(NotFoundError)
     async def missing(request: Request, exc: NotFoundError) -> JSONResponse:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from nextric.web import FiniteJsonRoute
@@ -66,10 +66,17 @@ def router(agent: IntentAgent, auth: Auth) -> APIRouter:
         rec = agent.intents.get(p.intent_id)
         return plan_view(p, agent.env.topology, None if rec is None else agent.spec_of(rec))
 
-    @r.post(f"{TMF}/intent", status_code=201, tags=["intent"], responses=problem_responses(400, 401, 403, 413))
-    async def create(body: IntentIn, request: Request, response: Response, who: str = op) -> dict[str, Any]:
-        rec = await agent.create(body.model_dump(exclude_none=True), who)
+    @r.post(f"{TMF}/intent", status_code=201, tags=["intent"],
+            responses=problem_responses(400, 401, 403, 409, 413, 422, 503))
+    async def create(body: IntentIn, request: Request, response: Response, who: str = op,
+                     idempotency_key: str | None = Header(
+                         None, min_length=1, max_length=255, pattern=r"^[\x21-\x7e]+$",
+                         description="makes a retried POST answer the intent it created instead of a duplicate "
+                                     "(same key and body; another body: 422)")) -> dict[str, Any]:
+        rec, created = await agent.create(body.model_dump(exclude_none=True), who, idempotency_key)
         response.headers["Location"] = f"{TMF}/intent/{rec.id}"
+        if not created:
+            response.headers["Idempotent-Replayed"] = "true"
         return intent_json(rec, base(request))
 
     @r.get(f"{TMF}/intent", tags=["intent"])

@@ -21,12 +21,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import onnxruntime as ort
 
 from nextric.arrays import FloatArray
 from nextric.datacard import DataCard, failed_criteria, load_card, validity_violations
 from nextric.errors import ValidationError
 from nextric.kpi import scm as scm_of
+from nextric.onnx import ort, session_options
 from rapps.intent_agent.worldmodels.features import CityRaster, Context, context_vector, fwm_grid
 
 MODEL_DIR = Path(__file__).resolve().parent.parent / "model"
@@ -37,10 +37,7 @@ N_Y = 18
 
 
 def _session(path: Path) -> ort.InferenceSession:
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = 1
-    so.inter_op_num_threads = 1
-    return ort.InferenceSession(str(path), sess_options=so, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(str(path), sess_options=session_options(1), providers=["CPUExecutionProvider"])
 
 
 @dataclass(frozen=True, eq=False)

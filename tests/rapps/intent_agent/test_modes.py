@@ -57,7 +57,7 @@ async def agent_with(tmp_path: Path, policy_url: str | None, net: Network) -> tu
 
 
 async def planned(agent: IntentAgent, mode: str) -> dict[str, Any]:
-    rec = await agent.create({"naturalLanguage": EMBB, "mode": mode}, "noc")
+    rec, _ = await agent.create({"naturalLanguage": EMBB, "mode": mode}, "noc")
     for _ in range(1200):
         if not agent.tasks:
             break

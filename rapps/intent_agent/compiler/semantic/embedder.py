@@ -40,7 +40,7 @@ class Embedder:
         self._tok: WordPiece | None = None
 
     def _load(self) -> None:
-        import onnxruntime as ort
+        from nextric.onnx import ort, session_options
 
         path = self.model_path or default_model_path()
         if not path.is_file():
@@ -49,10 +49,8 @@ class Embedder:
             digest = hashlib.sha256(path.read_bytes()).hexdigest()
             if digest != MODEL_SHA256:
                 raise EmbedderUnavailable(f"embedding model {path}: sha256 {digest[:12]}... is not the pinned model")
-        so = ort.SessionOptions()
-        so.intra_op_num_threads = self.threads
-        so.inter_op_num_threads = 1
-        self._session = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+        self._session = ort.InferenceSession(str(path), session_options(self.threads),
+                                             providers=["CPUExecutionProvider"])
         self._tok = WordPiece.load()
 
     def embed(self, texts: list[str]) -> np.ndarray:
