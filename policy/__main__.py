@@ -1,12 +1,14 @@
 """``python -m policy``: serve the policy service with uvicorn on the configured host/port.
 
-Port 0 binds a free port; the bound port is printed and, with ``NEXTRIC_POLICY_PORT_FILE``, written to
-that file (atomically) so supervisors and tests can find it.
+Port 0 binds a free port; the bound port is printed as one JSON line (``{"http_port": ..., "url": ...}``, like
+every nextric process) and, with ``NEXTRIC_POLICY_PORT_FILE``, written to that file (atomically) so supervisors and
+tests can find it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import socket
 import sys
@@ -60,7 +62,7 @@ def main() -> None:
     def announce() -> None:
         if settings.port_file is not None:
             _write_port(settings.port_file, port)
-        print(f"policy service listening on http://{settings.host}:{port}", flush=True)
+        print(json.dumps({"http_port": port, "url": f"http://{settings.host}:{port}"}), flush=True)
 
     server = _Server(config, announce)
     asyncio.run(server.serve(sockets=[sock]))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -12,6 +13,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from prometheus_client import CollectorRegistry
 
+from nextric.errors import UnavailableError
 from nextric.obs.health import Health
 from nextric.obs.http import observability_router
 from nextric.sdl.api import SdlBackend
@@ -47,6 +49,23 @@ class PolicyService:
     registry: CollectorRegistry
 
 
+async def check_dependencies(health: Health, store: Backend, sdl: SdlBackend | None, timeout_s: float) -> None:
+    """Readiness that follows the dependencies, checked when the probe asks: ``storage`` (the policy store answers
+    its ping: with its Redis or SQLite gone the service is unready, so no A1 write is routed to a store that cannot
+    keep it) and ``sdl`` (where A1 changes are announced)."""
+    try:
+        await asyncio.wait_for(asyncio.to_thread(store.ping), timeout_s)
+        health.set("storage", True, store.name)
+    except (UnavailableError, TimeoutError) as exc:
+        health.set("storage", False, f"{store.name} unavailable: {exc or 'no answer in time'}")
+    if sdl is not None:
+        try:
+            ok = await asyncio.wait_for(sdl.ping(), timeout_s)
+        except TimeoutError:
+            ok = False
+        health.set("sdl", ok, "ok" if ok else "SDL unreachable (ping failed)")
+
+
 def create_app(
     settings: PolicySettings,
     *,
@@ -67,6 +86,8 @@ def create_app(
     registry = CollectorRegistry()
     health = Health()
     health.register("storage", False, "loading policies")
+    if sdl is not None:
+        health.register("sdl", False, "not checked yet")
     metrics = PolicyMetrics.create(registry)
     writer = AuditWriter(store, settings.audit_batch_max)
     destinations = DestinationGuard(
@@ -108,6 +129,8 @@ def create_app(
         try:
             await a1.load()
             health.set("storage", True, store.name)
+            health.check_on_probe(lambda: check_dependencies(health, store, sdl, settings.ready_check_period_s),
+                                  settings.ready_check_period_s)
             yield
         finally:
             health.set("storage", False, "stopping")

@@ -7,13 +7,15 @@ O-RAN SC probes an xApp at ``/ric/v1/health/alive`` (the process answers) and ``
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 ALIVE_PATH = "/ric/v1/health/alive"
 READY_PATH = "/ric/v1/health/ready"
 
 Listener = Callable[[bool], None]
+Refresher = Callable[[], Awaitable[None]]
 
 
 @dataclass
@@ -23,6 +25,21 @@ class Health:
     _components: dict[str, tuple[bool, str]] = field(default_factory=dict)
     _listeners: list[Listener] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _refresher: Refresher | None = None
+    _refresh_every_s: float = 0.0
+    _refreshed_at: float = float("-inf")
+
+    def check_on_probe(self, refresher: Refresher, min_interval_s: float) -> None:
+        """Run ``refresher`` (which re-checks dependencies and calls :meth:`set`) before a readiness report, at most
+        once per ``min_interval_s``: readiness follows the dependencies without a background task, and a probe
+        storm cannot hammer them."""
+        self._refresher, self._refresh_every_s = refresher, min_interval_s
+
+    async def refresh(self) -> None:
+        if self._refresher is None or time.monotonic() - self._refreshed_at < self._refresh_every_s:
+            return
+        self._refreshed_at = time.monotonic()
+        await self._refresher()
 
     def register(self, component: str, ready: bool = False, detail: str = "starting") -> None:
         self.set(component, ready, detail)

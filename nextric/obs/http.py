@@ -22,6 +22,7 @@ def observability_router(health: Health, registry: CollectorRegistry) -> APIRout
 
     @router.get(READY_PATH, summary="Readiness probe (O-RAN SC path): 503 until every component is ready")
     async def ready() -> JSONResponse:
+        await health.refresh()
         report = health.report()
         return JSONResponse(report, status_code=200 if report["ready"] else 503)
 
