@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -35,6 +37,33 @@ def _compose(path: str = "default") -> tuple[dict[str, Any], set[str]]:
     missing: set[str] = set()
     data = compose.interpolate(_raw(path), compose.read_env_file(ROOT / ".env.example"), missing)
     return data, missing
+
+
+#: the tokens of the files the operator creates (docs/deploy.md), here made up for the tests
+TEST_TOKENS = {"operator": "compose-operator-token-0123456789", "viewer": "compose-viewer-token-0123456789",
+               "xapp": "compose-xapp-token-0123456789"}
+
+
+def secret_contents() -> dict[str, str]:
+    """What the operator puts in each Compose secret's file: the policy service's grants, and each token alone."""
+    grants = [{"name": "operator", "token": TEST_TOKENS["operator"], "roles": ["operator"]},
+              {"name": "viewer", "token": TEST_TOKENS["viewer"], "roles": ["viewer"]},
+              {"name": "xapps", "token": TEST_TOKENS["xapp"], "roles": ["xapp"]}]
+    return {"policy_tokens": json.dumps(grants), "xapp_token": TEST_TOKENS["xapp"] + "\n",
+            "operator_token": TEST_TOKENS["operator"] + "\n"}
+
+
+def write_secrets(data: dict[str, Any], folder: Path) -> dict[str, Path]:
+    """Create the secrets' files in ``folder`` and point the model's ``secrets`` at them (secret name -> file)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    contents = secret_contents()
+    assert set(data.get("secrets") or {}) == set(contents), "a Compose secret this test does not know"
+    files = {}
+    for name, text in contents.items():
+        files[name] = folder / name
+        files[name].write_text(text)
+        data["secrets"][name]["file"] = str(files[name])
+    return files
 
 
 @pytest.mark.parametrize("path", sorted(PATHS))
@@ -95,14 +124,80 @@ def test_no_hard_coded_host_ports_or_secrets(path: str) -> None:
     raw = _raw(path)
     for name, svc in raw["services"].items():
         for port in svc.get("ports", []):
-            host = str(port).rsplit(":", 1)[0]
-            assert host.startswith("${"), f"{name}: host port {port!r} must come from .env"
+            m = re.fullmatch(r"(\$\{[^}]*\}):(\$\{[^}]*\}):(.+)", str(port))
+            assert m, f"{name}: {port!r} must be <publish address>:<host port>:<container port>, both from .env"
+            assert m.group(1) == "${NEXTRIC_PUBLISH_ADDRESS:?set it in .env}", f"{name}: {port!r} binds elsewhere"
         env = svc.get("environment", {})
         for key, value in env.items():
-            if any(w in key for w in ("TOKEN", "PASSWORD", "SECRET")):
+            # no token in the environment at all: each is a file (a Compose secret)
+            assert not key.endswith(("TOKEN", "TOKENS")), f"{name}: {key}: a token in the environment"
+            if key.endswith(("TOKEN_FILE", "TOKENS_FILE")):
+                assert str(value).startswith(compose.SECRETS_DIR + "/"), f"{name}: {key} is no Compose secret"
+            elif any(w in key for w in ("TOKEN", "PASSWORD", "SECRET", "AUTH")):
                 assert "${" in str(value), f"{name}: {key} is hard-coded"
-    tokens = raw["services"]["policy"]["environment"]["NEXTRIC_POLICY_TOKENS"]
-    assert tokens.count("${") == 3
+            if str(value).startswith(("redis://", "rediss://")):
+                assert "${NEXTRIC_REDIS_PASSWORD}@" in str(value), f"{name}: {key} without auth"
+    for secret, spec in raw["secrets"].items():
+        assert set(spec) == {"file"}, f"secret {secret}: file-based"
+        assert spec["file"].startswith("${"), f"secret {secret}: its file comes from .env"
+
+
+@pytest.mark.parametrize("path", sorted(PATHS))
+def test_published_ports_bind_to_loopback_by_default(path: str) -> None:
+    data, _ = _compose(path)
+    assert compose.read_env_file(ROOT / ".env.example")["NEXTRIC_PUBLISH_ADDRESS"] == "127.0.0.1"
+    for name, svc in data["services"].items():
+        for port in svc.get("ports", []):
+            assert str(port).startswith("127.0.0.1:"), f"{name}: {port!r} is published beyond this host"
+
+
+@pytest.mark.parametrize("path", sorted(PATHS))
+def test_secrets_are_mounted_where_the_settings_read_them(path: str) -> None:
+    data, _ = _compose(path)
+    assert compose.secret_problems(data, PATHS[path][1]) == []
+    services = data["services"]
+    assert compose.service_secrets(services["policy"]) == {"/run/secrets/policy_tokens": "policy_tokens"}
+    assert services["policy"]["environment"]["NEXTRIC_POLICY_TOKENS_FILE"] == "/run/secrets/policy_tokens"
+    assert services["slice-scheduler"]["environment"]["NEXTRIC_XAPP_SLICE_POLICY__TOKEN_FILE"] == \
+        "/run/secrets/xapp_token"
+    assert services["intent-agent"]["environment"]["NEXTRIC_RAPP_POLICY__TOKEN_FILE"] == "/run/secrets/operator_token"
+    # only the services that use a token mount one
+    assert {n for n, s in services.items() if s.get("secrets")} == {"policy", "slice-scheduler", "intent-agent"}
+    # .env.example names files under ./secrets, which the operator creates (docs/deploy.md)
+    env = compose.read_env_file(ROOT / ".env.example")
+    for name, spec in data["secrets"].items():
+        assert spec["file"].startswith("./secrets/"), (name, spec)
+        assert spec["file"] in env.values()
+    assert "secrets/" in (ROOT / "docs" / "deploy.md").read_text()
+
+
+def test_secret_problems_are_caught() -> None:
+    data = {"secrets": {"a": {"file": "./a"}, "b": {"environment": "B"}},
+            "services": {"s": {"secrets": ["a", {"source": "c", "target": "c2"}],
+                               "environment": {"X_FILE": "/run/secrets/a", "Y_FILE": "/run/secrets/nope"}}}}
+    assert compose.secret_problems(data, set()) == [
+        "secret b: not file-based (['environment'])", "s: secret c is not defined",
+        "s: Y_FILE=/run/secrets/nope is no secret it mounts"]
+    assert compose.service_secrets(data["services"]["s"]) == {"/run/secrets/a": "a", "/run/secrets/c2": "c"}
+
+
+def test_redis_requires_the_password() -> None:
+    """The compose Redis runs with requirepass from .env, its healthcheck authenticates, and every Redis URL of every
+    service (on every path) carries that password."""
+    redis = _raw()["services"]["redis"]
+    command = redis["command"]
+    assert re.fullmatch(r"\$\{NEXTRIC_REDIS_PASSWORD:\?[^}]*\}", command[command.index("--requirepass") + 1])
+    assert redis["environment"]["REDISCLI_AUTH"] == "${NEXTRIC_REDIS_PASSWORD}"
+    assert redis["healthcheck"]["test"] == ["CMD", "redis-cli", "ping"]  # redis-cli reads REDISCLI_AUTH
+    assert compose.read_env_file(ROOT / ".env.example")["NEXTRIC_REDIS_PASSWORD"]
+    for path in PATHS:
+        data, _ = _compose(path)
+        password = compose.read_env_file(ROOT / ".env.example")["NEXTRIC_REDIS_PASSWORD"]
+        urls = [(n, k, v) for n, s in data["services"].items() for k, v in (s.get("environment") or {}).items()
+                if str(v).startswith(("redis://", "rediss://"))]
+        assert len(urls) >= 5, urls
+        for name, key, url in urls:
+            assert url.startswith(f"redis://:{password}@redis:6379/"), (path, name, key)
 
 
 def test_services_match_components() -> None:
@@ -129,8 +224,14 @@ def test_commands_resolvable() -> None:
 
 @pytest.mark.parametrize("path", sorted(PATHS))
 @pytest.mark.parametrize("name", sorted(components()))
-def test_environment_fits_settings(name: str, path: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_environment_fits_settings(name: str, path: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     data, _ = _compose(path)
+    files = write_secrets(data, tmp_path)  # the operator's files, where Compose would mount them
+    svc = data["services"][name]
+    for target, secret in compose.service_secrets(svc).items():
+        for key, value in list(svc.get("environment", {}).items()):
+            if value == target:
+                svc["environment"][key] = str(files[secret])
     c = components()[name]
     cls = compose.settings_class(c["module"], c["env_prefix"])
     assert cls is not None, f"{name}: no settings class with env_prefix {c['env_prefix']} (module missing?)"
