@@ -12,9 +12,9 @@ import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
@@ -26,6 +26,52 @@ class HttpSettings(BaseModel):
 
     host: str = "127.0.0.1"
     port: int = Field(0, ge=0, le=65535, description="0 = a free port chosen by the kernel")
+
+
+# --- secrets from files -----------------------------------------------------------------------------------------
+# A secret (a bearer token, an API key) can be given as its value or as a file holding it, e.g. a Kubernetes Secret
+# mounted as a volume or a Compose secret (/run/secrets/<name>), so that it is in no environment variable.
+
+
+def read_secret_file(path: Path, setting: str) -> SecretStr:
+    """The secret held by the file ``path`` (for the setting named ``setting``), read once: its text without the
+    trailing newline(s). ValueError, naming the setting and the file, when it cannot be read or holds nothing."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ValueError(f"{setting} {path}: cannot read it ({why})") from None
+    value = text.rstrip("\r\n")
+    if not value.strip():
+        raise ValueError(f"{setting} {path}: the file is empty")
+    return SecretStr(value)
+
+
+def secret_or_file(value: SecretStr | None, path: Path | None, setting: str, owner: str = "") -> SecretStr | None:
+    """``value``, or the secret read from ``path`` (see :func:`read_secret_file`). Both set: ConfigError (not a
+    ValueError, which pydantic would report with the input, the secret included), naming ``owner`` (the model)."""
+    if path is None:
+        return value
+    if value is not None:
+        where = f"{owner}: " if owner else ""
+        raise ConfigError(f"{where}{setting} and {setting}_file are both set: give the secret one way only")
+    return read_secret_file(path, f"{setting}_file")
+
+
+class TokenFileMixin(BaseModel):
+    """A client's bearer token, given as ``token`` or as ``token_file`` (a file holding it, e.g. a mounted Secret):
+    the file is read once, when the settings are built, into ``token``, which is all the code reads. Both at once,
+    an unreadable file or an empty one stop the build with the setting's name and the path."""
+
+    token: SecretStr | None = Field(None, description="bearer token sent with every call")
+    token_file: Path | None = Field(None, description="file holding the bearer token (trailing newline ignored), "
+                                    "e.g. a mounted Secret; instead of token")
+
+    @model_validator(mode="after")
+    def _token_from_file(self) -> Self:
+        if self.token_file is not None:
+            self.token = secret_or_file(self.token, self.token_file, "token", type(self).__name__)
+        return self
 
 
 class LogSettings(BaseModel):

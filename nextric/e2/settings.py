@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, SecretStr, model_validator
 
 from nextric.e2.auth import GrpcTokenGrant
+from nextric.settings import TokenFileMixin
 
 
 class E2ServerSettings(BaseModel):
@@ -52,7 +53,7 @@ class E2ServerSettings(BaseModel):
         return self
 
 
-class E2ClientSettings(BaseModel):
+class E2ClientSettings(TokenFileMixin):
     target: str = Field(..., description="host:port of the E2 node server")
     ric_requestor_id: int = Field(1001, ge=0, le=65535, description="E2AP RIC requestor id of this app")
     max_receive_message_bytes: int = Field(16 << 20, ge=1024)
@@ -62,7 +63,8 @@ class E2ClientSettings(BaseModel):
     backoff_max_s: float = Field(5.0, gt=0)
     backoff_multiplier: float = Field(2.0, ge=1.0)
     max_reconnect_attempts: int = Field(0, ge=0, description="0 = retry for ever")
-    token: SecretStr | None = Field(None, description="bearer token sent with every call (the server's tokens)")
+    token: SecretStr | None = Field(None, description="bearer token sent with every call (the server's tokens); "
+                                    "or token_file")
     tls_ca_file: Path | None = Field(None, description="PEM CA of the server's certificate: connect over TLS")
     tls_server_name: str | None = Field(None, description="name to verify in the server certificate (override)")
 

@@ -4,7 +4,9 @@ A deployment (the Helm chart rendered by the Helm library, a kustomize overlay r
 or the interpolated compose model) becomes a list of :class:`Pod`: each pod's command, environment (``value``,
 ``secretKeyRef`` / ``configMapKeyRef`` from the rendered Secrets and ConfigMaps, ``$(VAR)`` expansion as the
 kubelet does it), volumes (emptyDir / tmpfs / named volume: an empty directory; Secret: its items as files; a
-compose bind mount: the host path), user and group. What stands in for the container runtime, and nothing else:
+compose bind mount: the host path; compose ``secrets:``: a directory standing for /run/secrets holding a copy of
+each secret's ``file:`` under its target name), user and group. What stands in for the container runtime, and
+nothing else:
 
 * **pod network**: each pod gets its own loopback address (127.x.y.z), so every component binds the ports its
   manifest fixes (8080, 36421, ...); the cluster DNS is a substitution of every Service name (also
@@ -180,12 +182,29 @@ def pods_from_compose(data: dict[str, Any], services: list[str], addresses: Addr
         for target in svc.get("tmpfs", []):
             volumes[target] = root / s / target.strip("/").replace("/", "_")
             volumes[target].mkdir(parents=True, exist_ok=True)
+        _compose_secrets(data, svc, volumes, root / s / "run_secrets")
         env = {k: str(v) for k, v in (svc.get("environment") or {}).items()}
         user = svc.get("user", image_users.get(str(svc.get("image", "")).split(":")[0]))
         uid = int(str(user).split(":")[0]) if user is not None else None
         pods.append(Pod(name=s, host=host_of[s], command=list(svc["command"]), env=env,
                         http_port=8080 if s != "redis" else None, volumes=volumes, user=uid, group=uid))
     return pods, host_of
+
+
+def _compose_secrets(data: dict[str, Any], svc: dict[str, Any], volumes: dict[str, Path], where: Path) -> None:
+    """The service's compose secrets (short syntax, or long with a relative target), each file-based secret's
+    ``file:`` (relative: to the working directory) copied into ``where``, which stands for /run/secrets."""
+    for entry in svc.get("secrets", []):
+        if isinstance(entry, str):
+            source, target = entry, entry
+        else:
+            source, target = entry["source"], entry.get("target", entry["source"])
+        assert not target.startswith("/"), f"secret {source}: a target outside /run/secrets is not supported"
+        spec = (data.get("secrets") or {})[source]
+        assert set(spec) == {"file"}, f"secret {source}: only file-based secrets are supported ({sorted(spec)})"
+        where.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(Path(spec["file"]), where / target)
+        volumes["/run/secrets"] = where
 
 
 def _translate(pod: Pod, hosts: dict[str, str]) -> None:

@@ -15,6 +15,8 @@ from __future__ import annotations
 import functools
 import json
 import os
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -91,7 +93,8 @@ def _inventory(scenario: str) -> list[dict[str, Any]]:
 
 
 def _settings_build(name: str, env: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
-    """The app's settings build from the rendered plain values (references to ConfigMaps/Secrets left out)."""
+    """The app's settings build from the rendered plain values (references to ConfigMaps/Secrets left out; a token
+    file, a mounted Secret in the cluster, stands as a file with a placeholder token, as the settings read it)."""
     c = components()[name]
     cls = compose.settings_class(c["module"], c["env_prefix"])
     assert cls is not None, name
@@ -100,9 +103,13 @@ def _settings_build(name: str, env: dict[str, Any], monkeypatch: pytest.MonkeyPa
     for key in list(os.environ):
         if key.startswith("NEXTRIC_"):
             monkeypatch.delenv(key)
-    for key, value in plain.items():
-        monkeypatch.setenv(key, value)
-    cls()
+    with tempfile.TemporaryDirectory() as secrets:
+        for key, value in plain.items():
+            if key.endswith("TOKEN_FILE"):
+                value = str(Path(secrets) / key)
+                Path(value).write_text("placeholder-token\n")
+            monkeypatch.setenv(key, value)
+        cls()
 
 
 def _check_e2ap_k8s(docs: list[dict[str, Any]], where: str, monkeypatch: pytest.MonkeyPatch) -> str:

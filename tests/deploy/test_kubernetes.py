@@ -28,6 +28,10 @@ PROFILES = sorted({c["profile"] for c in components().values() if c.get("profile
 #: what `helm install` needs besides the defaults: the Secrets' contents (the chart makes both Secrets)
 SECRETS = {"tokens": {"operator": "o", "viewer": "v", "xapp": "x"}, "redis": {"auth": {"password": "redis-pw"}}}
 STATE = "/var/lib/nextric"
+#: Deployments of an overlay that are not the suite's components: the dev Redis, the O-RAN SC adapter (its own
+#: checks: tests/deploy/test_osc_adapter.py)
+NOT_COMPONENTS = ("nextric-redis", "nextric-osc-adapter")
+TOKEN_MODE = 0o440  #: secret files: read by root and the pods' fsGroup only
 
 
 def render(target: Path) -> list[dict[str, Any]]:
@@ -80,9 +84,10 @@ def _plain_env(dep: dict[str, Any]) -> dict[str, str]:
 
 def _check_hardening(docs: list[dict[str, Any]], where: str) -> None:
     """Per-component ServiceAccount without a token, a NetworkPolicy per component and the default deny, the rApp's
-    state on its volume, Redis URLs that carry the password from the Secret, Secret references by name."""
+    state on its volume, Redis URLs that carry the password from the Secret, Secret references by name, no token in
+    the environment (each a file from the token Secret, mounted read-only with mode 0440)."""
     objs = _by_key(docs)
-    deps = [d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] != "nextric-redis"]
+    deps = [d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] not in NOT_COMPONENTS]
     assert ("NetworkPolicy", "nextric-default-deny") in objs, where
     deny = objs[("NetworkPolicy", "nextric-default-deny")]["spec"]
     assert deny["policyTypes"] == ["Ingress"], f"{where}: not a deny"
@@ -112,11 +117,49 @@ def _check_hardening(docs: list[dict[str, Any]], where: str) -> None:
         if "NEXTRIC_REDIS_PASSWORD" in names:
             (pw,) = [e for e in env if e["name"] == "NEXTRIC_REDIS_PASSWORD"]
             assert pw["valueFrom"]["secretKeyRef"]["name"] == "nextric-redis", (where, name)
+        _check_token_files(dep, where)
     (rapp,) = [d for d in deps if d["metadata"]["labels"]["app.kubernetes.io/name"] == "intent-agent"]
     mounts = {m["mountPath"]: m["name"] for m in _container(rapp)["volumeMounts"]}
     volumes = {v["name"]: v for v in rapp["spec"]["template"]["spec"]["volumes"]}
     assert "emptyDir" in volumes[mounts[STATE]] or "persistentVolumeClaim" in volumes[mounts[STATE]], where
     assert _plain_env(rapp)["NEXTRIC_RAPP_AUDIT_PATH"] == f"{STATE}/audit.db", where
+
+
+def _check_token_files(dep: dict[str, Any], where: str) -> None:
+    """No environment variable holds a token (none from the token Secret, none named ``*TOKEN``/``*TOKENS``); each
+    ``*TOKEN_FILE`` / ``*TOKENS_FILE`` is a file of a read-only mount of the token Secret, mode 0440."""
+    name = dep["metadata"]["name"]
+    c = _container(dep)
+    pod = dep["spec"]["template"]["spec"]
+    volumes = {v["name"]: v for v in pod.get("volumes", [])}
+    for e in _env(dep):
+        ref = e.get("valueFrom", {}).get("secretKeyRef")
+        assert ref is None or ref["name"] != "nextric-tokens", f"{where}: {name} has a token in {e['name']}"
+        assert not e["name"].endswith(("TOKEN", "TOKENS")), f"{where}: {name}: {e['name']} in the environment"
+        if not e["name"].endswith(("TOKEN_FILE", "TOKENS_FILE")):
+            continue
+        folder, _, file = e["value"].rpartition("/")
+        (mount,) = [m for m in c["volumeMounts"] if m["mountPath"].rstrip("/") == folder]
+        assert mount["readOnly"] is True, (where, name, e["name"])
+        secret = volumes[mount["name"]]["secret"]
+        assert secret["secretName"] == "nextric-tokens", (where, name, e["name"])
+        assert secret["defaultMode"] == TOKEN_MODE, (where, name, e["name"])
+        assert file in {i["path"] for i in secret["items"]}, (where, name, e["name"])
+        assert pod["securityContext"]["fsGroup"] == pod["securityContext"]["runAsGroup"], (where, name)
+
+
+def test_policy_tokens_are_files() -> None:
+    """The components with ``uses.policyToken`` read it from a file of the token Secret: the key their values name."""
+    values = helm_render(SECRETS)
+    comps = {n: c for n, c in yaml.safe_load((CHART / "values.yaml").read_text())["components"].items()
+             if c.get("uses", {}).get("policyToken")}
+    assert set(comps) == {"slice-scheduler", "intent-agent"}
+    for name, c in comps.items():
+        (dep,) = [d for d in values if d["kind"] == "Deployment" and d["metadata"]["name"] == f"nextric-{name}"]
+        path = _plain_env(dep)[f"{c['envPrefix']}POLICY__TOKEN_FILE"]
+        (vol,) = [v for v in dep["spec"]["template"]["spec"]["volumes"] if v["name"] == "policy-token"]
+        assert vol["secret"]["items"] == [{"key": c["uses"]["policyToken"], "path": path.rpartition("/")[2]}], name
+        _check_token_files(dep, "helm")
 
 
 # --- the chart, through the Helm library ------------------------------------------------------------------------
@@ -306,7 +349,7 @@ def test_overlay_renders_and_validates(overlay: str) -> None:
     for doc in docs:
         kubernetes_validate.validate(doc, K8S_VERSION, strict=True)  # raises ValidationError with the path
         assert doc["metadata"].get("labels", {}).get("app.kubernetes.io/managed-by") in (None, "kustomize"), doc
-        if doc["kind"] != "Deployment" or doc["metadata"]["name"] == "nextric-redis":
+        if doc["kind"] != "Deployment" or doc["metadata"]["name"] in NOT_COMPONENTS:
             continue
         pod = doc["spec"]["template"]["spec"]
         assert pod["securityContext"]["runAsNonRoot"] is True

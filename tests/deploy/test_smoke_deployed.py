@@ -20,7 +20,7 @@ import pytest
 
 from tests.deploy import launch
 from tests.deploy.common import ROOT, components
-from tests.deploy.test_compose import PATHS, _compose
+from tests.deploy.test_compose import PATHS, _compose, write_secrets
 from tests.deploy.test_control_loop_deployed import TOKENS, helm_render
 from tests.deploy.test_kubernetes import OVERLAYS, render
 from tools.deploycheck import compose, dockerfiles
@@ -115,6 +115,7 @@ def test_kustomize_overlay_starts_every_component(overlay: str, workdir: Path) -
 @pytest.mark.parametrize("path", sorted(PATHS))
 def test_compose_starts_every_component(path: str, workdir: Path) -> None:
     data, _ = _compose(path)
+    write_secrets(data, workdir / "secrets")  # the token files docs/deploy.md tells the operator to create
     services = sorted(set(compose.active_services(data, PATHS[path][1])) - NOT_COMPONENTS)
     users = {}
     for name in components():

@@ -1,6 +1,7 @@
 """docker-compose.yml checks without a Docker engine: interpolation from .env.example, services vs
 deploy/components.yaml, commands resolvable (the module and its ``__main__`` exist in the installed package),
-environment names known to each app's pydantic settings, nothing hard-coded for ports/tokens/passwords; override
+environment names known to each app's pydantic settings, nothing hard-coded for ports/tokens/passwords, secrets
+(file-based, each one a service mounts defined, each ``/run/secrets/<name>`` an environment names mounted); override
 files (``-f docker-compose.yml -f deploy/compose.e2ap.yaml``) merged and profiles applied as Compose does."""
 
 from __future__ import annotations
@@ -126,3 +127,34 @@ def unknown_env_names(cls: type[BaseModel], prefix: str, names: list[str]) -> li
                           if inspect.isclass(a) and issubclass(a, BaseModel)]
             model = candidates[0] if candidates else None
     return bad
+
+
+SECRETS_DIR = "/run/secrets"  #: where Compose mounts a service's secrets (short syntax, or a relative target)
+
+
+def service_secrets(svc: dict[str, Any]) -> dict[str, str]:
+    """A service's secrets as Compose mounts them: target path -> secret name (short syntax ``- name``, long syntax
+    ``{source, target}``; a relative target is under /run/secrets)."""
+    out: dict[str, str] = {}
+    for entry in svc.get("secrets", []):
+        if isinstance(entry, str):
+            source, target = entry, entry
+        else:
+            source, target = entry["source"], entry.get("target", entry["source"])
+        out[target if target.startswith("/") else f"{SECRETS_DIR}/{target}"] = source
+    return out
+
+
+def secret_problems(data: dict[str, Any], profiles: set[str]) -> list[str]:
+    """Secrets that would not work: one a started service mounts but the file does not define, one that is not
+    file-based (``environment:``/``external`` secrets are not what nextric's files use), an environment value under
+    /run/secrets that names no secret the service mounts."""
+    defined = data.get("secrets") or {}
+    problems = [f"secret {n}: not file-based ({sorted(d)})" for n, d in defined.items() if set(d) != {"file"}]
+    for name, svc in active_services(data, profiles).items():
+        mounted = service_secrets(svc)
+        problems += [f"{name}: secret {src} is not defined" for src in mounted.values() if src not in defined]
+        for key, value in (svc.get("environment") or {}).items():
+            if str(value).startswith(SECRETS_DIR + "/") and str(value) not in mounted:
+                problems.append(f"{name}: {key}={value} is no secret it mounts")
+    return problems

@@ -8,7 +8,7 @@ from pydantic_settings import SettingsConfigDict
 
 from nextric.e2.settings import E2ClientSettings, own_requestor_id
 from nextric.sdl.factory import SdlSettings
-from nextric.settings import HttpSettings, LogSettings, OscXappSettings
+from nextric.settings import HttpSettings, LogSettings, OscXappSettings, TokenFileMixin
 
 
 class SliceDefault(BaseModel):
@@ -41,12 +41,12 @@ class AllocatorSettings(BaseModel):
     dedicate_latency: bool = True
 
 
-class PolicySettings(BaseModel):
+class PolicySettings(TokenFileMixin):
     """Where the A1 policies come from (the policy service); unset url = scenario defaults only. They are loaded
     at start and again whenever the policy service announces a change on SDL (``a1_namespace``, channel ``a1``)."""
 
     url: str | None = Field(None, description="base URL of the policy service, e.g. http://policy:8080")
-    token: SecretStr | None = Field(None, description="bearer token with the xapp role")
+    token: SecretStr | None = Field(None, description="bearer token with the xapp role; or token_file")
     a1_namespace: str = Field("policy.a1", description="SDL namespace where the policy service announces changes")
     timeout_s: float = Field(2.0, gt=0)
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from nextric.sdl.factory import SdlSettings
-from nextric.settings import HttpSettings, LogSettings, OscXappSettings
+from nextric.settings import HttpSettings, LogSettings, OscXappSettings, TokenFileMixin
 
 
 class SliceSlaDefault(BaseModel):
@@ -31,14 +31,15 @@ def _poc_slices() -> list[SliceSlaDefault]:
             SliceSlaDefault(sst=1, sd="000003", loss_ceiling=0.20)]
 
 
-class ControllerSettings(BaseModel):
+class ControllerSettings(TokenFileMixin):
     """The transport controller (SDN northbound: the testbed's ``nextric.transport.v1`` service)."""
 
     target: str = Field(..., description="host:port of the transport controller")
     rpc_timeout_s: float = Field(5.0, gt=0)
     backoff_initial_s: float = Field(0.05, gt=0, description="wall-clock back-off before re-watching a lost stream")
     backoff_max_s: float = Field(5.0, gt=0)
-    token: SecretStr | None = Field(None, description="bearer token of the testbed's gRPC port (role transport)")
+    token: SecretStr | None = Field(None, description="bearer token of the testbed's gRPC port (role transport); "
+                                    "or token_file")
     tls_ca_file: Path | None = Field(None, description="PEM CA of the controller's certificate: connect over TLS")
 
 

@@ -1,5 +1,7 @@
 """Adapter settings from the environment (``NEXTRIC_OSC_*``; the OSC platform sets CONFIG_FILE, HOSTNAME,
-PLT_NAMESPACE, DBAAS_SERVICE_HOST/PORT and the RMR variables itself)."""
+PLT_NAMESPACE, DBAAS_SERVICE_HOST/PORT and the RMR variables itself). The policy token is
+``NEXTRIC_OSC_POLICY_TOKEN_FILE`` (a file, e.g. a mounted Secret: read once at start, trailing newline dropped) or
+``NEXTRIC_OSC_POLICY_TOKEN``, not both (the same rule as nextric's own ``token_file`` settings)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 
 class SettingsError(ValueError):
@@ -33,9 +36,28 @@ class AdapterSettings:
             timeout_s = float(env.get("NEXTRIC_OSC_TIMEOUT_S", "2.0"))
         except (ValueError, AttributeError) as exc:
             raise SettingsError(f"NEXTRIC_OSC_*: {exc}") from exc
+        token = _token(env)
         handler = env.get("NEXTRIC_OSC_HANDLER_ID", "")
         if not handler:
             raise SettingsError("NEXTRIC_OSC_HANDLER_ID (the xApp name) is required")
         return AdapterSettings(handler, env.get("NEXTRIC_OSC_POLICY_URL") or None,
-                               env.get("NEXTRIC_OSC_POLICY_TOKEN") or None, type_map,
+                               token, type_map,
                                env.get("NEXTRIC_OSC_SDL_NAMESPACE", f"a1.{handler}"), rmr_port, timeout_s)
+
+
+def _token(env: Mapping[str, str]) -> str | None:
+    """NEXTRIC_OSC_POLICY_TOKEN, or the content of the file NEXTRIC_OSC_POLICY_TOKEN_FILE names."""
+    value, path = env.get("NEXTRIC_OSC_POLICY_TOKEN") or None, env.get("NEXTRIC_OSC_POLICY_TOKEN_FILE") or None
+    if path is None:
+        return value
+    if value is not None:
+        raise SettingsError("NEXTRIC_OSC_POLICY_TOKEN and NEXTRIC_OSC_POLICY_TOKEN_FILE are both set: give one")
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise SettingsError(f"NEXTRIC_OSC_POLICY_TOKEN_FILE {path}: cannot read it ({why})") from None
+    token = text.rstrip("\r\n")
+    if not token.strip():
+        raise SettingsError(f"NEXTRIC_OSC_POLICY_TOKEN_FILE {path}: the file is empty")
+    return token

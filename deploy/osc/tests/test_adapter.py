@@ -44,6 +44,23 @@ def test_settings_from_env() -> None:
         AdapterSettings.from_env({"NEXTRIC_OSC_HANDLER_ID": "x", "NEXTRIC_OSC_POLICY_TYPES": "{bad"})
 
 
+def test_policy_token_from_a_file(tmp_path: Path) -> None:
+    """The token as a mounted Secret (the oran-sc overlay's NEXTRIC_OSC_POLICY_TOKEN_FILE), not an env variable."""
+    token = tmp_path / "token"
+    token.write_text("op-token\n")
+    env = {"NEXTRIC_OSC_HANDLER_ID": "slice-scheduler", "NEXTRIC_OSC_POLICY_TOKEN_FILE": str(token)}
+    assert AdapterSettings.from_env(env).policy_token == "op-token"
+    plain = {"NEXTRIC_OSC_HANDLER_ID": "x", "NEXTRIC_OSC_POLICY_TOKEN": "t"}
+    assert AdapterSettings.from_env(plain).policy_token == "t"
+    with pytest.raises(SettingsError, match="both set"):
+        AdapterSettings.from_env({**env, "NEXTRIC_OSC_POLICY_TOKEN": "t"})
+    with pytest.raises(SettingsError, match="cannot read it"):
+        AdapterSettings.from_env({**env, "NEXTRIC_OSC_POLICY_TOKEN_FILE": str(tmp_path / "missing")})
+    token.write_text("\n")
+    with pytest.raises(SettingsError, match="empty"):
+        AdapterSettings.from_env(env)
+
+
 @pytest.fixture
 def xapp(rmr_wire: Any, redis_port: int, policy_service: str, appmgr: Any,
          monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
