@@ -60,7 +60,9 @@ class E2ClientSettings(TokenFileMixin):
     max_send_message_bytes: int = Field(1 << 20, ge=1024)
     rpc_timeout_s: float = Field(5.0, gt=0, description="deadline of unary calls (discovery, control)")
     backoff_initial_s: float = Field(0.05, gt=0)
-    backoff_max_s: float = Field(5.0, gt=0)
+    backoff_max_s: float = Field(1.0, gt=0, description="longest wait between reconnects (with jitter: 0.5-1 s once "
+                                 "saturated), so a restarted node is indicating again about 1 s after it is up "
+                                 "(tests/chaos/test_testbed_restart.py); one attempt per second per stream meanwhile")
     backoff_multiplier: float = Field(2.0, ge=1.0)
     max_reconnect_attempts: int = Field(0, ge=0, description="0 = retry for ever")
     token: SecretStr | None = Field(None, description="bearer token sent with every call (the server's tokens); "

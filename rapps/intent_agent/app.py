@@ -137,7 +137,11 @@ def twin_channel(settings: IntentAgentSettings) -> grpc.aio.Channel | None:
     else:
         return None
     return open_channel(target, [("grpc.max_receive_message_length", limits[0]),
-                                 ("grpc.max_send_message_length", limits[1])], token=token, tls_ca_file=ca)
+                                 ("grpc.max_send_message_length", limits[1]),
+                                 # gRPC's own reconnect back-off grows to 120 s: a restarted twin would be unusable
+                                 # for minutes; 1 s at most, as the E2 client's
+                                 ("grpc.initial_reconnect_backoff_ms", 50), ("grpc.max_reconnect_backoff_ms", 1000)],
+                        token=token, tls_ca_file=ca)
 
 
 async def describe_network(channel: grpc.aio.Channel, wait_s: float | None = None) -> tuple[Topology, Any]:

@@ -25,7 +25,9 @@ async def serve(settings: TransportSteeringSettings, stop: asyncio.Event | None 
     sdl = open_sdl(settings.sdl)
     try:
         ctl = settings.controller
-        async with open_channel(ctl.target, token=ctl.token, tls_ca_file=ctl.tls_ca_file) as channel:
+        reconnect = [("grpc.initial_reconnect_backoff_ms", int(ctl.backoff_initial_s * 1000)),  # gRPC's own default
+                     ("grpc.max_reconnect_backoff_ms", int(ctl.backoff_max_s * 1000))]  # grows to 120 s
+        async with open_channel(ctl.target, reconnect, token=ctl.token, tls_ca_file=ctl.tls_ca_file) as channel:
             app = TransportSteeringApp(settings, sdl, health, SteeringMetrics.create(registry), channel)
             await run_process(app.run, observability_app(health, registry, "nextric-transport-steering"),
                               settings.http.host, settings.http.port, {}, stop)

@@ -37,7 +37,8 @@ class ControllerSettings(TokenFileMixin):
     target: str = Field(..., description="host:port of the transport controller")
     rpc_timeout_s: float = Field(5.0, gt=0)
     backoff_initial_s: float = Field(0.05, gt=0, description="wall-clock back-off before re-watching a lost stream")
-    backoff_max_s: float = Field(5.0, gt=0)
+    backoff_max_s: float = Field(1.0, gt=0, description="longest back-off: a restarted controller is watched again "
+                                 "within about 1 s of being up")
     token: SecretStr | None = Field(None, description="bearer token of the testbed's gRPC port (role transport); "
                                     "or token_file")
     tls_ca_file: Path | None = Field(None, description="PEM CA of the controller's certificate: connect over TLS")
