@@ -15,8 +15,10 @@ Delivery rules (what the client relies on):
 - a consumer that stalls (its outbox found full by every push for ``slow_consumer_timeout_s``) is cut off under the
   ``cancel`` policy: the subscription is removed and the outbox's ``on_overflow`` tells the server to end the stream
   with RESOURCE_EXHAUSTED; a consumer that is only slow keeps losing its oldest indications;
-- a client (its token's name or its address) holds at most ``max_subscriptions_per_client`` subscriptions and a node
-  serves at most ``max_subscriptions_per_node``, besides the server-wide ``max_subscriptions``.
+- a client (its token's name or its address) holds at most ``max_subscriptions_per_client`` subscriptions, at most
+  ``max_subscriptions_per_client_node`` of them on one node (so that one client cannot take a node's share from
+  the others), and a node serves at most ``max_subscriptions_per_node``, besides the server-wide
+  ``max_subscriptions``.
 
 Single-threaded by design: every method runs on the server's event loop.
 """
@@ -143,6 +145,7 @@ class HubLimits:
     max_subscriptions: int = 10_000
     max_subscriptions_per_client: int = 10_000
     max_subscriptions_per_node: int = 10_000
+    max_subscriptions_per_client_node: int = 10_000
     slow_consumer_timeout_s: float | None = None  #: None: never cut a stalled consumer off (drop oldest only)
 
 
@@ -186,6 +189,7 @@ class IndicationHub:
         self._by_node_style: dict[tuple[str, int], dict[SubscriptionKey, Subscription]] = {}
         self._per_client: dict[str, int] = {}
         self._per_node: dict[str, int] = {}
+        self._per_client_node: dict[tuple[str, str], int] = {}
 
     # ------------------------------------------------------------------ subscriber side
 
@@ -213,6 +217,8 @@ class IndicationHub:
             self._by_node_style.setdefault((key.node_id, sub.style), {})[key] = sub
             self._per_client[client] = self._per_client.get(client, 0) + 1
             self._per_node[key.node_id] = self._per_node.get(key.node_id, 0) + 1
+            pair = (client, key.node_id)
+            self._per_client_node[pair] = self._per_client_node.get(pair, 0) + 1
         else:
             sub.period_ms = request.report_period_ms
             sub.cells = cells
@@ -235,6 +241,10 @@ class IndicationHub:
         if self._per_client.get(client, 0) >= lim.max_subscriptions_per_client:
             raise exhausted("function-resource-limit", f"client {client or '?'} holds "
                             f"{lim.max_subscriptions_per_client} subscriptions (max_subscriptions_per_client)")
+        if self._per_client_node.get((client, key.node_id), 0) >= lim.max_subscriptions_per_client_node:
+            raise exhausted("function-resource-limit", f"client {client or '?'} holds "
+                            f"{lim.max_subscriptions_per_client_node} subscriptions on node {key.node_id} "
+                            "(max_subscriptions_per_client_node)")
         if self._per_node.get(key.node_id, 0) >= lim.max_subscriptions_per_node:
             raise exhausted("function-resource-limit", f"node {key.node_id} serves "
                             f"{lim.max_subscriptions_per_node} subscriptions (max_subscriptions_per_node)")
@@ -264,6 +274,11 @@ class IndicationHub:
                 counts[name] = left
             else:
                 counts.pop(name, None)
+        pair = (sub.client, key.node_id)
+        if self._per_client_node.get(pair, 0) > 1:
+            self._per_client_node[pair] -= 1
+        else:
+            self._per_client_node.pop(pair, None)
         group = self._by_node_style.get((key.node_id, sub.style))
         if group is not None:
             group.pop(key, None)

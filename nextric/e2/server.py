@@ -317,6 +317,7 @@ async def start_e2_server(
             max_subscriptions=settings.max_subscriptions,
             max_subscriptions_per_client=settings.max_subscriptions_per_client,
             max_subscriptions_per_node=settings.max_subscriptions_per_node,
+            max_subscriptions_per_client_node=settings.max_subscriptions_per_client_node,
             slow_consumer_timeout_s=settings.slow_consumer_timeout_s
             if settings.slow_consumer_policy == "cancel" else None,
         ),

@@ -17,8 +17,10 @@ class E2ServerSettings(BaseModel):
     port: int = Field(0, ge=0, le=65535, description="0 = let the kernel choose (the bound port is reported)")
     max_receive_message_bytes: int = Field(1 << 20, ge=1024, description="largest request accepted")
     max_send_message_bytes: int = Field(16 << 20, ge=1024, description="largest indication sent")
-    outbox_depth: int = Field(1024, ge=1, description="indications queued per stream before the oldest drop")
-    replay_depth: int = Field(256, ge=0, description="indications kept per subscription for resume")
+    outbox_depth: int = Field(128, ge=1, description="indications queued per stream before the oldest drop (with "
+                              "replay_depth, what a stalled stream can pin in memory until it is cut off)")
+    replay_depth: int = Field(64, ge=0, description="indications kept per subscription for resume (a KPM stream at a "
+                              "1 s period: a minute, twice detach_ttl_s)")
     detach_ttl_s: float = Field(30.0, ge=0, description="how long a subscription outlives its broken stream")
     min_report_period_ms: int = Field(1, ge=1)
     max_report_period_ms: int = Field(3_600_000, ge=1)
@@ -27,6 +29,10 @@ class E2ServerSettings(BaseModel):
         2048, ge=1, description="subscriptions one client holds: its token's name, else its peer address (IP); an "
         "xApp replica holds one to three per E2 node it serves")
     max_subscriptions_per_node: int = Field(128, ge=1, description="subscriptions on one E2 node")
+    max_subscriptions_per_client_node: int = Field(
+        16, ge=1, description="subscriptions one client holds on one E2 node: an xApp holds one per report style it "
+        "reads (KPM, BEAM, PILOT), three replicas sharing a token nine; a client cannot take a node's share from the "
+        "others")
     slow_consumer_policy: Literal["cancel", "drop_oldest"] = Field(
         "cancel", description="a stream whose outbox stays full: cancel it with RESOURCE_EXHAUSTED (counted), or only "
         "drop its oldest indications")
