@@ -8,11 +8,14 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from nextric.errors import NextricError
 from nextric.web import FiniteJsonRoute
 from rapps.intent_agent.api.auth import Auth
+from rapps.intent_agent.api.city_map import CityMap, MapArea, city_map
 from rapps.intent_agent.api.expression import ExpressionIn
 from rapps.intent_agent.api.plan_view import plan_view, slas_json
 from rapps.intent_agent.api.problems import problem_responses
+from rapps.intent_agent.network import Running, read_running
 from rapps.intent_agent.plans.model import Plan
 from rapps.intent_agent.service import IntentAgent, IntentRecord
 
@@ -160,5 +163,28 @@ def router(agent: IntentAgent, auth: Auth) -> APIRouter:
                 row = series["cells"].setdefault(str(c.cell_id), {"prb_use": []})
                 row["prb_use"].append(c.prb_used_dl / c.prb_avail_dl if c.prb_avail_dl > 0 else 0.0)
         return series
+
+    @r.get("/rapp/v1/map", tags=["kpis"], response_model=CityMap, responses=problem_responses(401, 403))
+    async def city(_: str = rd) -> CityMap:
+        """The city as the rApp sees it (docs/rapps/intent_agent.md, "City map"): cells, zones, transport nodes and
+        links at the description's positions, each cell's KPIs in the last KPM period, each link's state and
+        utilisation from the transport steering's SDL record, and each intent's area."""
+        env = agent.env
+        running: Running | None = None
+        notes: list[str] = []
+        try:
+            running = await read_running(env.sdl, env.topology, env.sdl_namespace, env.plan_key, env.slice_namespace,
+                                         env.steering_namespace)
+        except NextricError as exc:  # SDL down: the map still draws, every link "unknown"
+            notes.append(f"link state not readable: {exc}")
+        areas = []
+        for rec in agent.intents.values():
+            spec = agent.spec_of(rec)
+            areas.append(MapArea(intentId=rec.id, name=rec.name, zone=None if spec is None else spec.context.zone,
+                                 cellIds=[] if spec is None else list(spec.context.cells), planIds=list(rec.plans)))
+        last = env.history.reports[-1] if env.history.reports else None
+        return city_map(env.topology, last, running, areas, agent.s.clock_start,
+                        None if last is None else agent.time_of_day(last.t_end_s),
+                        f"{env.steering_namespace}/links", notes)
 
     return r
