@@ -15,7 +15,7 @@ OSC_STAMP := $(OSC_VENV)/.installed-$(shell cat deploy/osc/requirements-osc*.txt
 demo: $(STAMP)
 	$(BIN)/nextric demo
 
-test: $(STAMP) redis-server chromium deploy-tools lint typecheck unit osc-test
+test: $(STAMP) redis-server chromium deploy-tools checkov lint typecheck unit osc-test
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -32,7 +32,7 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "nextric needs Python >= 3.11")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev,train]'
+	$(BIN)/python -m pip install -q -e '.[dev,train,plots,gym]'
 	rm -f $(VENV)/.installed-*
 	touch $@
 
@@ -83,5 +83,24 @@ osc-test: $(OSC_STAMP) $(STAMP) redis-server
 	cd deploy/osc && NEXTRIC_MAIN_PYTHON=$(CURDIR)/$(BIN)/python $(CURDIR)/$(OSC_VENV)/bin/python -m pytest -q \
 	  -W ignore::DeprecationWarning
 
+# The hashed locks every image installs (deploy/docker/locks/, docs/deploy.md): uv resolves pyproject's runtime
+# dependencies for the images' Python on Linux x86_64, then each image gets the pins its component imports.
+.PHONY: lock checkov
+lock: $(STAMP)
+	$(BIN)/python -m pip install -q uv==0.13.8
+	$(BIN)/python -m tools.deploycheck.dockerfiles lock
+
+# checkov in its own environment (its pinned dependencies clash with nextric's); tests/deploy/test_checkov.py runs it
+CHECKOV_VENV ?= .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-checkov-3.3.30
+checkov: $(CHECKOV_STAMP)
+
+$(CHECKOV_STAMP):
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install -q --upgrade pip
+	$(CHECKOV_VENV)/bin/python -m pip install -q checkov==3.3.30
+	rm -f $(CHECKOV_VENV)/.installed-*
+	touch $@
+
 clean:
-	rm -rf $(VENV) $(OSC_VENV) .mypy_cache .ruff_cache .pytest_cache *.egg-info
+	rm -rf $(VENV) $(OSC_VENV) $(CHECKOV_VENV) .mypy_cache .ruff_cache .pytest_cache *.egg-info

@@ -7,6 +7,12 @@
 #   docker build -f deploy/docker/policy.Dockerfile -t nextric/policy:0.1.0 .
 ARG BASE_IMAGE=nextric-base
 FROM ${BASE_IMAGE}
+# Its own dependencies on top of the base, from the hashed lock (`make lock` cuts policy.lock from
+# runtime.lock: what this component imports and the base lacks); wheels only, no pip cache, no lock in a layer.
+USER 0:0
+RUN --mount=type=bind,source=deploy/docker/locks/policy.lock,target=/tmp/component.lock \
+    pip install --no-cache-dir --no-compile --require-hashes --no-deps --only-binary=:all: -r /tmp/component.lock \
+ && find /opt/nextric -name '__pycache__' -prune -exec rm -rf {} +
 ENV NEXTRIC_POLICY_HOST=0.0.0.0 \
     NEXTRIC_POLICY_PORT=8080 \
     NEXTRIC_POLICY_SQLITE_PATH=/var/lib/nextric/policy.db

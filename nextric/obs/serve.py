@@ -34,7 +34,8 @@ class HttpServer:
 
 async def start_http(app: Any, host: str = "127.0.0.1", port: int = 0, timeout_s: float = 10.0) -> HttpServer:
     """Start uvicorn for ``app`` as a task of the running loop; returns once it accepts connections."""
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on", access_log=False)
+    config = uvicorn.Config(app, host=host, port=port, log_config=None, log_level="warning", lifespan="on",
+                            access_log=False)  # no log_config: uvicorn's lines go through the process's logging
     server = uvicorn.Server(config)
     server.install_signal_handlers = lambda: None  # type: ignore[attr-defined]  # the process owns signals
     task = asyncio.create_task(server.serve())

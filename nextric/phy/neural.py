@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import onnxruntime as ort
 
 from nextric.datacard import DataCard, load_card
 from nextric.errors import ValidationError
+from nextric.onnx import ort, session_options
 from nextric.phy.estimators import ls_pilots
 from nextric.phy.grid import N_SYMBOLS, BoolArray, ComplexArray, PilotObservation
 from nextric.phy.proxy import fill_held_out
@@ -29,11 +29,7 @@ CARD = "ce.card.json"
 
 
 def session_of(data: bytes, threads: int = 1) -> ort.InferenceSession:
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = threads
-    so.inter_op_num_threads = 1
-    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    so.log_severity_level = 3
+    so = session_options(threads, sequential=True)
     return ort.InferenceSession(data, so, providers=["CPUExecutionProvider"])
 
 

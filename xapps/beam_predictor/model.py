@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 import numpy as np
-import onnxruntime as ort
 
 from nextric.datacard import DataCard, load_card, validity_violations
 from nextric.errors import ValidationError
+from nextric.onnx import ort, session_options
 from xapps.beam_predictor.core import SUBSET, WIDE, CellBeamConfig, FloatArray
 
 log = logging.getLogger("xapp.beam_predictor.model")
@@ -62,11 +62,7 @@ class BeamModel:
 
 
 def _session(data: bytes, threads: int) -> ort.InferenceSession:
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = threads
-    so.inter_op_num_threads = 1
-    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    so.log_severity_level = 3
+    so = session_options(threads, sequential=True)
     return ort.InferenceSession(data, so, providers=["CPUExecutionProvider"])
 
 

@@ -140,8 +140,7 @@ class CeSelectorApp:
     def _latency(self, obs: PilotObservation) -> dict[str, float]:
         if not self.latency_us and obs.n >= 4:
             self.latency_us = measure_latency(self.estimators, obs)
-            for k, v in self.latency_us.items():
-                self.m.latency.labels(k).set(v)
+            self.m.set_latency(self.latency_us)
         return self.latency_us
 
     def evaluate(self, g: GroupState) -> Decision:

@@ -1,7 +1,11 @@
-"""Prometheus metrics of the channel-estimator selector (one registry passed in; no globals)."""
+"""Prometheus metrics of the channel-estimator selector (one registry passed in; no globals).
+
+Names and values in base units, as Prometheus conventions ask: the estimators' latency, measured in µs, is
+exported in seconds (:meth:`CeMetrics.set_latency`)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -54,8 +58,13 @@ class CeMetrics:
             effect=Counter(p + "effect", "controls checked in later PILOT reports", ["result"], registry=registry),
             scoring_seconds=Histogram(p + "scoring_seconds", "proxy scoring of one group window", registry=registry,
                                       buckets=(1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0)),
-            latency=Gauge(p + "estimator_latency_us", "measured latency per 4-PRB block (one slot)", ["estimator"],
-                          registry=registry),
+            latency=Gauge(p + "estimator_latency_seconds", "measured latency per 4-PRB block (one slot), s",
+                          ["estimator"], registry=registry),
             model_loaded=Gauge(p + "model_loaded", "1 for the neural model serving now", ["version"],
                                registry=registry),
         )
+
+    def set_latency(self, latency_us: Mapping[str, float]) -> None:
+        """Export the measured latency of each estimator (µs, as the selector's budget is set) in seconds."""
+        for estimator, us in latency_us.items():
+            self.latency.labels(estimator).set(us * 1e-6)
