@@ -19,8 +19,11 @@ Set-A beams (model top-K, served as the strongest measured or fused with the mod
 K angular neighbours of the best Set-B beam and the full noisy sweep, with 95 % UE-track bootstrap intervals.
 Latency: p99 of one onnxruntime call on a batch of 64 (1 thread) vs the baseline's numpy argmax.
 Closed loop: the testbed stepping with the xApp's decision path in-process (switches applied at the next
-sub-step, as over E2) vs its default Set-B selection, same seed: served cell throughput; the genie's best beam
-with the same one-step delay bounds what beam choice can give.
+sub-step, as over E2) vs its default Set-B selection, paired per seed on :data:`CLOSED_LOOP_SEEDS` (10 seeds held
+out from the trainer's training and validation seeds): served cell throughput per mode (mean, 95 % t-interval
+over seeds), the xApp's paired gain over the default (absolute and relative, 95 % t-interval) and the share of the
+genie's gain it captures (95 % paired bootstrap over seeds); the genie's best beam with the same one-step delay
+bounds what beam choice can give.
 
     python -m bench.beam [--quick] [--out bench/results/beam.json]
 """
@@ -29,6 +32,7 @@ from __future__ import annotations
 
 import itertools
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +42,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from bench.common import machine, quick_or_full_main
+from nextric.stats import mean_interval
 from testbed.beam_data import beam_config, draw_samples
 from testbed.core.beams import measure_rsrp
 from testbed.core.engine import Emulator
@@ -237,6 +242,57 @@ def closed_loop(model: BeamModel | None, scenario: str, seed: int, steps: int, w
 
 WIDE_SCENARIO, SUBSET_SCENARIO = "twm_poc_wide_b", "twm_poc"  #: the same city, Set B wide / Set B within Set A
 CLOSED_LOOP = {"wide": "ran_limited_wide_b", "subset": "ran_limited"}
+#: closed-loop evaluation seeds: the beam trainers use 0-11 (training) and 500-501 (validation, where the fallback
+#: margin and the refinement prior are chosen); these are held out from both, like :data:`TEST_SEEDS`
+CLOSED_LOOP_SEEDS = tuple(range(1000, 1010))
+CLOSED_LOOP_WARMUP = 30  #: sub-steps left out of the served throughput
+MODES = ("default", "xapp", "genie")
+CL_BOOTSTRAP = 5000  #: resamples of the paired bootstrap over seeds (genie share)
+
+
+def _interval(x: np.ndarray) -> dict[str, float]:
+    return mean_interval(x, 0.95).to_json()
+
+
+def closed_loop_summary(per_seed: list[dict[str, float]], rng: np.random.Generator) -> dict[str, Any]:
+    """Per-mode mean served Mbit/s and the xApp's (and genie's) gain over the default Set-B selection, paired per
+    seed: 95 % t-intervals over seeds for means and for the paired differences (absolute, and relative: the mean
+    of the per-seed ratios - 1); the share of the genie's gain the xApp captures (sum of the xApp's per-seed gains
+    over the genie's) with a 95 % percentile bootstrap over seeds (pairs kept), :data:`CL_BOOTSTRAP` resamples."""
+    v = {m: np.array([r[f"{m}_served_mbps"] for r in per_seed]) for m in MODES}
+    dx, dg = v["xapp"] - v["default"], v["genie"] - v["default"]
+    idx = rng.integers(0, len(dx), (CL_BOOTSTRAP, len(dx)))
+    num, den = dx[idx].sum(1), dg[idx].sum(1)
+    share_b = np.divide(num, den, out=np.full(len(num), np.nan), where=den > 0)
+    lo, hi = np.nanpercentile(share_b, [2.5, 97.5]) if np.isfinite(share_b).any() else (np.nan, np.nan)
+    share = float(dx.sum() / dg.sum()) if dg.sum() > 0 else float("nan")
+    return {**{f"{m}_served_mbps": _interval(v[m]) for m in MODES},
+            "xapp_gain_mbps": _interval(dx), "xapp_gain_rel": _interval(v["xapp"] / v["default"] - 1),
+            "genie_gain_mbps": _interval(dg), "genie_gain_rel": _interval(v["genie"] / v["default"] - 1),
+            "xapp_share_of_genie_gain": {"mean": share, "lo": float(lo), "hi": float(hi), "n": len(dx)},
+            "xapp_beats_default_seeds": int((dx > 0).sum()),
+            # ratios of the means over seeds (the single-seed figures of earlier runs were the same ratio)
+            "xapp_gain": float(v["xapp"].mean() / v["default"].mean()),
+            "genie_gain": float(v["genie"].mean() / v["default"].mean())}
+
+
+def closed_loop_block(model: BeamModel, scenario: str, seeds: tuple[int, ...], steps: int, warmup: int,
+                      on_run: Callable[[], None] | None = None) -> dict[str, Any]:
+    """:func:`closed_loop` in every mode on every seed (the same trajectory per seed: paired), with
+    :func:`closed_loop_summary`. Serial: each run takes a few seconds, and one process keeps the numbers
+    independent of scheduling."""
+    per_seed: list[dict[str, float]] = []
+    for seed in seeds:
+        row: dict[str, float] = {"seed": seed}
+        for mode in MODES:
+            row[f"{mode}_served_mbps"] = closed_loop(model, scenario, seed, steps, warmup, mode)
+            if on_run is not None:
+                on_run()
+        per_seed.append(row)
+    return {"scenario": scenario, "shocks": "hotspot-ID", "seeds": list(seeds), "sub_steps": steps,
+            "warmup": warmup, "ci": "95 % Student-t over seeds (paired differences); genie share: 95 % percentile "
+                                    f"bootstrap over seeds, {CL_BOOTSTRAP} resamples",
+            "per_seed": per_seed, **closed_loop_summary(per_seed, np.random.default_rng(2))}
 
 
 def accuracy(scenario: str, model: BeamModel, seeds: tuple[int, ...], n_steps: int,
@@ -279,18 +335,15 @@ def run(quick: bool = False, console: Console | None = None) -> dict[str, Any]:
     # the same codebook and directions as a Set-B subset: only the kind differs, and the wide model must not serve it
     kind_cfg = CellBeamConfig(bc["set_a_size"], tuple(bc["set_b"]), bc["n_antennas"], bc["carrier_mhz"], "subset",
                               bc["n_antennas"])
+    cl_seeds = CLOSED_LOOP_SEEDS[:2] if quick else CLOSED_LOOP_SEEDS
     steps = 120 if quick else 300
     closed: dict[str, Any] = {}
     with Progress(console=console, transient=True) as prog:
-        task = prog.add_task("closed loop (default / xApp / genie, wide and subset Set B)", total=6)
+        task = prog.add_task(f"closed loop (default / xApp / genie, wide and subset Set B, {len(cl_seeds)} seeds)",
+                             total=2 * len(cl_seeds) * len(MODES))
         for kind, m in (("wide", model), ("subset", subset_model)):
-            cl: dict[str, Any] = {"scenario": CLOSED_LOOP[kind], "seed": 11, "sub_steps": steps, "warmup": 30}
-            for mode in ("default", "xapp", "genie"):
-                cl[f"{mode}_served_mbps"] = closed_loop(m, CLOSED_LOOP[kind], 11, steps, 30, mode)
-                prog.advance(task)
-            cl["xapp_gain"] = cl["xapp_served_mbps"] / cl["default_served_mbps"]
-            cl["genie_gain"] = cl["genie_served_mbps"] / cl["default_served_mbps"]
-            closed[kind] = cl
+            closed[kind] = closed_loop_block(m, CLOSED_LOOP[kind], cl_seeds, steps, CLOSED_LOOP_WARMUP,
+                                             lambda: prog.advance(task))
     payload = {
         "bench": "beam", "machine": machine(), "model": model.version,
         "model_size_bytes": model.card.raw["model"]["size_bytes"],
@@ -344,7 +397,7 @@ def plot(payload: dict[str, Any], path: Path) -> Path:
 
     names = {"model": "model (ONNX)", "model_top3_sweep": "model top-3 + sweep", "best_in_set_b": "best in Set B",
              "last_serving_beam": "last serving beam", "full_set_a_sweep": "sweep of all 32 (same noise)"}
-    fig, axes = plt.subplots(2, 2, figsize=(11, 7.5))
+    fig, axes = plt.subplots(3, 2, figsize=(11, 11), height_ratios=(1, 1, 0.9))
     for col, (key, label) in enumerate((("by_snr_db", "SNR of the best beam per RE (dB)"),
                                         ("by_speed_mps", "UE speed (m/s)"))):
         rows = payload[key]
@@ -366,6 +419,7 @@ def plot(payload: dict[str, Any], path: Path) -> Path:
             axes[row, col].grid(alpha=0.3)
         axes[1, col].set_xlabel(label)
     axes[0, 0].legend(fontsize=8)
+    plot_closed_loop(payload, axes[2, 0], axes[2, 1])
     fig.suptitle(f"Beam prediction, Set A = {payload['set_a']}, Set B = {len(payload['set_b'])} wide beams "
                  f"({payload['set_b_elements']}-element sub-array; dashed: Set B subset of Set A): held-out testbed "
                  f"seeds ({payload['data']['samples']} UE reports)", fontsize=10)
@@ -374,6 +428,49 @@ def plot(payload: dict[str, Any], path: Path) -> Path:
     plt.close(fig)
     plot_refinement(payload, path.with_name(f"{path.stem}_topk.png"))
     return path
+
+
+def plot_closed_loop(payload: dict[str, Any], ax_mean: Any, ax_gain: Any) -> None:
+    """Closed loop: per-mode mean served Mbit/s with 95 % t-intervals over seeds (left); per-seed paired gains over
+    the default Set-B choice (dots) with their mean and 95 % t-interval (right)."""
+    blocks = (("wide", payload["closed_loop"]), ("subset", payload["closed_loop_subset"]))
+    labels = {"default": "default Set-B choice", "xapp": "xApp (model)", "genie": "genie best beam"}
+    colours = {"default": "C2", "xapp": "C0", "genie": "C4"}  # as best-in-Set-B / model above; genie: a bound
+    for i, mode in enumerate(MODES):
+        iv = [b[f"{mode}_served_mbps"] for _, b in blocks]
+        x = np.arange(len(blocks)) + (i - 1) * 0.2
+        m = np.array([v["mean"] for v in iv])
+        ax_mean.errorbar(x, m, yerr=[m - [v["lo"] for v in iv], [v["hi"] for v in iv] - m], color=colours[mode],
+                         marker="o", ls="none", capsize=4, label=labels[mode])
+        for k, (_, b) in enumerate(blocks):
+            ax_mean.scatter(np.full(len(b["per_seed"]), x[k] + 0.07), [r[f"{mode}_served_mbps"] for r in b["per_seed"]],
+                            s=6, color=colours[mode], alpha=0.4)
+    ax_mean.set_xticks(np.arange(len(blocks)), [f"{k} Set B ({b['scenario']})" for k, b in blocks])
+    ax_mean.set_xlim(-0.5, len(blocks) - 0.5)
+    ax_mean.set_ylabel("served Mbit/s: mean [95 % CI], seeds")
+    ax_mean.legend(fontsize=8)
+    ax_mean.grid(alpha=0.3, axis="y")
+    top = 0.0
+    for j, mode in enumerate(("xapp", "genie")):
+        for k, (_, b) in enumerate(blocks):
+            x0 = k + (j - 0.5) * 0.3
+            g = np.array([r[f"{mode}_served_mbps"] - r["default_served_mbps"] for r in b["per_seed"]])
+            top = max(top, float(g.max()))
+            ax_gain.scatter(np.full(len(g), x0) + np.linspace(-0.06, 0.06, len(g)), g, s=10, color=colours[mode],
+                            alpha=0.5, label=f"{labels[mode]}: per seed" if k == 0 else None)
+            iv = b[f"{mode}_gain_mbps"]
+            ax_gain.errorbar([x0 + 0.1], [iv["mean"]], yerr=[[iv["mean"] - iv["lo"]], [iv["hi"] - iv["mean"]]],
+                             color=colours[mode], marker="D", capsize=3,
+                             label=f"{labels[mode]}: mean [95 % CI]" if k == 0 else None)
+    ax_gain.set_ylim(min(0.0, ax_gain.get_ylim()[0]), 1.45 * top)
+    ax_gain.axhline(0, color="k", lw=0.8)
+    ax_gain.set_xticks(np.arange(len(blocks)),
+                       [f"{k}: xApp {b['xapp_share_of_genie_gain']['mean']:.0%} of genie gain" for k, b in blocks])
+    ax_gain.set_ylabel("paired gain over default (Mbit/s)")
+    ax_gain.legend(fontsize=7, ncols=2, loc="upper right")
+    ax_gain.grid(alpha=0.3, axis="y")
+    cl = payload["closed_loop"]
+    ax_mean.set_title(f"closed loop, {len(cl['seeds'])} held-out seeds, {cl['sub_steps']} sub-steps", fontsize=9)
 
 
 def plot_refinement(payload: dict[str, Any], path: Path) -> Path:
@@ -436,11 +533,7 @@ def print_table(payload: dict[str, Any], console: Console) -> None:
     t.add_row("", "target", f">= {tg['top1']}", f">= {tg['top3']}", f">= {tg['p_within_1db']}", "",
               f"<= {tg['infer_p99_ms_batch64']}")
     console.print(t)
-    for key, label in (("closed_loop", "wide"), ("closed_loop_subset", "subset")):
-        cl = payload[key]
-        console.print(f"closed loop, {label} Set B ({cl['scenario']}, seed {cl['seed']}): served "
-                      f"{cl['default_served_mbps']:.1f} Mbit/s default, {cl['xapp_served_mbps']:.1f} with the xApp "
-                      f"(x{cl['xapp_gain']:.3f}), {cl['genie_served_mbps']:.1f} genie (x{cl['genie_gain']:.3f})")
+    print_closed_loop(payload, console)
     rf = payload["refinement"]
     t = Table(title="Top-K refinement (wide Set B): measure K Set-A beams, serve the strongest measured")
     for c in ("K", "beams", "model: best measured", "model: fused [95 % CI]", "neighbours", "subset model",
@@ -473,8 +566,30 @@ def print_table(payload: dict[str, Any], console: Console) -> None:
                   f"other Set-B kind: {fb['other_set_b_kind']['violations']}")
 
 
+def _ci(iv: dict[str, float], fmt: str = ".1f", scale: float = 1.0) -> str:
+    return f"{iv['mean'] * scale:{fmt}} [{iv['lo'] * scale:{fmt}}, {iv['hi'] * scale:{fmt}}]"
+
+
+def print_closed_loop(payload: dict[str, Any], console: Console) -> None:
+    cl = payload["closed_loop"]
+    t = Table(title=f"Closed loop, served Mbit/s over {len(cl['seeds'])} held-out seeds "
+                    f"({cl['seeds'][0]}-{cl['seeds'][-1]}, {cl['sub_steps']} sub-steps, warm-up {cl['warmup']}): "
+                    f"mean [95 % CI]")
+    for c in ("Set B", "default Set-B choice", "xApp", "genie", "xApp - default", "xApp gain %", "genie gain %",
+              "share of genie gain", "seeds xApp > default"):
+        t.add_column(c, justify="left" if c == "Set B" else "right")
+    for key, label in (("closed_loop", "wide"), ("closed_loop_subset", "subset")):
+        c = payload[key]
+        t.add_row(f"{label} ({c['scenario']})", _ci(c["default_served_mbps"]), _ci(c["xapp_served_mbps"]),
+                  _ci(c["genie_served_mbps"]), _ci(c["xapp_gain_mbps"]), _ci(c["xapp_gain_rel"], ".2f", 100),
+                  _ci(c["genie_gain_rel"], ".2f", 100), _ci(c["xapp_share_of_genie_gain"], ".2f"),
+                  f"{c['xapp_beats_default_seeds']} / {len(c['seeds'])}")
+    console.print(t)
+
+
 def main(argv: list[str] | None = None) -> None:
-    quick_or_full_main(argv, "beam", __doc__, "2 seeds, 100 sub-steps, short closed loop", run, print_table, plot)
+    quick_or_full_main(argv, "beam", __doc__, "2 seeds, 100 sub-steps; closed loop on 2 seeds, 120 sub-steps", run,
+                       print_table, plot)
 
 if __name__ == "__main__":
     main()
