@@ -3,8 +3,9 @@ twin's ``Describe`` names them), and per-slice KPIs of an area over a window (pu
 
 from __future__ import annotations
 
+import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,13 +57,16 @@ class History:
     """The last ``maxlen`` KPM reports (one per rApp reporting period) and the E2 KPM messages they came from
     (every cell's rows of the period in one message: what the twin service is built from)."""
 
-    def __init__(self, maxlen: int = 240) -> None:
+    def __init__(self, maxlen: int = 240, clock: Callable[[], float] = time.time) -> None:
         self.reports: deque[KpmReport] = deque(maxlen=maxlen)
+        self.received_unix_s: deque[float] = deque(maxlen=maxlen)  #: wall clock at which each report arrived
         self.messages: deque[kpm_pb2.KpmIndicationMessage] = deque(maxlen=maxlen)
         self.count = 0
+        self._clock = clock
 
     def add(self, report: KpmReport, message: kpm_pb2.KpmIndicationMessage | None = None) -> None:
         self.reports.append(report)
+        self.received_unix_s.append(self._clock())
         if message is not None:
             self.messages.append(message)
         self.count += 1

@@ -147,8 +147,9 @@ def router(agent: IntentAgent, auth: Auth) -> APIRouter:
         names = [s.name for s in agent.env.topology.slices]
         series: dict[str, Any] = {
             "units": {"t_s": "s (simulated, end of each KPM period)", "loss": "fraction", "p99_ms": "ms",
-                      "prb_use": "fraction"},
-            "t_s": [], "slices": {n: {"loss": [], "p99_ms": []} for n in names}, "cells": {},
+                      "prb_use": "fraction", "received_unix_s": "s (wall clock, Unix time the rApp received it)"},
+            "t_s": [], "received_unix_s": list(agent.env.history.received_unix_s),
+            "slices": {n: {"loss": [], "p99_ms": []} for n in names}, "cells": {},
             "sla": slas_json(agent.env.topology),
             "applied": [{"planId": p.id, "intentId": p.intent_id, "t_s": p.applied_sim_s, "status": p.status}
                         for p in agent.plans.values() if p.applied_sim_s is not None]}

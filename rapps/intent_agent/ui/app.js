@@ -94,7 +94,7 @@ async function intents() {
     }
   });
   for (const rs of Object.values(reps)) for (const r of rs)  // the rApp's report of a period: its wall-clock time
-    if (r.simTimeS != null && r.creationDate && !(WALL[r.simTimeS] && WALL[r.simTimeS].how === "intent report"))
+    if (r.simTimeS != null && r.creationDate && !WALL[r.simTimeS])
       WALL[r.simTimeS] = { at: new Date(r.creationDate), how: "intent report" };
   render("timeline", [list.map(i => [i.id, i.name]), reps, CLOCK_START], box => timeline(box, list, reps));
   return list;
@@ -409,7 +409,9 @@ function chart(id, o) {
 }
 async function kpis() {
   const k = await api("/rapp/v1/kpis");
-  // periods that appear while the page is open: their wall-clock time is (about) now, unless a report gave it
+  // the wall-clock moment the rApp received each period's KPM report (the API's received_unix_s)
+  (k.received_unix_s || []).forEach((u, i) => { if (u != null && k.t_s[i] != null)
+    WALL[k.t_s[i]] = { at: new Date(1000 * u), how: "received by the rApp" }; });
   if (kpiFetches++ > 0) for (const tv of k.t_s) if (!WALL[tv]) WALL[tv] = { at: new Date(), how: "seen by this page" };
   const loss = {}, p99 = {}, slaLoss = {}, slaP99 = {};
   for (const [n, s] of Object.entries(k.slices)) { loss[n] = s.loss.map(x => 100 * x); p99[n] = s.p99_ms;
