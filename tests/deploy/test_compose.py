@@ -1,9 +1,12 @@
-"""docker-compose.yml: parsed, interpolated from .env.example, services and commands resolvable, environment
-names known to each app's settings, settings built from that environment, Prometheus and Grafana wired. The same for
-the E2AP path: docker-compose.yml with the override deploy/compose.e2ap.yaml and the profile e2ap."""
+"""docker-compose.yml as Docker Compose itself renders it (Compose v2, ``tools/deploycheck/compose.py``; no Docker
+engine): validated against the compose-spec schema, interpolated from .env.example, services and commands resolvable,
+environment names known to each app's settings, settings built from that environment, Prometheus and Grafana wired.
+The same for the E2AP path: docker-compose.yml with the override deploy/compose.e2ap.yaml and the profile e2ap."""
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 import os
 import re
@@ -25,18 +28,23 @@ PATHS: dict[str, tuple[tuple[str, ...], set[str]]] = {
 }
 
 
+@functools.cache
+def _render(path: str, interpolate: bool) -> tuple[str, tuple[str, ...]]:
+    files, profiles = PATHS[path]
+    data, warnings = compose.config(files, sorted(profiles), interpolate=interpolate)
+    return json.dumps(data), tuple(warnings)
+
+
 def _raw(path: str = "default") -> dict[str, Any]:
-    files, _ = PATHS[path]
-    data: dict[str, Any] = {}
-    for f in files:
-        data = compose.merge(data, yaml.safe_load((ROOT / f).read_text()))
+    """The files merged by Compose, profiles applied, ``${...}`` as written (``config --no-interpolate``)."""
+    data: dict[str, Any] = json.loads(_render(path, False)[0])
     return data
 
 
-def _compose(path: str = "default") -> tuple[dict[str, Any], set[str]]:
-    missing: set[str] = set()
-    data = compose.interpolate(_raw(path), compose.read_env_file(ROOT / ".env.example"), missing)
-    return data, missing
+def _compose(path: str = "default") -> dict[str, Any]:
+    """The model Compose renders for the path (``config``; only the services it starts), a fresh copy."""
+    data: dict[str, Any] = json.loads(_render(path, True)[0])
+    return copy.deepcopy(data)
 
 
 #: the tokens of the files the operator creates (docs/deploy.md), here made up for the tests
@@ -66,30 +74,34 @@ def write_secrets(data: dict[str, Any], folder: Path) -> dict[str, Path]:
     return files
 
 
-@pytest.mark.parametrize("path", sorted(PATHS))
-def test_every_variable_comes_from_env_example(path: str) -> None:
-    _, missing = _compose(path)
-    assert missing == set(), f"variables used by {PATHS[path][0]} but not in .env.example: {sorted(missing)}"
+def test_compose_is_the_pinned_version() -> None:
+    assert compose.version() == compose.COMPOSE_VERSION, "make compose-check installs the pinned Compose"
 
 
 @pytest.mark.parametrize("path", sorted(PATHS))
-def test_started_services_depend_only_on_started_ones(path: str) -> None:
-    data, _ = _compose(path)
-    assert compose.dependency_problems(data, PATHS[path][1]) == []
+def test_compose_accepts_the_files_and_every_variable_comes_from_env_example(path: str) -> None:
+    """Compose renders the path: schema-valid, every ``${VAR:?}`` set by .env.example (else it refuses), every
+    started service's ``depends_on`` started too (else it refuses), and no warning (an unset plain ``${VAR}``)."""
+    _, warnings = _render(path, True)
+    assert warnings == (), f"Compose warns on {PATHS[path][0]}: {warnings}"
 
 
 def test_optional_components_start_only_with_their_profile() -> None:
-    data, _ = _compose()
+    data = _compose()
     optional = {n: c["profile"] for n, c in components().items() if c.get("profile")}
     assert optional, "deploy/components.yaml names no optional component"
     for name, profile in optional.items():
-        assert data["services"][name]["profiles"] == [profile], name
-        assert name not in compose.active_services(data, set()), f"{name} starts without --profile {profile}"
-        assert name in compose.active_services(data, {profile}), name
-    assert compose.active_services(data, set()).keys() == set(data["services"]) - set(optional)
-    # and the override needs the profile: Compose refuses it without (its services depend on e2term)
-    e2ap, _ = _compose("e2ap")
-    assert compose.dependency_problems(e2ap, set()) != [], "deploy/compose.e2ap.yaml must require the e2ap profile"
+        assert name not in data["services"], f"{name} starts without --profile {profile}"
+        on, _ = compose.config(["docker-compose.yml"], [profile])
+        assert on["services"][name]["profiles"] == [profile], name
+        assert set(on["services"]) - set(data["services"]) == {name}, profile
+    assert set(data["services"]) == set(components()) - set(optional) | INFRA
+
+
+def test_override_needs_its_profile() -> None:
+    """Compose refuses deploy/compose.e2ap.yaml without --profile e2ap: its services depend on e2term."""
+    with pytest.raises(compose.ComposeError, match='depends on undefined service "e2term"'):
+        compose.config(PATHS["e2ap"][0])
 
 
 def test_override_only_rewires_existing_services() -> None:
@@ -101,22 +113,53 @@ def test_override_only_rewires_existing_services() -> None:
         assert set(svc) <= {"environment", "depends_on"}, name
 
 
-def test_merge_follows_compose() -> None:
-    base = {"services": {"a": {"command": ["x", "1"], "ports": ["1:1"], "environment": {"A": "1", "B": "2"},
-                               "depends_on": {"r": {"condition": "service_healthy"}}},
-                         "r": {"image": "r"}}}
-    over = {"services": {"a": {"command": ["y"], "ports": ["2:2"], "environment": {"B": "3"},
-                               "depends_on": {"b": {"condition": "service_started"}}},
-                         "b": {"image": "b", "profiles": ["p"]}}}
-    merged = compose.merge(base, over)
-    assert merged["services"]["a"] == {"command": ["y"], "ports": ["1:1", "2:2"], "environment": {"A": "1", "B": "3"},
-                                       "depends_on": {"r": {"condition": "service_healthy"},
-                                                      "b": {"condition": "service_started"}}}
-    assert merged["services"]["r"] == {"image": "r"}
-    assert compose.dependency_problems(merged, {"p"}) == []
-    assert compose.dependency_problems(merged, set()) == ["a depends on b, which is disabled by its profiles"]
-    del merged["services"]["r"]
-    assert compose.dependency_problems(merged, {"p"}) == ["a depends on r, which is undefined"]
+def _broken(tmp_path: Path, text: str, env: str = "") -> None:
+    (tmp_path / "compose.yaml").write_text(text)
+    (tmp_path / ".env").write_text(env)
+    compose.config(["compose.yaml"], env_file=".env", project_dir=tmp_path)
+
+
+BROKEN = {
+    "unknown key": ("services:\n  a:\n    image: x\n    imagee: y\n", "additional properties 'imagee' not allowed"),
+    "unknown top-level key": ("servicez:\n  a:\n    image: x\n", "additional properties 'servicez' not allowed"),
+    "wrong type": ("services:\n  a:\n    image: x\n    read_only: maybe\n", "read_only"),
+    "required variable unset": ("services:\n  a:\n    image: x:${NOPE:?set NOPE}\n",
+                                "required variable NOPE is missing a value: set NOPE"),
+    "bad interpolation": ("services:\n  a:\n    image: x:${NOPE\n", "invalid interpolation format"),
+    "depends on a profile's service": (
+        "services:\n  a:\n    image: x\n    depends_on: [b]\n  b:\n    image: y\n    profiles: [p]\n",
+        'depends on undefined service "b"'),
+    "secret undefined": ("services:\n  a:\n    image: x\n    secrets: [s]\n", "undefined secret"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN))
+def test_compose_rejects_broken_files(case: str, tmp_path: Path) -> None:
+    text, message = BROKEN[case]
+    with pytest.raises(compose.ComposeError, match=re.escape(message)):
+        _broken(tmp_path, text)
+
+
+def test_compose_warns_on_an_unset_variable(tmp_path: Path) -> None:
+    (tmp_path / "compose.yaml").write_text("services:\n  a:\n    image: x:${UNSET_ONE}\n")
+    (tmp_path / ".env").write_text("")
+    data, warnings = compose.config(["compose.yaml"], env_file=".env", project_dir=tmp_path)
+    assert data["services"]["a"]["image"] == "x:"
+    assert any('UNSET_ONE' in w and 'variable is not set' in w for w in warnings), warnings
+
+
+def test_compose_merges_an_override(tmp_path: Path) -> None:
+    """What the E2AP override relies on: mappings merged key by key, the profile's service started with it."""
+    (tmp_path / "a.yaml").write_text("services:\n  a:\n    image: x\n    environment: {A: '1', B: '2'}\n"
+                                     "    depends_on: {r: {condition: service_started}}\n  r:\n    image: r\n"
+                                     "  b:\n    image: b\n    profiles: [p]\n")
+    (tmp_path / "b.yaml").write_text("services:\n  a:\n    environment: {B: '3'}\n"
+                                     "    depends_on: {b: {condition: service_healthy}}\n")
+    (tmp_path / ".env").write_text("")
+    data, _ = compose.config(["a.yaml", "b.yaml"], ["p"], env_file=".env", project_dir=tmp_path)
+    a = data["services"]["a"]
+    assert a["environment"] == {"A": "1", "B": "3"}
+    assert {k: v["condition"] for k, v in a["depends_on"].items()} == {"r": "service_started", "b": "service_healthy"}
 
 
 @pytest.mark.parametrize("path", sorted(PATHS))
@@ -127,7 +170,9 @@ def test_no_hard_coded_host_ports_or_secrets(path: str) -> None:
             m = re.fullmatch(r"(\$\{[^}]*\}):(\$\{[^}]*\}):(.+)", str(port))
             assert m, f"{name}: {port!r} must be <publish address>:<host port>:<container port>, both from .env"
             assert m.group(1) == "${NEXTRIC_PUBLISH_ADDRESS:?set it in .env}", f"{name}: {port!r} binds elsewhere"
-        env = svc.get("environment", {})
+        env = svc.get("environment") or {}
+        if isinstance(env, list):  # Compose leaves a merged environment uninterpolated in its list form
+            env = dict(e.partition("=")[::2] for e in env)
         for key, value in env.items():
             # no token in the environment at all: each is a file (a Compose secret)
             assert not key.endswith(("TOKEN", "TOKENS")), f"{name}: {key}: a token in the environment"
@@ -138,23 +183,23 @@ def test_no_hard_coded_host_ports_or_secrets(path: str) -> None:
             if str(value).startswith(("redis://", "rediss://")):
                 assert "${NEXTRIC_REDIS_PASSWORD}@" in str(value), f"{name}: {key} without auth"
     for secret, spec in raw["secrets"].items():
-        assert set(spec) == {"file"}, f"secret {secret}: file-based"
-        assert spec["file"].startswith("${"), f"secret {secret}: its file comes from .env"
+        assert set(spec) == {"file", "name"}, f"secret {secret}: file-based"
+        assert spec["file"].startswith(f"{ROOT}/${{"), f"secret {secret}: its file comes from .env"
 
 
 @pytest.mark.parametrize("path", sorted(PATHS))
 def test_published_ports_bind_to_loopback_by_default(path: str) -> None:
-    data, _ = _compose(path)
-    assert compose.read_env_file(ROOT / ".env.example")["NEXTRIC_PUBLISH_ADDRESS"] == "127.0.0.1"
-    for name, svc in data["services"].items():
-        for port in svc.get("ports", []):
-            assert str(port).startswith("127.0.0.1:"), f"{name}: {port!r} is published beyond this host"
+    data = _compose(path)
+    published = [(name, port) for name, svc in data["services"].items() for port in svc.get("ports", [])]
+    assert len(published) >= 5, published
+    for name, port in published:
+        assert port["host_ip"] == "127.0.0.1", f"{name}: {port!r} is published beyond this host"
 
 
 @pytest.mark.parametrize("path", sorted(PATHS))
 def test_secrets_are_mounted_where_the_settings_read_them(path: str) -> None:
-    data, _ = _compose(path)
-    assert compose.secret_problems(data, PATHS[path][1]) == []
+    data = _compose(path)
+    assert compose.secret_problems(data) == []
     services = data["services"]
     assert compose.service_secrets(services["policy"]) == {"/run/secrets/policy_tokens": "policy_tokens"}
     assert services["policy"]["environment"]["NEXTRIC_POLICY_TOKENS_FILE"] == "/run/secrets/policy_tokens"
@@ -164,19 +209,18 @@ def test_secrets_are_mounted_where_the_settings_read_them(path: str) -> None:
     # only the services that use a token mount one
     assert {n for n, s in services.items() if s.get("secrets")} == {"policy", "slice-scheduler", "intent-agent"}
     # .env.example names files under ./secrets, which the operator creates (docs/deploy.md)
-    env = compose.read_env_file(ROOT / ".env.example")
     for name, spec in data["secrets"].items():
-        assert spec["file"].startswith("./secrets/"), (name, spec)
-        assert spec["file"] in env.values()
+        assert spec["file"].startswith(f"{ROOT}/secrets/"), (name, spec)
     assert "secrets/" in (ROOT / "docs" / "deploy.md").read_text()
 
 
 def test_secret_problems_are_caught() -> None:
-    data = {"secrets": {"a": {"file": "./a"}, "b": {"environment": "B"}},
-            "services": {"s": {"secrets": ["a", {"source": "c", "target": "c2"}],
+    data = {"secrets": {"a": {"name": "p_a", "file": "/x/a"}, "b": {"name": "p_b", "environment": "B"}},
+            "services": {"s": {"secrets": [{"source": "a", "target": "/run/secrets/a"},
+                                           {"source": "c", "target": "c2"}],
                                "environment": {"X_FILE": "/run/secrets/a", "Y_FILE": "/run/secrets/nope"}}}}
-    assert compose.secret_problems(data, set()) == [
-        "secret b: not file-based (['environment'])", "s: secret c is not defined",
+    assert compose.secret_problems(data) == [
+        "secret b: not file-based (['environment', 'name'])", "s: secret c is not defined",
         "s: Y_FILE=/run/secrets/nope is no secret it mounts"]
     assert compose.service_secrets(data["services"]["s"]) == {"/run/secrets/a": "a", "/run/secrets/c2": "c"}
 
@@ -189,10 +233,12 @@ def test_redis_requires_the_password() -> None:
     assert re.fullmatch(r"\$\{NEXTRIC_REDIS_PASSWORD:\?[^}]*\}", command[command.index("--requirepass") + 1])
     assert redis["environment"]["REDISCLI_AUTH"] == "${NEXTRIC_REDIS_PASSWORD}"
     assert redis["healthcheck"]["test"] == ["CMD", "redis-cli", "ping"]  # redis-cli reads REDISCLI_AUTH
-    assert compose.read_env_file(ROOT / ".env.example")["NEXTRIC_REDIS_PASSWORD"]
     for path in PATHS:
-        data, _ = _compose(path)
-        password = compose.read_env_file(ROOT / ".env.example")["NEXTRIC_REDIS_PASSWORD"]
+        data = _compose(path)
+        command = data["services"]["redis"]["command"]
+        password = command[command.index("--requirepass") + 1]
+        assert password, path
+        assert data["services"]["redis"]["environment"]["REDISCLI_AUTH"] == password
         urls = [(n, k, v) for n, s in data["services"].items() for k, v in (s.get("environment") or {}).items()
                 if str(v).startswith(("redis://", "rediss://"))]
         assert len(urls) >= 5, urls
@@ -201,7 +247,7 @@ def test_redis_requires_the_password() -> None:
 
 
 def test_services_match_components() -> None:
-    data, _ = _compose()
+    data = _compose("e2ap")  # every service started: the optional ones too
     comps = components()
     assert set(data["services"]) == set(comps) | INFRA
     for name, c in comps.items():
@@ -216,16 +262,20 @@ def test_services_match_components() -> None:
 
 def test_commands_resolvable() -> None:
     """Every service's ``python -m`` module exists with a ``__main__`` (fails, naming them, while one is missing)."""
-    data, _ = _compose()
+    data = _compose("e2ap")
     problems = [f"{name}: {p}" for name, c in components().items()
                 for p in compose.module_problems(data["services"][name]["command"][2])]
     assert problems == [], "\n".join(problems)
 
 
-@pytest.mark.parametrize("path", sorted(PATHS))
-@pytest.mark.parametrize("name", sorted(components()))
+def _started(path: str) -> list[str]:
+    """The components a path starts: all but the optional ones whose profile it does not enable."""
+    return sorted(n for n, c in components().items() if not c.get("profile") or c["profile"] in PATHS[path][1])
+
+
+@pytest.mark.parametrize(("path", "name"), [(p, n) for p in sorted(PATHS) for n in _started(p)])
 def test_environment_fits_settings(name: str, path: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    data, _ = _compose(path)
+    data = _compose(path)
     files = write_secrets(data, tmp_path)  # the operator's files, where Compose would mount them
     svc = data["services"][name]
     for target, secret in compose.service_secrets(svc).items():
@@ -291,9 +341,10 @@ def test_grafana_dashboard_is_provisioned_and_queries_real_metrics() -> None:
     ds = yaml.safe_load((prov / "datasources" / "prometheus.yaml").read_text())["datasources"][0]
     assert ds["url"] == "http://prometheus:9090"
     dash_path = yaml.safe_load((prov / "dashboards" / "nextric.yaml").read_text())["providers"][0]["options"]["path"]
-    data, _ = _compose()
+    data = _compose()
     mounts = data["services"]["grafana"]["volumes"]
-    assert f"./deploy/grafana/dashboards:{dash_path}:ro" in mounts
+    assert {"type": "bind", "source": str(ROOT / "deploy" / "grafana" / "dashboards"), "target": dash_path,
+            "read_only": True, "bind": {"create_host_path": True}} in mounts
     dash = json.loads((ROOT / "deploy" / "grafana" / "dashboards" / "nextric.json").read_text())
     titles = [p["title"] for p in dash["panels"] if p["type"] == "row"]
     assert titles == ["Per-slice KPIs (testbed, every cell)", "xApp decisions", "Guardrail verdicts (policy service)"]

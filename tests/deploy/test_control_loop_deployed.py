@@ -1,8 +1,8 @@
 """Every deployment path runs the closed loop: the transport steering xApp wired to the testbed's transport
 controller and to SDL (the rApp's plan, its link state), the policy service announcing A1 changes on that SDL, and
-the rApp reaching the twin service. Checked on what each real tool renders: the compose file as interpolated from
-.env.example, the Helm chart rendered by the Helm library (helm-python-sdk, no binary), kustomize overlays rendered
-by ``kubectl kustomize``.
+the rApp reaching the twin service. Checked on what each real tool renders: the compose file as Docker Compose
+renders it from .env.example (``docker compose config``), the Helm chart rendered by the Helm library
+(helm-python-sdk, no binary), kustomize overlays rendered by ``kubectl kustomize``.
 
 The E2AP path (compose profile e2ap + deploy/compose.e2ap.yaml, the chart with components.e2term enabled, the
 kustomize e2ap overlay) closes the same loop through the E2 termination bridge: the testbed's gNBs connect to its
@@ -58,10 +58,8 @@ def _check_k8s(docs: list[dict[str, Any]], where: str) -> None:
 
 
 def test_compose_runs_the_steering() -> None:
-    raw = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
-    data = compose.interpolate(raw, compose.read_env_file(ROOT / ".env.example"), set())
-    svcs = data["services"]
-    steer = [s for s in svcs.values() if s.get("command", [])[-1:] == [STEERING]]
+    svcs = _compose()["services"]
+    steer = [s for s in svcs.values() if (s.get("command") or [])[-1:] == [STEERING]]
     assert len(steer) == 1
     env = steer[0]["environment"]
     assert env["NEXTRIC_XAPP_TRANSPORT_CONTROLLER__TARGET"] == "testbed:36421"
@@ -172,9 +170,9 @@ def test_kustomize_e2ap_path(overlay: str, monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def test_compose_e2ap_path() -> None:
-    default, _ = _compose()
+    default = _compose()
     assert "NEXTRIC_TESTBED_E2AP" not in default["services"]["testbed"]["environment"]
-    data, _ = _compose("e2ap")
+    data = _compose("e2ap")
     svcs = data["services"]
     comps = components()
     e2ap_port, grpc_port = comps["e2term"]["e2ap_port"], comps["e2term"]["grpc_port"]
@@ -182,7 +180,7 @@ def test_compose_e2ap_path() -> None:
     transport = bridge["NEXTRIC_E2TERM_E2AP__TRANSPORT"]
     assert transport in ("tcp", "sctp"), "the published port needs a protocol: not auto"
     (published,) = svcs["e2term"]["ports"]
-    assert published.endswith(f":{e2ap_port}/{transport}"), published
+    assert (published["target"], published["protocol"]) == (e2ap_port, transport), published
     testbed = svcs["testbed"]["environment"]
     assert testbed["NEXTRIC_TESTBED_E2AP"] == f"e2term:{e2ap_port}"
     assert testbed["NEXTRIC_TESTBED_E2AP_TRANSPORT"] == transport
@@ -194,18 +192,18 @@ def test_compose_e2ap_path() -> None:
         assert svcs[name]["environment"][f"{comps[name]['env_prefix']}E2__TARGET"] == on_testbed, name
     assert svcs["intent-agent"]["environment"]["NEXTRIC_RAPP_TWIN__TARGET"] == on_testbed
     assert svcs["transport-steering"]["environment"]["NEXTRIC_XAPP_TRANSPORT_CONTROLLER__TARGET"] == on_testbed
-    assert svcs["testbed"]["depends_on"]["e2term"] == {"condition": "service_healthy"}
+    assert svcs["testbed"]["depends_on"]["e2term"] == {"condition": "service_healthy", "required": True}
     assert json.loads(bridge["NEXTRIC_E2TERM_CELLS"]) == _inventory(testbed["NEXTRIC_TESTBED_SCENARIO"])
 
 
 def test_rapp_state_is_on_a_volume() -> None:
     """The rApp's audit (SQLite) is written under a volume on every path: the root filesystem is read-only."""
-    raw = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
-    data = compose.interpolate(raw, compose.read_env_file(ROOT / ".env.example"), set())
+    data = _compose()
     svc = data["services"]["intent-agent"]
     assert svc["read_only"] is True
     audit = svc["environment"]["NEXTRIC_RAPP_AUDIT_PATH"]
-    named = [m.split(":")[:2] for m in svc.get("volumes", []) if m.split(":")[0] in data.get("volumes", {})]
+    named = [(m["source"], m["target"]) for m in svc.get("volumes", [])
+             if m["type"] == "volume" and m["source"] in data.get("volumes", {})]
     assert any(audit.startswith(f"{target.rstrip('/')}/") for _, target in named), f"compose: {audit} not on a volume"
     for docs, where in ((helm_render(TOKENS), "helm"), (render(ROOT / "deploy" / "k8s" / "overlays" / "dev"), "dev")):
         (dep,) = [d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == "nextric-intent-agent"]

@@ -1,11 +1,11 @@
 """Every deployment path starts every component as deployed and each answers 200 on alive, ready and /metrics.
 
 The paths: the Helm chart rendered by the Helm library (helm-python-sdk), every kustomize overlay rendered by
-``kubectl kustomize``, and the compose model (docker-compose.yml interpolated from .env.example; the E2AP override
-with its profile). Each component runs with its image's environment (the Dockerfile's ``ENV``) overlaid by the
-manifest's, the manifest's user (when the tests run as root), its volumes and nothing else writable; what stands
-in for a container runtime and a cluster is listed in tests/deploy/launch.py. Components that fail show their
-log in the assertion."""
+``kubectl kustomize``, and the compose model (docker-compose.yml as Docker Compose renders it from .env.example; the
+E2AP override with its profile). Each component runs with its image's environment (the Dockerfile's ``ENV``)
+overlaid by the manifest's, the manifest's user (when the tests run as root), its volumes and nothing else writable;
+what stands in for a container runtime and a cluster is listed in tests/deploy/launch.py. Components that fail show
+their log in the assertion."""
 
 from __future__ import annotations
 
@@ -112,11 +112,22 @@ def test_kustomize_overlay_starts_every_component(overlay: str, workdir: Path) -
     _k8s(docs + _operator_secrets(namespace), workdir, 2 + OVERLAYS.index(overlay), overlay)
 
 
+def _short_syntax(data: dict[str, Any]) -> None:
+    """Compose renders volumes and secrets in their long syntax; tests/deploy/launch.py reads the short one
+    (``source:target`` volumes, secrets relative to /run/secrets, ``{file}`` secret definitions)."""
+    for svc in data["services"].values():
+        svc["volumes"] = [f"{v['source']}:{v['target']}" for v in svc.get("volumes", [])]
+        svc["secrets"] = [{"source": s["source"], "target": os.path.relpath(s["target"], compose.SECRETS_DIR)}
+                          for s in svc.get("secrets", [])]
+    data["secrets"] = {n: {"file": s["file"]} for n, s in (data.get("secrets") or {}).items()}
+
+
 @pytest.mark.parametrize("path", sorted(PATHS))
 def test_compose_starts_every_component(path: str, workdir: Path) -> None:
-    data, _ = _compose(path)
+    data = _compose(path)  # only the services Compose starts on this path
     write_secrets(data, workdir / "secrets")  # the token files docs/deploy.md tells the operator to create
-    services = sorted(set(compose.active_services(data, PATHS[path][1])) - NOT_COMPONENTS)
+    _short_syntax(data)
+    services = sorted(set(data["services"]) - NOT_COMPONENTS)
     users = {}
     for name in components():
         image = str(data["services"].get(name, {}).get("image", "")).split(":")[0]

