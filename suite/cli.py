@@ -121,6 +121,8 @@ ARGPARSE_BENCHES = {
     "twm-portfolio": ("bench.twm_portfolio", "fit the improved planner's plan portfolio on tuning horizons (writes it "
                       "and its card next to the world models)"),
     "intents": ("bench.intents", "intent compiler corpus: accuracy per category, silent drops, compile p99"),
+    "fuzz": ("bench.fuzz", "schemathesis on both HTTP APIs, hypothesis on the compiler and guardrail, mutated "
+             "protobuf on every gRPC method: 5xx, crashes, non-finite stored (--quick)"),
     "twin-fidelity": ("bench.twin_fidelity", "closed-loop twin vs closed-loop emulator per plan (and the open-loop "
                       "twin): errors, 90 % coverage, rank correlation"),
 }

@@ -27,6 +27,7 @@ from prometheus_client import CollectorRegistry
 
 from nextric.e2 import validation
 from nextric.e2.auth import Authenticator, TokenAuthInterceptor, load_grants, server_credentials
+from nextric.e2.decoding import register_strict
 from nextric.e2.errors import FAILURE_METADATA_KEY, E2Failure, exhausted, not_found, protocol_error
 from nextric.e2.hub import HubLimits, IndicationHub, SubscriptionKey
 from nextric.e2.metrics import E2ServerMetrics
@@ -340,10 +341,10 @@ async def start_e2_server(
     server.add_generic_rpc_handlers((service.handler(),))
     names = [SERVICE_NAME]
     for name, register in extra_services:
-        register(server)
+        register_strict(server, register)  # undecodable requests: INVALID_ARGUMENT, not UNKNOWN
         names.append(name)
     health = health_aio.HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(health, server)
+    register_strict(server, lambda s: health_pb2_grpc.add_HealthServicer_to_server(health, s))
     if settings.reflection:
         reflection.enable_server_reflection(
             [*names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME], server

@@ -81,7 +81,7 @@ def action_from_json(obj: Mapping[str, Any]) -> Action:
             )
         if kind == "ce_mode":
             return CeModeAction(str(obj["cellId"]), str(obj["target"]), str(obj["mode"]), risk or Risk.MEDIUM)
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:  # OverflowError: int(inf)
         raise ValidationError(f"malformed action: {exc}") from exc
     raise ValidationError(f"unknown action kind {kind!r}")
 
