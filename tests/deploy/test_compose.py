@@ -52,13 +52,65 @@ TEST_TOKENS = {"operator": "compose-operator-token-0123456789", "viewer": "compo
                "xapp": "compose-xapp-token-0123456789"}
 
 
+#: the E2 clients and the E2 roles each needs, least privilege (nextric/e2/auth.py), as docs/deploy.md grants them
+E2_ROLES: dict[str, set[str]] = {
+    "slice-scheduler": {"kpm", "control"}, "beam-predictor": {"kpm", "control"}, "ce-selector": {"kpm", "control"},
+    "transport-steering": {"transport"}, "intent-agent": {"kpm", "twin"},
+}
+_E2, _TN = "/nextric.e2.v1.E2Node/", "/nextric.transport.v1.TransportController/"
+_TWIN = "/nextric.twin.v1.DigitalTwin/"
+#: the RPCs each E2 client calls (its code: xapps/*/app.py, rapps/intent_agent/app.py)
+E2_CALLS: dict[str, set[str]] = {
+    "slice-scheduler": {_E2 + "ListNodes", _E2 + "Subscribe", _E2 + "DeleteSubscription", _E2 + "Control"},
+    "beam-predictor": {_E2 + "ListNodes", _E2 + "Subscribe", _E2 + "DeleteSubscription", _E2 + "Control"},
+    "ce-selector": {_E2 + "ListNodes", _E2 + "Subscribe", _E2 + "DeleteSubscription", _E2 + "Control"},
+    "transport-steering": {_TN + "WatchLinks", _TN + "SetShares"},
+    "intent-agent": {_E2 + "ListNodes", _E2 + "Subscribe", _E2 + "DeleteSubscription", _TWIN + "Describe",
+                     _TWIN + "Rollout"},
+}
+#: RPCs that change the network or read the ground truth: only the components whose calls include them may
+SENSITIVE = {_E2 + "Control", _TN + "SetShares", _TWIN + "Rollout", "/nextric.evaluation.v1.Evaluation/GetBeamTruth"}
+#: the E2 client tokens of the test (16+ characters, as the E2 servers require)
+E2_TEST_TOKENS = {name: f"{name}-e2-token-0123456789" for name in E2_ROLES}
+
+
+def e2_grants(tokens: dict[str, str]) -> list[dict[str, Any]]:
+    """The E2 servers' tokens.json as docs/deploy.md makes it: one grant per client, named after it, its roles."""
+    return [{"name": name, "token": tokens[name], "roles": sorted(E2_ROLES[name])} for name in E2_ROLES]
+
+
+def check_e2_grants(grants: list[dict[str, Any]], where: str) -> None:
+    """Each E2 client's grant allows every RPC it calls, no sensitive RPC it does not call, and no role beyond the
+    table's; no admin, no evaluation."""
+    from nextric.e2.auth import GrpcTokenGrant, allowed, load_grants
+
+    parsed = load_grants([GrpcTokenGrant.model_validate(g) for g in grants], None)  # what the servers accept
+    by_name = {g.name: g for g in parsed}
+    assert set(by_name) == set(E2_ROLES), f"{where}: grants for {sorted(by_name)}"
+    assert len({g.token.get_secret_value() for g in parsed}) == len(parsed), f"{where}: a token is shared"
+    for name, grant in by_name.items():
+        assert set(grant.roles) == E2_ROLES[name], (where, name, grant.roles)
+        for method in E2_CALLS[name]:
+            assert allowed(grant.roles, method), f"{where}: {name} may not call {method}"
+        for method in SENSITIVE - E2_CALLS[name]:
+            assert not allowed(grant.roles, method), f"{where}: {name} may call {method}"
+
+
+def e2_secret_name(component: str) -> str:
+    """The Compose secret holding one E2 client's token."""
+    return component.replace("-", "_") + "_e2_token"
+
+
 def secret_contents() -> dict[str, str]:
-    """What the operator puts in each Compose secret's file: the policy service's grants, and each token alone."""
+    """What the operator puts in each Compose secret's file: the policy service's grants, and each token alone; the
+    E2 servers' grants, and each E2 client's token alone."""
     grants = [{"name": "operator", "token": TEST_TOKENS["operator"], "roles": ["operator"]},
               {"name": "viewer", "token": TEST_TOKENS["viewer"], "roles": ["viewer"]},
               {"name": "xapps", "token": TEST_TOKENS["xapp"], "roles": ["xapp"]}]
     return {"policy_tokens": json.dumps(grants), "xapp_token": TEST_TOKENS["xapp"] + "\n",
-            "operator_token": TEST_TOKENS["operator"] + "\n"}
+            "operator_token": TEST_TOKENS["operator"] + "\n",
+            "e2_tokens": json.dumps(e2_grants(E2_TEST_TOKENS)),
+            **{e2_secret_name(n): token + "\n" for n, token in E2_TEST_TOKENS.items()}}
 
 
 def write_secrets(data: dict[str, Any], folder: Path) -> dict[str, Path]:
@@ -207,11 +259,53 @@ def test_secrets_are_mounted_where_the_settings_read_them(path: str) -> None:
         "/run/secrets/xapp_token"
     assert services["intent-agent"]["environment"]["NEXTRIC_RAPP_POLICY__TOKEN_FILE"] == "/run/secrets/operator_token"
     # only the services that use a token mount one
-    assert {n for n, s in services.items() if s.get("secrets")} == {"policy", "slice-scheduler", "intent-agent"}
+    servers = {"testbed"} | ({"e2term"} if "e2term" in services else set())
+    assert {n for n, s in services.items() if s.get("secrets")} == {"policy"} | servers | set(E2_ROLES)
+    _check_e2_secrets(services, servers, path)
     # .env.example names files under ./secrets, which the operator creates (docs/deploy.md)
     for name, spec in data["secrets"].items():
         assert spec["file"].startswith(f"{ROOT}/secrets/"), (name, spec)
     assert "secrets/" in (ROOT / "docs" / "deploy.md").read_text()
+
+
+def _check_e2_secrets(services: dict[str, Any], servers: set[str], where: str) -> None:
+    """E2 authentication on: each E2 server reads the grants, each E2 client only its own token, through every E2
+    target it is given (E2, the transport controller, the twin), and no other E2 token."""
+    e2_secrets = {"e2_tokens"} | {e2_secret_name(n) for n in E2_ROLES}
+    for name, svc in services.items():
+        mounted = compose.service_secrets(svc)
+        env = svc.get("environment") or {}
+        held = {s for s in mounted.values() if s in e2_secrets}
+        if name in servers:
+            prefix = components()[name]["env_prefix"]
+            assert held == {"e2_tokens"}, (where, name, held)
+            assert env[f"{prefix}E2__TOKENS_FILE"] == f"{compose.SECRETS_DIR}/e2_tokens", (where, name)
+        elif name in E2_ROLES:
+            own = e2_secret_name(name)
+            assert held == {own}, (where, name, held)
+            targets = [k.removesuffix("TARGET") for k in env if k.endswith("__TARGET")]
+            assert targets, (where, name)
+            for target in targets:
+                assert env[f"{target}TOKEN_FILE"] == f"{compose.SECRETS_DIR}/{own}", (where, name, target)
+        else:
+            assert not held, (where, name, held)
+
+
+@pytest.mark.parametrize("path", sorted(PATHS))
+def test_e2_tokens_grant_least_privilege(path: str, tmp_path: Path) -> None:
+    """The E2 grants the operator writes (secret e2_tokens, docs/deploy.md) give each client the roles it needs and
+    no more, and the token file each client mounts is the one its grant names."""
+    data = _compose(path)
+    files = write_secrets(data, tmp_path)
+    grants = json.loads(files["e2_tokens"].read_text())
+    check_e2_grants(grants, f"compose {path}")
+    tokens = {g["name"]: g["token"] for g in grants}
+    for name in E2_ROLES:
+        (secret,) = [s for s in compose.service_secrets(data["services"][name]).values() if s.endswith("_e2_token")]
+        assert files[secret].read_text().strip() == tokens[name], (path, name)
+    docs = (ROOT / "docs" / "deploy.md").read_text()
+    for name in E2_ROLES:
+        assert e2_secret_name(name) in docs, f"docs/deploy.md: how to make {name}'s E2 token"
 
 
 def test_secret_problems_are_caught() -> None:

@@ -24,12 +24,13 @@ import yaml
 from helm_python.chart import Chart
 
 from tests.deploy.common import ROOT, components
-from tests.deploy.test_compose import _compose
+from tests.deploy.test_compose import E2_TEST_TOKENS, _compose
 from tests.deploy.test_kubernetes import OVERLAYS, render
 from tools.deploycheck import cells, compose
 
 STEERING = "xapps.transport_steering"
-TOKENS = {"tokens": {"operator": "o", "viewer": "v", "xapp": "x"}, "redis": {"auth": {"password": "redis-pw"}}}
+TOKENS = {"tokens": {"operator": "o", "viewer": "v", "xapp": "x"}, "redis": {"auth": {"password": "redis-pw"}},
+          "e2Auth": {"tokens": E2_TEST_TOKENS}}
 BRIDGED = ("slice-scheduler", "intent-agent")  #: their E2 is KPM + RC only: through the bridge on the E2AP path
 ON_TESTBED = ("beam-predictor", "ce-selector")  #: BEAM / PILOT reports are not E2AP: always the testbed
 
@@ -141,6 +142,9 @@ def _check_e2ap_k8s(docs: list[dict[str, Any]], where: str, monkeypatch: pytest.
         c = components()[name]
         assert env[f"nextric-{name}"][f"{c['env_prefix']}E2__TARGET"] == f"nextric-testbed:{tb_grpc}", name
     assert env["nextric-intent-agent"]["NEXTRIC_RAPP_TWIN__TARGET"] == f"nextric-testbed:{tb_grpc}", where
+    # the twin, on the testbed, gets the same token as the rApp's E2 (its grant has kpm and twin)
+    assert env["nextric-intent-agent"]["NEXTRIC_RAPP_TWIN__TOKEN_FILE"] == \
+        env["nextric-intent-agent"]["NEXTRIC_RAPP_E2__TOKEN_FILE"], where
     inventory = json.loads(env["nextric-e2term"]["NEXTRIC_E2TERM_CELLS"])
     assert inventory == _inventory(testbed["NEXTRIC_TESTBED_SCENARIO"]), f"{where}: not the testbed's cells"
     for name in ("e2term", "testbed", *BRIDGED):
@@ -191,6 +195,8 @@ def test_compose_e2ap_path() -> None:
     for name in ON_TESTBED:
         assert svcs[name]["environment"][f"{comps[name]['env_prefix']}E2__TARGET"] == on_testbed, name
     assert svcs["intent-agent"]["environment"]["NEXTRIC_RAPP_TWIN__TARGET"] == on_testbed
+    assert svcs["intent-agent"]["environment"]["NEXTRIC_RAPP_TWIN__TOKEN_FILE"] == \
+        svcs["intent-agent"]["environment"]["NEXTRIC_RAPP_E2__TOKEN_FILE"]
     assert svcs["transport-steering"]["environment"]["NEXTRIC_XAPP_TRANSPORT_CONTROLLER__TARGET"] == on_testbed
     assert svcs["testbed"]["depends_on"]["e2term"] == {"condition": "service_healthy", "required": True}
     assert json.loads(bridge["NEXTRIC_E2TERM_CELLS"]) == _inventory(testbed["NEXTRIC_TESTBED_SCENARIO"])

@@ -20,13 +20,17 @@ from helm_python.chart import Chart, lint
 from helm_python.errors import HelmRenderError, HelmValuesError
 
 from tests.deploy.common import K8S_VERSION, ROOT, components
+from tests.deploy.test_compose import E2_ROLES, E2_TEST_TOKENS, check_e2_grants
 from tools.deploycheck import render_base
 
 CHART = ROOT / "helm" / "nextric"
 OVERLAYS = sorted(p.name for p in (ROOT / "deploy" / "k8s" / "overlays").iterdir() if p.is_dir())
 PROFILES = sorted({c["profile"] for c in components().values() if c.get("profile")})
-#: what `helm install` needs besides the defaults: the Secrets' contents (the chart makes both Secrets)
-SECRETS = {"tokens": {"operator": "o", "viewer": "v", "xapp": "x"}, "redis": {"auth": {"password": "redis-pw"}}}
+#: what `helm install` needs besides the defaults: the Secrets' contents (the chart makes the three Secrets)
+SECRETS = {"tokens": {"operator": "o", "viewer": "v", "xapp": "x"}, "redis": {"auth": {"password": "redis-pw"}},
+           "e2Auth": {"tokens": E2_TEST_TOKENS}}
+TOKEN_SECRETS = ("nextric-tokens", "nextric-e2-tokens")  #: the Secrets holding tokens (never an env var)
+E2_SERVERS = ("testbed", "e2term")  #: who serves the E2 gRPC port (and reads the E2 grants)
 STATE = "/var/lib/nextric"
 #: Deployments of an overlay that are not the suite's components: the dev Redis, the O-RAN SC adapter (its own
 #: checks: tests/deploy/test_osc_adapter.py)
@@ -110,6 +114,7 @@ def _check_hardening(docs: list[dict[str, Any]], where: str) -> None:
         for i, e in enumerate(env):
             ref = e.get("valueFrom", {}).get("secretKeyRef")
             assert ref is None or ref["name"] in ("nextric-tokens", "nextric-redis"), (where, name, ref)
+            assert ref is None or ref["name"] != "nextric-e2-tokens", (where, name, ref)
             if e["name"].endswith("REDIS_URL"):
                 assert e["value"].startswith("redis://:$(NEXTRIC_REDIS_PASSWORD)@"), (where, name, e)
                 # Kubernetes expands $(VAR) only from variables defined before this one
@@ -118,6 +123,7 @@ def _check_hardening(docs: list[dict[str, Any]], where: str) -> None:
             (pw,) = [e for e in env if e["name"] == "NEXTRIC_REDIS_PASSWORD"]
             assert pw["valueFrom"]["secretKeyRef"]["name"] == "nextric-redis", (where, name)
         _check_token_files(dep, where)
+        _check_e2_auth(dep, where)
     (rapp,) = [d for d in deps if d["metadata"]["labels"]["app.kubernetes.io/name"] == "intent-agent"]
     mounts = {m["mountPath"]: m["name"] for m in _container(rapp)["volumeMounts"]}
     volumes = {v["name"]: v for v in rapp["spec"]["template"]["spec"]["volumes"]}
@@ -134,7 +140,7 @@ def _check_token_files(dep: dict[str, Any], where: str) -> None:
     volumes = {v["name"]: v for v in pod.get("volumes", [])}
     for e in _env(dep):
         ref = e.get("valueFrom", {}).get("secretKeyRef")
-        assert ref is None or ref["name"] != "nextric-tokens", f"{where}: {name} has a token in {e['name']}"
+        assert ref is None or ref["name"] not in TOKEN_SECRETS, f"{where}: {name} has a token in {e['name']}"
         assert not e["name"].endswith(("TOKEN", "TOKENS")), f"{where}: {name}: {e['name']} in the environment"
         if not e["name"].endswith(("TOKEN_FILE", "TOKENS_FILE")):
             continue
@@ -142,10 +148,81 @@ def _check_token_files(dep: dict[str, Any], where: str) -> None:
         (mount,) = [m for m in c["volumeMounts"] if m["mountPath"].rstrip("/") == folder]
         assert mount["readOnly"] is True, (where, name, e["name"])
         secret = volumes[mount["name"]]["secret"]
-        assert secret["secretName"] == "nextric-tokens", (where, name, e["name"])
+        assert secret["secretName"] in TOKEN_SECRETS, (where, name, e["name"])
         assert secret["defaultMode"] == TOKEN_MODE, (where, name, e["name"])
         assert file in {i["path"] for i in secret["items"]}, (where, name, e["name"])
         assert pod["securityContext"]["fsGroup"] == pod["securityContext"]["runAsGroup"], (where, name)
+
+
+def _check_e2_auth(dep: dict[str, Any], where: str) -> None:
+    """E2 authentication on: an E2 server reads the grants (``tokens.json`` alone) through ``E2__TOKENS_FILE``; an
+    E2 client mounts only its own key of the E2 token Secret and reads it through every E2 target it is given (E2,
+    the transport controller, the twin); nobody else mounts the Secret."""
+    component = dep["metadata"]["labels"]["app.kubernetes.io/name"]
+    prefix = components()[component]["env_prefix"]
+    env = _plain_env(dep)
+    e2_vols = [v for v in dep["spec"]["template"]["spec"].get("volumes", [])
+               if v.get("secret", {}).get("secretName") == "nextric-e2-tokens"]
+    if component in E2_SERVERS:
+        (vol,) = e2_vols
+        assert vol["secret"]["items"] == [{"key": "tokens.json", "path": "tokens.json"}], (where, component)
+        assert env[f"{prefix}E2__TOKENS_FILE"].endswith("/tokens.json"), (where, component)
+    elif component in E2_ROLES:
+        (vol,) = e2_vols
+        assert vol["secret"]["items"] == [{"key": component, "path": "token"}], (where, component)
+        targets = [k.removesuffix("TARGET") for k in env if k.endswith("__TARGET")]
+        assert targets, (where, component)
+        for target in targets:
+            assert env[f"{target}TOKEN_FILE"].endswith("/token"), (where, component, target)
+    else:
+        assert not e2_vols, (where, component)
+
+
+def _grants(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    import base64
+    import json
+
+    (secret,) = [d for d in docs if d["kind"] == "Secret" and d["metadata"]["name"] == "nextric-e2-tokens"]
+    data = {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
+    grants: list[dict[str, Any]] = json.loads(data.pop("tokens.json"))
+    assert data == {g["name"]: g["token"] for g in grants}, "one key per client, its grant's token"
+    return grants
+
+
+@pytest.mark.parametrize("bridged", [False, True])
+def test_e2_tokens_grant_least_privilege(bridged: bool) -> None:
+    """The chart's E2 token Secret: each client component's grant has the roles it needs and no more (the roles the
+    E2 servers' interceptor checks, nextric/e2/auth.py), and its own key holds that grant's token."""
+    docs = helm_render(merged(SECRETS, {"components": {"e2term": {"enabled": bridged}}}))
+    check_e2_grants(_grants(docs), f"helm bridged={bridged}")
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    assert {n: set(r) for n, r in values["e2Auth"]["roles"].items()} == E2_ROLES
+    clients = {n for n, c in values["components"].items()
+               if {"e2", "transport", "twin"} & {k for k, v in c["uses"].items() if v}}
+    assert clients == set(E2_ROLES), "a client of the E2 port without a grant (or a grant without a client)"
+    servers = {d["metadata"]["labels"]["app.kubernetes.io/name"] for d in docs if d["kind"] == "Deployment"
+               and any(e["name"].endswith("E2__TOKENS_FILE") for e in _env(d))}
+    assert servers == ({"testbed", "e2term"} if bridged else {"testbed"})
+
+
+def test_e2_auth_can_be_off_and_is_required_on() -> None:
+    """``e2Auth.enabled=false``: no E2 token Secret, mount or setting (the servers then warn); on, a client's
+    missing token fails the install, as does a short one (the servers refuse tokens under 16 characters)."""
+    off = helm_render(merged(SECRETS, {"e2Auth": {"enabled": False}}))
+    assert not [d for d in off if d["kind"] == "Secret" and "e2" in d["metadata"]["name"]]
+    for dep in (d for d in off if d["kind"] == "Deployment"):
+        assert not [e for e in _env(dep) if "TOKEN" in e["name"] and "POLICY" not in e["name"]], dep["metadata"]
+    missing = merged(SECRETS, {"e2Auth": {"tokens": {"beam-predictor": ""}}})
+    with pytest.raises(HelmRenderError, match=r"e2Auth\.tokens\.beam-predictor"):
+        helm_render(missing)
+    with pytest.raises(HelmValuesError, match="/e2Auth/tokens"):
+        helm_render(merged(SECRETS, {"e2Auth": {"tokens": {"ce-selector": "short"}}}))
+    existing = helm_render(merged(missing, {"e2Auth": {"existingSecret": "mine"}}))
+    assert not [d for d in existing if d["kind"] == "Secret" and "e2" in d["metadata"]["name"]]
+    vols = [v["secret"]["secretName"] for d in existing if d["kind"] == "Deployment"
+            for v in d["spec"]["template"]["spec"]["volumes"] if "e2-token" in v["name"]]
+    assert vols
+    assert set(vols) == {"mine"}
 
 
 def test_policy_tokens_are_files() -> None:
@@ -197,7 +274,8 @@ def test_chart_renders_and_validates(profile: str | None) -> None:
             assert ((kind, f"nextric-{name}") in keys) is wanted, (kind, name)
     for doc in docs:
         kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
-    assert {k for k in keys if k[0] == "Secret"} == {("Secret", "nextric-tokens"), ("Secret", "nextric-redis")}
+    assert {k for k in keys if k[0] == "Secret"} == {("Secret", "nextric-tokens"), ("Secret", "nextric-redis"),
+                                                     ("Secret", "nextric-e2-tokens")}
     _check_hardening(docs, f"helm {profile}")
 
 

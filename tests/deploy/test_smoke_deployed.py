@@ -5,7 +5,12 @@ The paths: the Helm chart rendered by the Helm library (helm-python-sdk), every 
 E2AP override with its profile). Each component runs with its image's environment (the Dockerfile's ``ENV``)
 overlaid by the manifest's, the manifest's user (when the tests run as root), its volumes and nothing else writable;
 what stands in for a container runtime and a cluster is listed in tests/deploy/launch.py. Components that fail show
-their log in the assertion."""
+their log in the assertion.
+
+E2 authentication is on in every path (the tokens from the Secrets / files the operator makes): each E2 server (the
+testbed, the bridge) answers an unauthenticated call UNAUTHENTICATED and a client's token with its grant, never
+logs that it runs without authentication, and has refused no call of the deployed clients (each token has the roles
+of its component's calls)."""
 
 from __future__ import annotations
 
@@ -16,11 +21,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pytest
 
+from nextric.e2.v1 import e2ap_pb2, e2ap_pb2_grpc
 from tests.deploy import launch
 from tests.deploy.common import ROOT, components
-from tests.deploy.test_compose import PATHS, _compose, write_secrets
+from tests.deploy.test_compose import E2_TEST_TOKENS, PATHS, _compose, e2_grants, write_secrets
 from tests.deploy.test_control_loop_deployed import TOKENS, helm_render
 from tests.deploy.test_kubernetes import OVERLAYS, render
 from tools.deploycheck import compose, dockerfiles
@@ -29,6 +36,7 @@ START_TIMEOUT_S = 120.0
 HELM_VALUES: dict[str, Any] = {**TOKENS, "redis": {"auth": {"password": "smoke-test-redis-password"}}}
 #: compose services that are not the suite's components (the base image builder, Prometheus, Grafana)
 NOT_COMPONENTS = {"base", "prometheus", "grafana"}
+E2_SERVERS = ("testbed", "e2term")
 
 
 def _image(component: str) -> tuple[dict[str, str], int | None]:
@@ -64,6 +72,41 @@ def workdir() -> Iterator[Path]:
         yield Path(d)
 
 
+def _list_nodes(pod: launch.Pod, port: int, token: str | None) -> grpc.StatusCode:
+    """The status of an E2 ``ListNodes`` on the pod's gRPC port, with ``token`` or none."""
+    metadata = [("authorization", f"Bearer {token}")] if token else None
+    with grpc.insecure_channel(f"{pod.host}:{port}") as channel:
+        try:
+            e2ap_pb2_grpc.E2NodeStub(channel).ListNodes(e2ap_pb2.ListNodesRequest(), timeout=10.0, metadata=metadata)
+        except grpc.RpcError as exc:
+            code: grpc.StatusCode = exc.code()
+            return code
+    return grpc.StatusCode.OK
+
+
+def _check_e2_auth(running: list[launch.Running], where: str) -> list[str]:
+    """Why the E2 servers among ``running`` do not run with authentication (empty when they all do)."""
+    problems = []
+    servers = [(r, n) for r in running if (n := _component_of_pod(r.pod)) in E2_SERVERS]
+    assert servers, f"{where}: no E2 server"
+    for r, name in servers:
+        log = r.log.read_text(errors="replace")
+        if "WITHOUT authentication" in log:
+            problems.append(f"{name}: serves E2 without authentication")
+        if "gRPC call refused" in log:  # before the test's own unauthenticated call below
+            problems.append(f"{name}: refused a deployed client's call (a token without its roles?)")
+        port = int(r.pod.env.get(f"{components()[name]['env_prefix']}E2__PORT") or components()[name]["grpc_port"])
+        if (code := _list_nodes(r.pod, port, None)) != grpc.StatusCode.UNAUTHENTICATED:
+            problems.append(f"{name}: an unauthenticated ListNodes got {code.name}")
+        if (code := _list_nodes(r.pod, port, E2_TEST_TOKENS["slice-scheduler"])) != grpc.StatusCode.OK:
+            problems.append(f"{name}: the slice scheduler's token got {code.name} on ListNodes")
+    return problems
+
+
+def _component_of_pod(pod: launch.Pod) -> str | None:
+    return _component_of_module(pod.command[-1]) if pod.command[:2] == ["python", "-m"] else None
+
+
 def _run(pods: list[launch.Pod], externals: list[launch.External], workdir: Path, where: str) -> None:
     logs = workdir / "logs"
     logs.mkdir()
@@ -72,9 +115,11 @@ def _run(pods: list[launch.Pod], externals: list[launch.External], workdir: Path
     with launch.deployed(pods, logs, externals) as running:
         status = launch.probe_all(running, START_TIMEOUT_S)
         failed = {n: s for n, s in status.items() if any(v != 200 for v in s.values())}
+        auth = _check_e2_auth(running, where) if not failed else []
         logs_of = {r.pod.name: r.output() for r in running}
     detail = "\n".join(f"--- {n}: {s}\n{logs_of[n]}" for n, s in failed.items())
     assert not failed, f"{where}: components not answering 200:\n{detail}"
+    assert not auth, f"{where}: E2 authentication: {auth}"
 
 
 def _operator_secrets(namespace: str | None) -> list[dict[str, Any]]:
@@ -87,7 +132,11 @@ def _operator_secrets(namespace: str | None) -> list[dict[str, Any]]:
     return [{"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "nextric-tokens", **meta},
              "stringData": {**tokens, "tokens.json": json.dumps(grants)}},
             {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "nextric-redis", **meta},
-             "stringData": {"password": HELM_VALUES["redis"]["auth"]["password"]}}]
+             "stringData": {"password": HELM_VALUES["redis"]["auth"]["password"]}},
+            # the E2 servers' grants and each client's token under its component's name (from files: a newline)
+            {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "nextric-e2-tokens", **meta},
+             "stringData": {"tokens.json": json.dumps(e2_grants(E2_TEST_TOKENS)),
+                            **{n: token + "\n" for n, token in E2_TEST_TOKENS.items()}}}]
 
 
 def _k8s(docs: list[dict[str, Any]], workdir: Path, block: int, where: str) -> None:

@@ -82,3 +82,17 @@ valueFrom:
 value: {{ .Values.logLevel | quote }}
 {{- end }}
 {{- end -}}
+
+{{- define "nextric.e2TokenSecret" -}}
+{{- if .Values.e2Auth.existingSecret -}}
+{{- .Values.e2Auth.existingSecret -}}
+{{- else -}}
+{{- printf "%s-e2-tokens" .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Whether a component is a client of the E2 gRPC port (E2, the transport controller or the twin): it then gets a
+     token of its own from the E2 token Secret when e2Auth is enabled. */}}
+{{- define "nextric.e2Client" -}}
+{{- if or .c.uses.e2 .c.uses.transport .c.uses.twin }}true{{ end -}}
+{{- end -}}
