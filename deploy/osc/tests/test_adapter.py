@@ -44,6 +44,18 @@ def test_settings_from_env() -> None:
         AdapterSettings.from_env({"NEXTRIC_OSC_HANDLER_ID": "x", "NEXTRIC_OSC_POLICY_TYPES": "{bad"})
 
 
+def test_settings_from_the_process_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The path the image runs: pydantic-settings reads NEXTRIC_OSC_* (JSON for the type map) from os.environ."""
+    monkeypatch.setenv("NEXTRIC_OSC_HANDLER_ID", "slice-scheduler")
+    monkeypatch.setenv("NEXTRIC_OSC_POLICY_TYPES", json.dumps({"20008": SLA_TYPE}))
+    monkeypatch.setenv("NEXTRIC_OSC_RMR_PORT", "4570")
+    s = AdapterSettings.from_env()
+    assert (s.type_map, s.rmr_port, s.sdl_namespace) == ({20008: SLA_TYPE}, 4570, "a1.slice-scheduler")
+    monkeypatch.setenv("NEXTRIC_OSC_RMR_PORT", "70000")
+    with pytest.raises(SettingsError, match="NEXTRIC_OSC_RMR_PORT"):
+        AdapterSettings.from_env()
+
+
 def test_policy_token_from_a_file(tmp_path: Path) -> None:
     """The token as a mounted Secret (the oran-sc overlay's NEXTRIC_OSC_POLICY_TOKEN_FILE), not an env variable."""
     token = tmp_path / "token"
@@ -78,8 +90,10 @@ def xapp(rmr_wire: Any, redis_port: int, policy_service: str, appmgr: Any,
         monkeypatch.setenv(k, v)
     # the framework posts to the App Manager's in-cluster name; here it is the stand-in on loopback
     monkeypatch.setattr(Constants, "REGISTER_PATH", appmgr.url + "/ric/v1/register?ns={}&plt={}")
-    settings = AdapterSettings("slice-scheduler", policy_service, "op-token", {20008: SLA_TYPE},
-                               "a1.slice-scheduler", 4560, 2.0)
+    settings = AdapterSettings.from_env({"NEXTRIC_OSC_HANDLER_ID": "slice-scheduler",
+                                        "NEXTRIC_OSC_POLICY_URL": policy_service,
+                                        "NEXTRIC_OSC_POLICY_TOKEN": "op-token",
+                                        "NEXTRIC_OSC_POLICY_TYPES": json.dumps({"20008": SLA_TYPE})})
     app = build(settings, wait_for_ready=False)
     app.run(thread=True, rmr_timeout=0.05)
     yield app
