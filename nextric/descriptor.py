@@ -52,6 +52,17 @@ def _read_json(path: Path, what: str) -> Any:
         raise ConfigError(f"{what} {path} is not readable JSON: {exc}") from None
 
 
+def _read_object(path: Path, name: str, what: str) -> dict[str, Any] | str:
+    """The JSON object in ``path``, or the problem (unreadable, not JSON, not an object) as text."""
+    try:
+        loaded = _read_json(path, name)
+    except ConfigError as exc:
+        return str(exc)
+    if not isinstance(loaded, dict):
+        return f"{name}: {what} is a JSON {type(loaded).__name__}, not an object"
+    return loaded
+
+
 def onboarder_schema(schema_path: Path, controls_schema: dict[str, Any] | None) -> dict[str, Any]:
     """The schema the onboarder validates a descriptor against: the OSC schema at ``schema_path`` with
     ``properties.controls`` replaced by the xApp's controls schema (kept as is when there is none)."""
@@ -96,20 +107,14 @@ def validate(folder: Path, schema_path: Path) -> list[str]:
     conventions). ``schema_path`` is the O-RAN SC onboarder's descriptor schema. Raises ConfigError when that schema
     is missing or unusable; a descriptor's own files that are missing or broken are reported as problems."""
     problems: list[str] = []
-    try:
-        config = _read_json(folder / CONFIG_FILE, CONFIG_FILE)
-    except ConfigError as exc:
-        return [str(exc)]
-    if not isinstance(config, dict):
-        return [f"{CONFIG_FILE}: the descriptor is a JSON {type(config).__name__}, not an object"]
+    config = _read_object(folder / CONFIG_FILE, CONFIG_FILE, "the descriptor")
+    if isinstance(config, str):
+        return [config]
     controls_schema: dict[str, Any] | None = None
     if (folder / CONTROLS_SCHEMA_FILE).exists():
-        try:
-            loaded = _read_json(folder / CONTROLS_SCHEMA_FILE, CONTROLS_SCHEMA_FILE)
-        except ConfigError as exc:
-            return [str(exc)]
-        if not isinstance(loaded, dict):
-            return [f"{CONTROLS_SCHEMA_FILE}: a JSON {type(loaded).__name__}, not a schema object"]
+        loaded = _read_object(folder / CONTROLS_SCHEMA_FILE, CONTROLS_SCHEMA_FILE, "a schema")
+        if isinstance(loaded, str):
+            return [loaded]
         controls_schema = loaded
     schema = onboarder_schema(schema_path, controls_schema)
     try:

@@ -80,13 +80,10 @@ def create_app(settings: IntentAgentSettings, agent: IntentAgent) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await agent.load()
         agent.health.set("store", True, f"{len(agent.intents)} intents, {len(agent.plans)} plans loaded")
-        watcher = asyncio.create_task(readiness.watch(agent.health, agent.env.sdl, agent.env.policy,
-                                                      settings.ready_check_period_s))
+        readiness.install(agent.health, agent.env.sdl, agent.env.policy, settings.ready_check_period_s)
         try:
             yield
         finally:
-            watcher.cancel()
-            await asyncio.gather(watcher, return_exceptions=True)
             for t in list(agent.tasks):
                 t.cancel()
             await asyncio.gather(*agent.tasks, return_exceptions=True)

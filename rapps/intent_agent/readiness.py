@@ -5,8 +5,9 @@
 * ``policy``: the policy service (A1 + guardrail) answers its readiness probe, when one is configured;
 * ``e2``: every E2 node's KPM subscription is streaming, when an E2 target is configured (set by the KPM feed).
 
-``/ric/v1/health/ready`` answers 503 with the failing component and why while any of them is down, and 200 again
-once it is back, so an orchestrator stops routing operators to an rApp that could not act on their intents."""
+``/ric/v1/health/ready`` re-checks ``sdl`` and ``policy`` when asked (at most once per period) and answers 503 with
+the failing component and why while any of them is down, and 200 again once it is back, so an orchestrator stops
+routing operators to an rApp that could not act on their intents."""
 
 from __future__ import annotations
 
@@ -40,19 +41,21 @@ async def check_policy(client: httpx.AsyncClient, timeout_s: float) -> tuple[boo
     return True, "ok"
 
 
-async def watch(health: Health, sdl: SdlBackend, policy: httpx.AsyncClient | None, period_s: float) -> None:
-    """Re-check SDL and the policy service every ``period_s`` until cancelled (a check may take up to the
-    period)."""
+def install(health: Health, sdl: SdlBackend, policy: httpx.AsyncClient | None, period_s: float) -> None:
+    """Register ``sdl`` (and ``policy`` when there is a policy service) and have the readiness probe re-check them,
+    at most once per ``period_s`` (each check waits at most that long): the same mechanism as the policy
+    service's (:meth:`nextric.obs.health.Health.check_on_probe`), no background task."""
     health.register("sdl", False, "not checked yet")
     if policy is not None:
         health.register("policy", False, "not checked yet")
-    while True:
-        checks = [("sdl", check_sdl(sdl, period_s))]
+
+    async def check() -> None:
+        results = [("sdl", await check_sdl(sdl, period_s))]
         if policy is not None:
-            checks.append(("policy", check_policy(policy, period_s)))
-        for name, check in checks:
-            ok, detail = await check
+            results.append(("policy", await check_policy(policy, period_s)))
+        for name, (ok, detail) in results:
             if ok != health.is_ready(name):
                 log.info("readiness change", extra={"component": name, "ready": ok, "detail": detail})
             health.set(name, ok, detail)
-        await asyncio.sleep(period_s)
+
+    health.check_on_probe(check, period_s)

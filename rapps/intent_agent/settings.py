@@ -100,8 +100,8 @@ class IntentAgentSettings(BaseSettings):
                                   "to describe the network (the testbed may start beside it)")
     max_intents_per_tenant: int = Field(200, ge=1, description="intents one tenant (token name) may hold; a POST "
                                         "beyond it gets 409 problem+json")
-    ready_check_period_s: float = Field(2.0, gt=0, le=60, description="period of the readiness checks of SDL and "
-                                        "the policy service (/ric/v1/health/ready)")
+    ready_check_period_s: float = Field(2.0, gt=0, le=60, description="readiness probes re-check SDL and "
+                                        "the policy service at most this often (/ric/v1/health/ready)")
     max_body_bytes: int = Field(64 * 1024, ge=1024, description="largest accepted request body (413 problem+json "
                                 "above it, before the body is parsed)")
     log: LogSettings = LogSettings()

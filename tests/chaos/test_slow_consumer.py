@@ -11,13 +11,12 @@ import time
 from pathlib import Path
 
 import grpc
-import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from nextric.e2 import ids
 from nextric.e2.v1 import e2ap_pb2, e2ap_pb2_grpc
-from tests.xapps.slice_scheduler.procs import SCENARIO, start, stop
+from tests.chaos.procs import metric_total, start_testbed
+from tests.xapps.slice_scheduler.procs import start, stop
 
 ATTACK_SUBSCRIPTIONS = 2_000
 WINDOW_S = 8.0  #: the control rate is counted over this long, before and during the attack
@@ -33,8 +32,7 @@ def _rss_bytes(pid: int) -> int:
 
 
 def _controls(port: int) -> float:
-    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
-    return sum(s.value for fam in text_string_to_metric_families(text) for s in fam.samples if s.name == CONTROLS)
+    return metric_total(port, CONTROLS)
 
 
 def _rate(port: int, window_s: float) -> float:
@@ -69,9 +67,7 @@ async def _attack(target: str, hold_s: float) -> dict[str, int]:
 def test_a_stalled_subscriber_storm_leaves_the_scheduler_its_control_rate(tmp_path: Path) -> None:
     procs = []
     try:
-        tb, tb_ports = start("testbed.serve", {
-            "NEXTRIC_TESTBED_SCENARIO": str(SCENARIO), "NEXTRIC_TESTBED_SHOCKS": "none", "NEXTRIC_TESTBED_SEED": "5",
-            "NEXTRIC_TESTBED_SPEEDUP": "10", "NEXTRIC_TESTBED_LOG__LEVEL": "WARNING"}, tmp_path / "testbed.log")
+        tb, tb_ports = start_testbed(tmp_path / "testbed.log", seed=5, speedup=10)
         procs.append(tb)
         target = f"127.0.0.1:{tb_ports['e2_port']}"
         xa, xa_ports = start("xapps.slice_scheduler", {

@@ -7,17 +7,14 @@ saturate."""
 from __future__ import annotations
 
 import functools
-import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
-from tests.xapps.slice_scheduler.procs import SCENARIO, start, stop
+from tests.chaos.procs import metric_total, start_testbed
+from tests.xapps.slice_scheduler.procs import start, stop
 
 RECOVERY_S = 2.0  #: the bound of the issue: indicating again within 2 s of the testbed being ready
 OUTAGE_S = 8.0  #: how long the testbed stays down before it starts again (its start adds ~2 s): backoffs saturate
@@ -28,20 +25,8 @@ INDICATIONS = "nextric_e2_client_indications_total"
 STEERING_REPORTS = "nextric_transport_steering_decisions_total"
 
 
-def _counter(port: int, name: str) -> float:
-    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
-    return sum(s.value for fam in text_string_to_metric_families(text) for s in fam.samples if s.name == name)
-
-
 def _above(port: int, name: str, value: float) -> bool:
-    return _counter(port, name) > value
-
-
-def _testbed(tmp_path: Path, e2_port: int = 0) -> tuple[subprocess.Popen[str], dict[str, Any]]:
-    return start("testbed.serve", {
-        "NEXTRIC_TESTBED_SCENARIO": str(SCENARIO), "NEXTRIC_TESTBED_SHOCKS": "none", "NEXTRIC_TESTBED_SEED": "3",
-        "NEXTRIC_TESTBED_SPEEDUP": "20", "NEXTRIC_TESTBED_E2__PORT": str(e2_port),
-        "NEXTRIC_TESTBED_LOG__LEVEL": "WARNING"}, tmp_path / "testbed.log")
+    return metric_total(port, name) > value
 
 
 def _wait(until: float, what: str, probe: Callable[[], bool]) -> float:
@@ -57,7 +42,7 @@ def _wait(until: float, what: str, probe: Callable[[], bool]) -> float:
 def test_every_xapp_indicates_again_within_2_s_of_a_testbed_restart(tmp_path: Path) -> None:
     procs = []
     try:
-        tb, tb_ports = _testbed(tmp_path)
+        tb, tb_ports = start_testbed(tmp_path / "testbed.log", seed=3, speedup=20)
         procs.append(tb)
         target = f"127.0.0.1:{tb_ports['e2_port']}"
         http: dict[str, int] = {}
@@ -74,14 +59,15 @@ def test_every_xapp_indicates_again_within_2_s_of_a_testbed_restart(tmp_path: Pa
         deadline = time.monotonic() + 90
         for module, port in http.items():
             _wait(deadline, f"{module}'s first indication", functools.partial(_above, port, INDICATIONS, 0.0))
-        _wait(deadline, "the steering's first decision", lambda: _counter(steering, STEERING_REPORTS) > 0)
+        _wait(deadline, "the steering's first decision", lambda: metric_total(steering, STEERING_REPORTS) > 0)
 
         tb.kill()
         tb.wait(timeout=10)
         time.sleep(OUTAGE_S)  # the xApps notice the loss and back off
-        before = {m: _counter(p, INDICATIONS) for m, p in http.items()}
-        steer_before = _counter(steering, STEERING_REPORTS)
-        tb, _ = _testbed(tmp_path, tb_ports["e2_port"])  # returns once the new testbed is bound (its JSON line)
+        before = {m: metric_total(p, INDICATIONS) for m, p in http.items()}
+        steer_before = metric_total(steering, STEERING_REPORTS)
+        # returns once the new testbed is bound (its JSON line)
+        tb, _ = start_testbed(tmp_path / "testbed.log", seed=3, speedup=20, e2_port=tb_ports["e2_port"])
         procs.append(tb)
         ready = time.monotonic()
         took = {}
@@ -89,8 +75,9 @@ def test_every_xapp_indicates_again_within_2_s_of_a_testbed_restart(tmp_path: Pa
             at = _wait(ready + 30, f"{module} indicating again",
                        functools.partial(_above, port, INDICATIONS, before[module]))
             took[module] = at - ready
-        took["xapps.transport_steering"] = _wait(ready + 30, "the steering deciding again",
-                                                 lambda: _counter(steering, STEERING_REPORTS) > steer_before) - ready
+        took["xapps.transport_steering"] = _wait(
+            ready + 30, "the steering deciding again", functools.partial(_above, steering, STEERING_REPORTS,
+                                                                         steer_before)) - ready
     finally:
         for p in procs:
             stop(p)
