@@ -32,7 +32,7 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "nextric needs Python >= 3.11")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev,train,plots,gym]'
+	$(BIN)/python -m pip install -q -e '.[dev,train,plots,gym,dist]'
 	rm -f $(VENV)/.installed-*
 	touch $@
 

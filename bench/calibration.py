@@ -28,8 +28,8 @@ from __future__ import annotations
 import argparse
 import copy
 import hashlib
+import os
 import time
-from concurrent.futures import ProcessPoolExecutor
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from bench.common import RESULTS_DIR, machine, save_results
+from nextric.parallel import BACKENDS, ParallelSettings, WorkerPool
 from rapps.intent_agent.planner.library import library
 from rapps.intent_agent.worldmodels.features import CityRaster, Context
 from rapps.intent_agent.worldmodels.seeds import EVAL_SEEDS, TUNE_SEEDS
@@ -159,6 +160,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--warmup", type=int, default=6, help="slow steps under the uniform plan before the horizon")
     ap.add_argument("--regimes", nargs="+", default=list(REGIMES))
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--backend", choices=BACKENDS, default="process",
+                    help="where the horizons run (ray: local, or the cluster at RAY_ADDRESS); same numbers")
     ap.add_argument("--out", type=Path, default=RESULTS_DIR / "calibration.json")
     a = ap.parse_args(argv)
     sc = load_scenario(a.scenario)
@@ -169,12 +172,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     t0 = time.perf_counter()
     jobs = [(a.scenario, r, s, a.warmup, a.plans) for r in a.regimes for s in seeds]
     cols = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*cols, console=console) as prog, ProcessPoolExecutor(a.workers) as pool:
-        task = prog.add_task("horizons (uniform + library plans)", total=len(jobs))
-        runs = []
-        for fut in [pool.submit(run_context, *j) for j in jobs]:
-            runs.append(fut.result())
-            prog.advance(task)
+    settings = ParallelSettings.of(a.backend, a.workers, os.environ)
+    with Progress(*cols, console=console) as prog, WorkerPool(settings) as pool:
+        runs = pool.starmap(run_context, jobs, prog, "horizons (uniform + library plans)")
     res: dict[str, Any] = {"host": machine(), "scenario": sc.name, "scenario_file": sc.source,
                            "seed_set": "evaluation" if a.evaluate else "tuning",
                            "scenario_sha256": scenario_hash(sc), "seeds": seeds, "plans": a.plans,

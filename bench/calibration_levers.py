@@ -29,8 +29,8 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import os
 import tempfile
-from concurrent.futures import ProcessPoolExecutor
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,7 @@ import numpy as np
 import yaml
 
 from bench.calibration import run_context
+from nextric.parallel import BACKENDS, ParallelSettings, WorkerPool
 from rapps.intent_agent.worldmodels.seeds import TUNE_SEEDS
 
 BASE = "twm_poc"
@@ -98,15 +99,15 @@ def _write(doc: dict[str, Any], path: Path, levers: dict[str, Any] | None = None
     return path
 
 
-def dimension(levers: dict[str, Any], target: float, workers: int = 2) -> dict[str, float]:
-    """Link capacities (Mbit/s, rounded to 10) by the ``dim`` rule (module docstring)."""
+def dimension(levers: dict[str, Any], target: float, parallel: ParallelSettings | None = None) -> dict[str, float]:
+    """Link capacities (Mbit/s, rounded to 10) by the ``dim`` rule (module docstring); the dimensioning horizons
+    run on ``parallel`` (default: a process pool of 2)."""
     doc = overlay(levers)
     links = [ln["name"] for ln in doc["transport"]["links"]]
     with tempfile.TemporaryDirectory() as tmp:
         src = str(_write(doc, Path(tmp) / "unconstrained.yaml"))
-        with ProcessPoolExecutor(workers) as pool:
-            runs = list(pool.map(run_context, *zip(*[(src, r, s, 6, 1) for r in DIM_REGIMES for s in DIM_SEEDS],
-                                                    strict=True)))
+        with WorkerPool(parallel or ParallelSettings("process", 2)) as pool:
+            runs = pool.starmap(run_context, [(src, r, s, 6, 1) for r in DIM_REGIMES for s in DIM_SEEDS])
     p95 = np.mean([np.asarray(r["link_ratio_p95"]) * UNCONSTRAINED_MBPS for r in runs], axis=0)
     caps = {n: float(round(max(float(p), 1.0) / target, -1)) for n, p in zip(links, p95, strict=True)}
     node_uplink = {ln["src"]: ln["name"] for ln in doc["transport"]["links"] if ln["dst"] == "HUB"}
@@ -116,15 +117,18 @@ def dimension(levers: dict[str, Any], target: float, workers: int = 2) -> dict[s
     return caps
 
 
-def city(levers: dict[str, Any]) -> dict[str, Any]:
+def city(levers: dict[str, Any], parallel: ParallelSettings | None = None) -> dict[str, Any]:
     """The overlay with its links dimensioned."""
-    return overlay(levers, dimension(levers, float(levers.get("dim", 0.7))))
+    return overlay(levers, dimension(levers, float(levers.get("dim", 0.7)), parallel))
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser(prog="python -m bench.calibration_levers", description=__doc__.splitlines()[0])
     ap.add_argument("levers", help="JSON object of levers (see the module docstring)")
     ap.add_argument("--out", type=Path, required=True, help="where to write the overlay YAML")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--backend", choices=BACKENDS, default="process",
+                    help="where the dimensioning horizons run (ray: local, or the cluster at RAY_ADDRESS)")
     a = ap.parse_args(argv)
     try:
         levers = json.loads(a.levers)
@@ -132,7 +136,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         ap.error(f"levers: not JSON ({e})")
     if not isinstance(levers, dict):
         ap.error("levers: expected a JSON object")
-    doc = city(levers)
+    doc = city(levers, ParallelSettings.of(a.backend, a.workers, os.environ))
     _write(doc, a.out, levers)
     print(json.dumps({"out": str(a.out), "capacities": {ln["name"]: ln["capacity_mbps"]
                                                          for ln in doc["transport"]["links"]}}))

@@ -34,6 +34,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from bench.common import machine, quick_or_full_main
+from bench.timing import MIN_REPEATS, Spread
 from nextric.phy.estimators import ChannelEstimator, LMMSEEstimatedCov, LMMSETrueCov, LSEstimator
 from nextric.phy.neural import load_ce_model
 from testbed.core.pilots import PilotConfig, generate_pilots, tdl_channel, tdl_profile
@@ -51,24 +52,28 @@ def true_nmse_db(h_hat: np.ndarray, h: np.ndarray) -> float:
     return float(10 * np.log10((np.abs(h_hat - h) ** 2).sum() / (np.abs(h) ** 2).sum()))
 
 
-def latency_us(estimators: dict[str, ChannelEstimator], n: int = 64, repeats: int = 15) -> dict[str, dict[str, float]]:
-    """Per 4-PRB block (one observation = one slot of 4 PRBs): median and p90 of a batch of ``n``, divided by n."""
+def latency_us(estimators: dict[str, ChannelEstimator], n: int = 64, repeats: int = 15) -> dict[str, dict[str, Any]]:
+    """Per 4-PRB block (one observation = one slot of 4 PRBs): median, p90 and spread of ``repeats`` (>= 3) batches
+    of ``n``, divided by n; every estimator warmed up once, then the estimators alternated batch by batch so that
+    load from other processes hits them alike."""
+    if repeats < MIN_REPEATS:
+        raise ValueError(f"repeats must be >= {MIN_REPEATS}, got {repeats}")
     rng = np.random.default_rng(99)
     cfg = PilotConfig()
     d, p = tdl_profile("TDL-C", 100.0)
     h = tdl_channel(d, p, np.full(n, 50.0), cfg, rng)
     obs = generate_pilots(h, np.full(n, 10.0), np.full(n, 50.0), cfg, "TDL-C", 100.0, rng)
-    out = {}
-    for name, e in estimators.items():
+    for e in estimators.values():
         e.estimate(obs)
-        ts = []
-        for _ in range(repeats):
+    ts: dict[str, list[float]] = {name: [] for name in estimators}
+    for _ in range(repeats):
+        for name, e in estimators.items():
             t0 = time.perf_counter()
             e.estimate(obs)
-            ts.append((time.perf_counter() - t0) / n * 1e6)
-        out[name] = {"per_block_us_p50": float(np.median(ts)), "per_block_us_p90": float(np.percentile(ts, 90)),
-                     "per_prb_us_p50": float(np.median(ts)) / cfg.n_prb}
-    return out
+            ts[name].append((time.perf_counter() - t0) / n * 1e6)
+    return {name: {"per_block_us_p50": float(np.median(t)), "per_block_us_p90": float(np.percentile(t, 90)),
+                   "per_prb_us_p50": float(np.median(t)) / cfg.n_prb, "per_block_us": Spread.of(t).as_dict()}
+            for name, t in ts.items()}
 
 
 def run(quick: bool, console: Console) -> dict[str, Any]:

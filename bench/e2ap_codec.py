@@ -24,6 +24,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.common import RESULTS_DIR, machine, save_results
+from bench.timing import MIN_REPEATS, Spread
 from nextric.e2 import ids
 from nextric.e2.v1 import common_pb2, e2ap_pb2
 from nextric.e2ap import kpm
@@ -68,15 +69,16 @@ def protobuf_indication(ues: int = UES) -> e2ap_pb2.RicIndication:
         granularity_period_ms=1000, measurement_names=list(NAMES), sets=sets))
 
 
-def rate(fn: Callable[[], Any], seconds: float) -> float:
-    """Calls per second of ``fn`` over about ``seconds`` (at least 20 calls)."""
-    n, t0 = 0, time.perf_counter()
+def rates(fn: Callable[[], Any], seconds: float) -> tuple[float, float]:
+    """Calls per wall second and per CPU second of this process (what one core would do: steadier than wall
+    time on a shared host) of ``fn`` over about ``seconds`` (at least 20 calls)."""
+    n, t0, c0 = 0, time.perf_counter(), time.process_time()
     while True:
         fn()
         n += 1
         elapsed = time.perf_counter() - t0
         if elapsed >= seconds and n >= 20:
-            return n / elapsed
+            return n / elapsed, n / max(time.process_time() - c0, 1e-9)
 
 
 def profile_top(fn: Callable[[], Any], calls: int = 30, top: int = 6) -> list[dict[str, Any]]:
@@ -108,12 +110,19 @@ def run(seconds: float = 1.0, repeats: int = 3) -> dict[str, Any]:
         "asn1tools_kpm_message_decode": lambda: other.decode("E2SM-KPM-IndicationMessage", msg_bytes),
     }
     samples: dict[str, list[float]] = {k: [] for k in cases}
+    per_cpu: dict[str, list[float]] = {k: [] for k in cases}
+    for fn in cases.values():  # warm-up, untimed
+        rates(fn, 0.2 * seconds)
     for _ in range(repeats):  # interleaved, so drift on a shared host hits every case alike
         for name, fn in cases.items():
-            samples[name].append(rate(fn, seconds))
+            wall_rate, cpu_rate = rates(fn, seconds)
+            samples[name].append(wall_rate)
+            per_cpu[name].append(cpu_rate)
     results: dict[str, dict[str, Any]] = {
         name: {"median_per_s": statistics.median(v), "min_per_s": min(v), "max_per_s": max(v),
-               "spread_pct": 100.0 * (max(v) - min(v)) / statistics.median(v), "samples_per_s": v}
+               "spread_pct": 100.0 * (max(v) - min(v)) / statistics.median(v), "samples_per_s": v,
+               "spread_per_s": Spread.of(v).as_dict(), "per_cpu_s": Spread.of(per_cpu[name]).as_dict(),
+               "utilisation": Spread.of([w / c for w, c in zip(v, per_cpu[name], strict=True)]).as_dict()}
         for name, v in samples.items()}
     dec: float = results["e2ap_decode"]["median_per_s"]
     enc: float = results["e2ap_encode"]["median_per_s"]
@@ -123,6 +132,9 @@ def run(seconds: float = 1.0, repeats: int = 3) -> dict[str, Any]:
         "seconds_per_sample": seconds, "repeats": repeats, "results": results,
         "ratio_to_protobuf": {"decode": dec / results["protobuf_decode"]["median_per_s"],
                               "encode": enc / results["protobuf_encode"]["median_per_s"]},
+        "ratio_to_protobuf_per_repeat": {  # repeat i of each case ran side by side: one ratio per repeat
+            op: Spread.of([a / b for a, b in zip(samples[f"e2ap_{op}"], samples[f"protobuf_{op}"], strict=True)]
+                          ).as_dict() for op in ("decode", "encode")},
         "target_per_s": TARGET_PER_S,
         "target_met": {"decode": dec >= TARGET_PER_S, "encode": enc >= TARGET_PER_S},
         "decode_profile": profile_top(lambda: decode_indication(pdu_bytes)),
@@ -134,11 +146,12 @@ def run(seconds: float = 1.0, repeats: int = 3) -> dict[str, Any]:
 def print_table(res: dict[str, Any], console: Console | None = None) -> None:
     console = console or Console()
     table = Table(title=res["what"])
-    for col in ("path", "median /s", "min /s", "max /s", "spread %"):
+    for col in ("path", "median /s", "min /s", "max /s", "spread %", "per CPU s (median)", "core share"):
         table.add_column(col)
     for name, r in res["results"].items():
         table.add_row(name, f"{r['median_per_s']:,.0f}", f"{r['min_per_s']:,.0f}", f"{r['max_per_s']:,.0f}",
-                      f"{r['spread_pct']:.1f}")
+                      f"{r['spread_pct']:.1f}", f"{r['per_cpu_s']['median']:,.0f}",
+                      f"{r['utilisation']['median']:.2f}")
     console.print(table)
     ratio = res["ratio_to_protobuf"]
     console.print(f"E2AP/protobuf: decode x{ratio['decode']:.4f}, encode x{ratio['encode']:.4f}; "
@@ -153,7 +166,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--repeats", type=int, default=3, help="samples per path (median and spread reported)")
     ap.add_argument("--out", type=Path, default=RESULTS_DIR / "e2ap_codec.json")
     a = ap.parse_args(argv)
-    res = run(a.seconds, max(3, a.repeats))
+    res = run(a.seconds, max(MIN_REPEATS, a.repeats))
     print_table(res)
     path = save_results(a.out.stem, res, a.out.parent)
     print(path)

@@ -27,6 +27,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.common import RESULTS_DIR, machine, percentile_ms, save_results
+from bench.timing import MIN_REPEATS, Spread
 from rapps.intent_agent.compiler.compile import IntentCompiler
 from rapps.intent_agent.compiler.domain import domain_of
 from rapps.intent_agent.compiler.kb import KnowledgeBase
@@ -127,7 +128,9 @@ def judge(entry: dict[str, Any], result: CompileResult) -> Verdict:
     return Verdict(not why, drop, inverted, "; ".join(why))
 
 
-def run(split: str = "all", repeats: int = 3) -> dict[str, Any]:
+def run(split: str = "all", repeats: int = MIN_REPEATS) -> dict[str, Any]:
+    if repeats < MIN_REPEATS:
+        raise ValueError(f"repeats must be >= {MIN_REPEATS}, got {repeats}")
     domain, kb = domain_of(topology_of(load_scenario("twm_poc"))), KnowledgeBase.load()
     rows = load_corpus(split)
     t0 = time.perf_counter()
@@ -141,6 +144,7 @@ def run(split: str = "all", repeats: int = 3) -> dict[str, Any]:
                            "clock": CLOCK, "embedding_load_s": round(load_s, 3), "paths": {}}
     for name, comp in compilers.items():
         lat: list[int] = []
+        cpu: list[int] = []  #: this process's CPU per compile: the service time, whatever else runs on the host
         lat_model: list[int] = []  #: compiles in which the embedding model ran
         per_cat: dict[str, list[int]] = defaultdict(list)
         per_split: dict[str, list[int]] = defaultdict(list)
@@ -150,9 +154,10 @@ def run(split: str = "all", repeats: int = 3) -> dict[str, Any]:
             res = comp.compile(r["text"], now=CLOCK)
             for _ in range(repeats):
                 calls = matcher.calls
-                a = time.perf_counter_ns()
+                a, c = time.perf_counter_ns(), time.process_time_ns()
                 comp.compile(r["text"], now=CLOCK)
                 lat.append(time.perf_counter_ns() - a)
+                cpu.append(time.process_time_ns() - c)
                 if matcher.calls > calls:
                     lat_model.append(lat[-1])
             v = judge(r, res)
@@ -173,6 +178,12 @@ def run(split: str = "all", repeats: int = 3) -> dict[str, Any]:
             "inverted_constraints": inverted,
             "latency_ms": {"p50": round(percentile_ms(lat, 50), 3), "p99": round(percentile_ms(lat, 99), 3),
                            "max": round(percentile_ms(lat, 100), 3), "samples": len(lat)},
+            # pass k = the k-th timed compile of every phrasing: one distribution per pass, median and spread
+            "latency_ms_per_pass": {f"p{q}": Spread.of([percentile_ms(lat[k::repeats], q)
+                                                        for k in range(repeats)]).as_dict() for q in (50, 99)},
+            "cpu_ms_per_pass": {f"p{q}": Spread.of([percentile_ms(cpu[k::repeats], q)
+                                                     for k in range(repeats)]).as_dict() for q in (50, 99)},
+            "utilisation": sum(cpu) / max(sum(lat), 1),  # CPU / wall over the timed compiles (1.0: never waited)
             "latency_ms_model_ran": {"p50": round(percentile_ms(lat_model, 50), 3) if lat_model else None,
                                      "p99": round(percentile_ms(lat_model, 99), 3) if lat_model else None,
                                      "samples": len(lat_model)},
@@ -209,6 +220,12 @@ def print_table(payload: dict[str, Any], console: Console) -> None:
                                         f"{p['latency_ms_model_ran']['p99']:.2f} "
                                         f"(n={p['latency_ms_model_ran']['samples']})"
                                         if p["latency_ms_model_ran"]["samples"] else "-" for p in paths.values()])
+    t.add_row("  p99 per pass: median [min-max]", *[
+        "{median:.2f} [{min:.2f}-{max:.2f}]".format(**p["latency_ms_per_pass"]["p99"]) for p in paths.values()])
+    t.add_row("  CPU p50 / p99 ms (per pass, median)", *[
+        f"{p['cpu_ms_per_pass']['p50']['median']:.2f} / {p['cpu_ms_per_pass']['p99']['median']:.2f}"
+        for p in paths.values()])
+    t.add_row("  CPU / wall over the compiles", *[f"{p['utilisation']:.2f}" for p in paths.values()])
     console.print(t)
     console.print(f"embedding layer load (model + concept anchors, once): {payload['embedding_load_s']:.2f} s")
 
@@ -217,7 +234,8 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="nextric bench intents", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--split", choices=["all", "dev", "heldout"], default="all")
-    ap.add_argument("--repeats", type=int, default=3, help="timed compiles per phrasing (after one untimed)")
+    ap.add_argument("--repeats", type=int, default=MIN_REPEATS,
+                    help="timed compiles per phrasing, after one untimed (>= 3: one latency distribution per pass)")
     ap.add_argument("--failures", action="store_true", help="print every phrasing judged wrong")
     ap.add_argument("--out", type=Path, default=RESULTS_DIR / "intents.json")
     args = ap.parse_args(argv)

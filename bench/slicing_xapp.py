@@ -1,20 +1,24 @@
 """Slice-scheduler xApp alone vs the static uniform split: SCM and control cost, plus decision latency.
 
-In-process on the pure decision step (``xapps.slice_scheduler.decide.decide_cell``: allocator + guardrail,
-the code the app runs) and the testbed's :class:`Emulator` (no gRPC): per scenario x seed, two legs over one
-horizon (``slow_per_horizon`` x ``fast_per_slow`` sub-steps) from the same seed -- the uniform 1/3 isolated
-split and the xApp deciding every control period (one fast sub-step, 1 s simulated). KPIs and cost come from
-:mod:`nextric.kpi`; the PRB share of a slice in a slow step is the mean of max(min ratio, PRBs used /
+In-process on the pure decision step (``xapps.slice_scheduler.decide.decide_cells``: allocator + guardrail over
+every cell of a round, the code the app runs) and the testbed's :class:`Emulator` (no gRPC): per scenario x seed,
+two legs over one horizon (``slow_per_horizon`` x ``fast_per_slow`` sub-steps) from the same seed -- the
+uniform 1/3 isolated split and the xApp deciding every control period (one fast sub-step, 1 s simulated). KPIs
+and cost come from :mod:`nextric.kpi`; the PRB share of a slice in a slow step is the mean of max(min ratio, PRBs used /
 cell PRBs) (what the policy reserves, or what the slice took when it borrowed more); transport shares stay
 uniform in both legs (this xApp does not touch transport). Decision latency: every cell's decision of one
-period, timed, for the 10 PoC cells and 1000 synthetic cells.
+period, timed, for the 10 PoC cells and 1000 synthetic cells: the per-cell path (``decide_cell`` per cell, the
+baseline) and the batched round (``decide_cells``) in interleaved windows of rounds, with the same inputs, their
+decisions compared (target: p99 <= 20 ms per 1000-cell round).
 
     python -m bench.slicing_xapp [--seeds 32] [--quick] [--workers 2] [--out bench/results/slicing_xapp.json]
+    python -m bench.slicing_xapp --latency-only [--quick] [--repeats 5]   # -> slicing_xapp_latency.json
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -27,8 +31,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from bench.common import RESULTS_DIR, machine, save_results
+from bench.timing import Spread, interleaved
 from nextric.control.slices import SliceObservation, SliceSla
-from nextric.guardrail import GuardrailState
+from nextric.guardrail import Decision, GuardrailState
 from nextric.kpi import control_cost, cost_reduction, summarise
 from testbed.core.engine import Emulator, StepRecord
 from testbed.core.params import ScenarioParams
@@ -37,7 +42,7 @@ from testbed.core.scenario import load_scenario
 from testbed.core.scheduler import shares_to_ratios
 from testbed.core.shocks import ShockRegime
 from testbed.policies import uniform_shares
-from xapps.slice_scheduler.decide import decide_cell
+from xapps.slice_scheduler.decide import CellInput, decide_cell, decide_cells
 
 REGIMES = ("hotspot-ID", "hotspot-OOD", "wave-ID", "wave-OOD")
 RAN_LIMITED = "ran_limited"  # bundled scenario (testbed/scenarios/ran_limited.yaml)
@@ -83,18 +88,15 @@ def _leg(sc: ScenarioParams, emu: Emulator, xapp: bool) -> Leg:
         if not xapp:
             continue
         policies: list[SlicePolicy] = []
-        for cell in report.cells:
-            key = str(cell.cell_id)
-            obs = [
-                SliceObservation(f"{s.sst}-{s.sd}", s.offered_mbps, s.thp_dl_mbps, s.prb_used_dl, s.packet_loss,
-                                 s.p99_delay_ms)
-                for s in cell.slices
-            ]
-            guard = guards.get(key, GuardrailState())
-            d = decide_cell(key, obs, slas, cell.prb_avail_dl, previous.get(key), guard, emu.t_s)
+        inputs = [CellInput(str(cell.cell_id), [
+            SliceObservation(f"{s.sst}-{s.sd}", s.offered_mbps, s.thp_dl_mbps, s.prb_used_dl, s.packet_loss,
+                             s.p99_delay_ms) for s in cell.slices], slas, cell.prb_avail_dl,
+            previous.get(str(cell.cell_id)), guards.get(str(cell.cell_id), GuardrailState())) for cell in report.cells]
+        for cell, x, d in zip(report.cells, inputs, decide_cells(inputs, emu.t_s), strict=True):  # as the xApp does
+            key = x.cell_key
             if d.sent is None:
                 continue
-            guards[key] = guard.applied(d.verdict.action, emu.t_s)
+            guards[key] = x.guard.applied(d.verdict.action, emu.t_s)
             previous[key] = {k: r[1] for k, r in d.sent.items()}
             for s in cell.slices:
                 ded, mn, mx = d.sent[f"{s.sst}-{s.sd}"]
@@ -139,27 +141,113 @@ def _synthetic(n_cells: int, rng: np.random.Generator) -> list[tuple[str, list[S
     return out
 
 
-def decision_latency(n_cells: int, periods: int, seed: int = 0) -> dict[str, float]:
-    """Wall time of one period's decisions (allocator + guardrail + state update) for ``n_cells`` cells."""
+@dataclass
+class _Round:
+    """One decision path's state across periods: the guardrail state and last min ratios of each cell, and the
+    wall time of each round it ran."""
+
+    guards: dict[str, GuardrailState]
+    previous: dict[str, dict[str, int]]
+    samples_ms: list[float]
+    sent: list[dict[str, dict[str, tuple[int, int, int]] | None]]
+    flagged: int = 0  #: decisions where some guardrail rule fired (the batched check hands those to ``check``)
+    decided: int = 0
+
+
+def _per_cell_round(st: _Round, cells: list[tuple[str, list[SliceObservation], float]],
+                    slas: dict[str, SliceSla], now: float) -> None:
+    """The baseline: every cell decided alone (``decide_cell``), then its state updated."""
+    t0 = time.perf_counter_ns()
+    sent: dict[str, dict[str, tuple[int, int, int]] | None] = {}
+    for key, obs, n_prb in cells:
+        guard = st.guards.get(key, GuardrailState())
+        d = decide_cell(key, obs, slas, n_prb, st.previous.get(key), guard, now)
+        sent[key] = d.sent
+        if d.sent is not None:
+            st.guards[key] = guard.applied(d.verdict.action, now)
+            st.previous[key] = {k: r[1] for k, r in d.sent.items()}
+    st.samples_ms.append((time.perf_counter_ns() - t0) / 1e6)
+    st.sent.append(sent)
+
+
+def _batched_round(st: _Round, cells: list[tuple[str, list[SliceObservation], float]],
+                   slas: dict[str, SliceSla], now: float) -> None:
+    """What the xApp runs: the whole round in one ``decide_cells`` call, then each cell's state updated."""
+    t0 = time.perf_counter_ns()
+    inputs = [CellInput(key, obs, slas, n_prb, st.previous.get(key), st.guards.get(key, GuardrailState()))
+              for key, obs, n_prb in cells]
+    sent: dict[str, dict[str, tuple[int, int, int]] | None] = {}
+    decisions = decide_cells(inputs, now)
+    for x, d in zip(inputs, decisions, strict=True):
+        sent[x.cell_key] = d.sent
+        if d.sent is not None:
+            st.guards[x.cell_key] = x.guard.applied(d.verdict.action, now)
+            st.previous[x.cell_key] = {k: r[1] for k, r in d.sent.items()}
+    st.samples_ms.append((time.perf_counter_ns() - t0) / 1e6)
+    st.sent.append(sent)
+    st.decided += len(decisions)
+    st.flagged += sum(1 for d in decisions if d.verdict.reasons or d.verdict.decision is not Decision.ALLOW)
+
+
+def decision_latency(n_cells: int, periods: int, repeats: int = 5, seed: int = 0) -> dict[str, Any]:
+    """Wall time of one period's decisions (allocator + guardrail + state update) of ``n_cells`` cells, per-cell
+    path (baseline) against the batched round, interleaved: ``repeats`` windows of ``periods`` rounds each (after
+    one warm-up window), both paths fed the same observations and each keeping its own state. Per window the
+    p50 / p99 of the round latency; the decisions of the two paths are compared round by round."""
     rng = np.random.default_rng(seed)
     sc = load_scenario("twm_poc")
     slas = slice_slas(sc)
-    guards: dict[str, GuardrailState] = {}  # one per cell: a check only needs its own cell's state
-    previous: dict[str, dict[str, int]] = {}
-    samples = []
-    for t in range(periods):
-        cells = _synthetic(n_cells, rng)
-        t0 = time.perf_counter_ns()
-        for key, obs, n_prb in cells:
-            guard = guards.get(key, GuardrailState())
-            d = decide_cell(key, obs, slas, n_prb, previous.get(key), guard, float(t))
-            if d.sent is not None:
-                guards[key] = guard.applied(d.verdict.action, float(t))
-                previous[key] = {k: r[1] for k, r in d.sent.items()}
-        samples.append(time.perf_counter_ns() - t0)
-    a = np.asarray(samples[min(5, periods - 1):], dtype=np.float64) / 1e6
-    return {"cells": n_cells, "periods": periods, "p50_ms": float(np.percentile(a, 50)),
-            "p99_ms": float(np.percentile(a, 99)), "per_cell_p50_us": float(np.percentile(a, 50) * 1e3 / n_cells)}
+    inputs = [_synthetic(n_cells, rng) for _ in range(periods * (repeats + 1))]
+    # the pre-generated inputs are ~10^5-10^6 long-lived objects of the bench, not of the xApp: keep the cyclic
+    # GC from walking them in every full collection (it would charge both paths for the bench's own heap)
+    gc.collect()
+    gc.freeze()
+    base = _Round({}, {}, [], [])
+    cand = _Round({}, {}, [], [])
+    cursor = {"base": 0, "cand": 0}
+
+    def window(st: _Round, name: str, fn: Any) -> None:
+        for _ in range(periods):
+            k = cursor[name]
+            fn(st, inputs[k], slas, float(k))
+            cursor[name] = k + 1
+
+    tb, tc, ratio = interleaved(lambda: window(base, "base", _per_cell_round),
+                                lambda: window(cand, "cand", _batched_round), repeats=repeats, warmup=1)
+    gc.unfreeze()
+    identical = base.sent == cand.sent
+    if not identical:
+        raise AssertionError("batched round decided differently from the per-cell path")
+
+    def per_window(samples: list[float], q: float) -> Spread:
+        timed_windows = [samples[(w + 1) * periods:(w + 2) * periods] for w in range(repeats)]  # no warm-up
+        return Spread.of([float(np.percentile(w, q)) for w in timed_windows])
+
+    out: dict[str, Any] = {"cells": n_cells, "periods_per_window": periods, "repeats": repeats,
+                           "decisions_identical": identical,
+                           "guardrail_flagged_share": cand.flagged / max(cand.decided, 1)}
+    for name, st, timing in (("per_cell", base, tb), ("batched", cand, tc)):
+        p50, p99 = per_window(st.samples_ms, 50), per_window(st.samples_ms, 99)
+        out[name] = {"p50_ms": p50.as_dict(), "p99_ms": p99.as_dict(), "window": timing.as_dict(),
+                     "per_cell_p50_us": p50.median * 1e3 / n_cells,
+                     "cpu_ms_per_round": timing.cpu_s.median * 1e3 / periods}
+    out["speedup_window"] = {"median": 1.0 / ratio.median, "min": 1.0 / ratio.max, "max": 1.0 / ratio.min}
+    out["speedup_p99"] = out["per_cell"]["p99_ms"]["median"] / max(out["batched"]["p99_ms"]["median"], 1e-12)
+    return out
+
+
+def print_latency(console: Console, lat: dict[str, Any]) -> None:
+    for name in ("per_cell", "batched"):
+        r = lat[name]
+        console.print(
+            f"decision latency, {lat['cells']} cells, {name:8s}: p99 per round {r['p99_ms']['median']:.2f} ms "
+            f"(windows {r['p99_ms']['min']:.2f}-{r['p99_ms']['max']:.2f}), p50 {r['p50_ms']['median']:.2f} ms "
+            f"({r['per_cell_p50_us']:.1f} us per cell), CPU {r['cpu_ms_per_round']:.1f} ms per round, "
+            f"utilisation {r['window']['utilisation']:.0%} of {r['window']['cores']} cores")
+    console.print(f"  batched vs per-cell: {lat['speedup_window']['median']:.1f}x faster per window "
+                  f"(pairs {lat['speedup_window']['min']:.1f}-{lat['speedup_window']['max']:.1f}x), p99 ratio "
+                  f"{lat['speedup_p99']:.1f}x; decisions identical: {lat['decisions_identical']}; guardrail rule "
+                  f"fired (per-action check) in {lat['guardrail_flagged_share']:.1%} of decisions")
 
 
 def summarise_runs(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -206,6 +294,42 @@ def plot(summary: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
+def _periods(n_cells: int, quick: bool) -> int:
+    if n_cells <= 10:
+        return 20 if quick else 100
+    return 5 if quick else 30
+
+
+def latency_main(quick: bool, repeats: int, out: Path) -> int:
+    """Decision latency alone: 10 and 1000 cells, per-cell vs batched, interleaved windows."""
+    console = Console()
+    t0 = time.perf_counter()
+    cols = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    latency = []
+    with Progress(*cols, console=console) as progress:
+        task = progress.add_task("decision latency (per-cell vs batched)", total=2)
+        for n in (10, 1000):
+            latency.append(decision_latency(n, _periods(n, quick), max(3, repeats)))
+            progress.advance(task)
+    for lat in latency:
+        print_latency(console, lat)
+    target = next(lat for lat in latency if lat["cells"] == 1000)["batched"]["p99_ms"]["median"]
+    payload = {
+        "bench": "slicing_xapp_latency",
+        "command": "python -m bench.slicing_xapp --latency-only" + (" --quick" if quick else "")
+        + f" --repeats {max(3, repeats)}",
+        "machine": machine(),
+        "wall_s": time.perf_counter() - t0,
+        "what": "one decision round (allocator + guardrail + state update) of every cell; windows of rounds, "
+                "per-cell path (decide_cell per cell, the baseline) and batched (decide_cells) interleaved",
+        "target": {"p99_ms_1000_cells": 20.0, "batched_p99_ms_median": target, "met": target <= 20.0},
+        "decision_latency": latency,
+    }
+    path = save_results(out.stem, payload, out.parent)
+    console.print(f"saved {path}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("--seeds", type=int, default=32)
@@ -213,7 +337,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--extra-seeds", type=int, default=8, help="seeds of the RAN-limited variant city")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--out", type=Path, default=RESULTS_DIR / "slicing_xapp.json")
+    ap.add_argument("--latency-only", action="store_true",
+                    help="only the decision latency, per-cell vs batched (saved as slicing_xapp_latency.json)")
+    ap.add_argument("--repeats", type=int, default=5, help="latency windows per path (>= 3)")
     args = ap.parse_args(argv)
+    if args.latency_only:
+        return latency_main(args.quick, args.repeats, args.out.parent / "slicing_xapp_latency.json")
     seeds = 4 if args.quick else args.seeds
     extra = 2 if args.quick else args.extra_seeds
     jobs = [("twm_poc", r, seed) for r in REGIMES for seed in range(seeds)]
@@ -228,11 +357,10 @@ def main(argv: list[str] | None = None) -> int:
         for f in futures:
             runs.append(f.result())
             progress.advance(task)
-        lat_task = progress.add_task("decision latency", total=2)
-        periods = 50 if args.quick else 200
+        lat_task = progress.add_task("decision latency (per-cell vs batched)", total=2)
         latency = []
         for n in (10, 1000):
-            latency.append(decision_latency(n, periods if n == 10 else periods // 4))
+            latency.append(decision_latency(n, _periods(n, args.quick), max(3, args.repeats)))
             progress.advance(lat_task)
     summary = summarise_runs(runs)
     table = Table(title="slice scheduler xApp vs static uniform split (means over seeds)")
@@ -245,8 +373,7 @@ def main(argv: list[str] | None = None) -> int:
                       f"{100 * row['urllc_sla_kept_uniform']:.0f} / {100 * row['urllc_sla_kept_xapp']:.0f} %")
     console.print(table)
     for lat in latency:
-        console.print(f"decision latency, {lat['cells']} cells: p50 {lat['p50_ms']:.2f} ms, p99 {lat['p99_ms']:.2f} ms "
-                      f"per period ({lat['per_cell_p50_us']:.1f} us per cell)")
+        print_latency(console, lat)
     payload = {
         "bench": "slicing_xapp",
         "command": "python -m bench.slicing_xapp"

@@ -24,8 +24,8 @@ twin and emulator (within each context over its plans, averaged; and pooled over
 from __future__ import annotations
 
 import argparse
+import os
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,7 @@ from bench.common import RESULTS_DIR, machine, save_results
 from bench.loop import EmulatorLoop, default_laws, slice_defaults
 from nextric.control.batch import plans_to_batch
 from nextric.control.policy import EMPTY_PLAN, ControlPlan
+from nextric.parallel import BACKENDS, ParallelSettings, WorkerPool
 from nextric.topology import Topology
 from rapps.intent_agent.compiler.spec import Target
 from rapps.intent_agent.plans.candidates import Observed, candidates
@@ -308,6 +309,8 @@ def main(argv: list[str] | None = None) -> int:
                     "shock processes start empty: several mean shock durations bring them to steady state)")
     ap.add_argument("--history", type=int, default=32, help="KPM reports (slow steps) the twins are built from")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--backend", choices=BACKENDS, default="process",
+                    help="where the contexts run (ray: local, or the cluster at RAY_ADDRESS); same numbers")
     ap.add_argument("--futures", type=int, default=2, help="exogenous futures of the emulator per context (>= 2 "
                     "measures the ceiling: how well one future ranks the plans of another)")
     ap.add_argument("--quick", action="store_true", help="2 contexts of one regime, 10 plans, 8 twin seeds")
@@ -320,13 +323,11 @@ def main(argv: list[str] | None = None) -> int:
             for i, r in enumerate(regimes) for c in range(n_ctx)]
     console = Console()
     t0 = time.perf_counter()
-    runs: list[dict[str, Any]] = []
     cols = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*cols, console=console) as progress, ProcessPoolExecutor(args.workers) as pool:
-        task = progress.add_task(f"contexts ({n_plans} plans each on the emulator and both twins)", total=len(jobs))
-        for fut in [pool.submit(run_context, *j) for j in jobs]:
-            runs.append(fut.result())
-            progress.advance(task)
+    settings = ParallelSettings.of(args.backend, args.workers, os.environ)
+    with Progress(*cols, console=console) as progress, WorkerPool(settings) as pool:
+        runs: list[dict[str, Any]] = pool.starmap(run_context, jobs, progress,
+                                                  f"contexts ({n_plans} plans each on the emulator and both twins)")
     names = [s.name for s in load_scenario(args.city).slices]
     payload: dict[str, Any] = {
         "bench": "twin_fidelity",

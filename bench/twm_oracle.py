@@ -35,19 +35,20 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import os
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from rich.console import Console
-from rich.progress import Progress, TaskID
+from rich.progress import Progress
 from rich.table import Table
 
 from bench.common import RESULTS_DIR, machine, save_results
 from bench.twm_poc import HISTORY, SCENARIOS, WARMUP, executed_cost
+from nextric.parallel import BACKENDS, ParallelSettings, WorkerPool
 from nextric.stats import lower_tail_mean, mean_interval
 from rapps.intent_agent.planner.library import Plans, library
 from rapps.intent_agent.worldmodels.features import CityRaster, Context
@@ -186,19 +187,12 @@ LEVELS = {"best_scm": "hindsight best (static)", "adaptive_scm": "adaptive hinds
 
 
 def run(scenarios: tuple[str, ...], seeds: list[int], n_plans: int, prog: Progress, city: str = "twm_poc",
-        futures: int = 0, workers: int = 1) -> dict[str, Any]:
+        futures: int = 0, parallel: ParallelSettings | None = None) -> dict[str, Any]:
     jobs = [(city, scen, seed, n_plans, futures) for scen in scenarios for seed in seeds]
-    task: TaskID = prog.add_task("reference levels: horizons", total=len(jobs))
     rows: dict[str, list[dict[str, Any]]] = {s: [] for s in scenarios}
-    if workers > 1:
-        with ProcessPoolExecutor(workers) as pool:
-            for j, fut in zip(jobs, [pool.submit(horizon, *j) for j in jobs], strict=True):
-                rows[j[1]].append(fut.result())
-                prog.advance(task)
-    else:
-        for j in jobs:
-            rows[j[1]].append(horizon(*j))
-            prog.advance(task)
+    with WorkerPool(parallel or ParallelSettings()) as pool:
+        for j, row in zip(jobs, pool.starmap(horizon, jobs, prog, "reference levels: horizons"), strict=True):
+            rows[j[1]].append(row)
     out: dict[str, Any] = {}
     for scen in scenarios:
         best = np.array([r["best_scm"] for r in rows[scen]])
@@ -257,7 +251,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--compare", type=Path, default=None,
                     help="the twm_poc results whose planners are set beside (default bench/results/twm_poc.json, "
                     "twm_poc_<city>.json for another city when it exists)")
-    ap.add_argument("--workers", type=int, default=1, help="processes (horizons run in parallel; same numbers)")
+    ap.add_argument("--workers", type=int, default=1, help="workers (horizons run in parallel; same numbers)")
+    ap.add_argument("--backend", choices=BACKENDS, default=None, help="where the horizons run (default: process "
+                    "with --workers > 1, else serial; ray: local, or the cluster at RAY_ADDRESS)")
     a = ap.parse_args(argv)
     if a.seeds < 1 or a.plans < 1 or a.futures < 0 or a.workers < 1:
         ap.error("--seeds, --plans and --workers must be >= 1, --futures >= 0")
@@ -274,7 +270,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     console = Console(width=max(Console().width, 120))
     t0 = time.perf_counter()
     with Progress(console=console) as prog:
-        hind = run(scenarios, seeds, n_plans, prog, a.city, a.futures, a.workers)
+        backend = a.backend or ("process" if a.workers > 1 else "serial")
+        hind = run(scenarios, seeds, n_plans, prog, a.city, a.futures, ParallelSettings.of(backend, a.workers,
+                                                                                           os.environ))
     res: dict[str, Any] = {
         "host": machine(), "scenario": a.city, "scenarios": list(scenarios), "seeds": seeds, "plans": n_plans,
         "futures": a.futures,

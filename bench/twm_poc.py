@@ -17,6 +17,10 @@ observed load of every later horizon (0 further calls). TWM and the improved pla
 Also measured in the same run: surrogate (FWM + CDWM via onnxruntime) vs twin speed for 256 candidates, and the
 empirical coverage of the CDWM's 90 % SCM interval against the executed outcome of the chosen plans.
 
+The speed section alone (both sides warmed up, >= 3 alternated repeats, per-candidate cost with spread) re-runs
+with ``python -m bench.twm_poc --speed-only [--city twm_poc_calibrated --out ...]``, which replaces only the
+``speed`` entry of the results file.
+
 Run: ``python -m bench.twm_poc [--quick] [--seeds N]`` (``make bench-twm``); saves ``bench/results/twm_poc.json``
 (``{"methods": {method: {scenario: {scm, dcost, twin_calls, decision_s, ...}}}, ...}``) and the plots
 ``twm_poc_pareto.png`` (Fig. 6) and ``twm_poc_scm.png`` (Fig. 7).
@@ -37,6 +41,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from bench.common import RESULTS_DIR, machine, save_results
+from bench.timing import MIN_REPEATS, CpuMeter, Spread, Timing, interleaved
 from nextric.errors import ValidationError
 from nextric.kpi import control_cost, cost_reduction
 from nextric.stats import mean_interval
@@ -204,33 +209,57 @@ def summarise(per: dict[str, dict[str, list[dict[str, Any]]]], sc: ScenarioParam
     return out
 
 
-def speed(wm: WorldModels, seed: int = 30_000, city: str = "twm_poc") -> dict[str, Any]:
-    """Twin vs surrogate for 256 candidates in one context (a TUNE seed), measured back to back."""
+def speed(wm: WorldModels, seed: int = 30_000, city: str = "twm_poc", repeats: int = MIN_REPEATS,
+          n_cand: int = 256) -> dict[str, Any]:
+    """Twin vs surrogate for ``n_cand`` candidates in one context (a TUNE seed): both warmed up (one call each on
+    16 of the candidates: same code paths, caches and sessions), then surrogate / twin windows alternated
+    ``repeats`` times; per-candidate and per-rollout cost of each (median and spread) and the twin/surrogate ratio
+    per pair."""
     sc = load_scenario(city)
     topo = topology_of(sc)
     reps, up, _ = warm_up(sc, ShockRegime.parse("hotspot-ID"), seed, WARMUP)
     ras = CityRaster.build(topo)
     ctx = Context.observed(topo, reps, "hotspot-ID", up)
-    lib = library(ras, ctx, 256, sc.timing.slow_per_horizon, seed)
+    lib = library(ras, ctx, n_cand, sc.timing.slow_per_horizon, seed)
     twin_seeds = DEFAULT_CONFIG.verify_seeds
     twin = TwinService(sc, sc.name, cell_keys(sc))
     msgs = kpm_messages(sc, reps)
-    t0 = time.perf_counter()
-    rollout_shares(twin, topo, msgs, "hotspot-ID", up, lib.prb, lib.tn, twin_seeds, 1)
-    t_twin = time.perf_counter() - t0
-    wm.forecast(ras, ctx, lib.prb[:8], lib.tn[:8], n_samples=DEFAULT_CONFIG.n_samples)  # warm-up
-    reps_s = []
-    for _ in range(3):
-        t0 = time.perf_counter()
-        wm.forecast(ras, ctx, lib.prb, lib.tn, n_samples=DEFAULT_CONFIG.n_samples, seed=1)
-        reps_s.append(time.perf_counter() - t0)
-    t_sur = float(np.median(reps_s))
+
+    def run_twin(k: int = n_cand) -> None:
+        rollout_shares(twin, topo, msgs, "hotspot-ID", up, lib.prb[:k], lib.tn[:k], twin_seeds, 1)
+
+    def run_surrogate(k: int = n_cand) -> None:
+        wm.forecast(ras, ctx, lib.prb[:k], lib.tn[:k], n_samples=DEFAULT_CONFIG.n_samples, seed=1)
+
+    run_twin(min(16, n_cand))  # warm-up, both sides
+    run_surrogate(min(16, n_cand))
+    host, own = CpuMeter.host(), CpuMeter()
+    host.start()
+    own.start()
+    sur, tw, ratio = interleaved(run_surrogate, run_twin, repeats=repeats, warmup=0)
+    host_cpu, own_cpu = host.stop(), own.stop()
     n_paths = wm.members * (1 + DEFAULT_CONFIG.n_samples)
-    return {"candidates": 256, "twin_seeds": twin_seeds, "twin_s": t_twin, "twin_rollouts": 256 * twin_seeds,
-            "surrogate_s": t_sur, "surrogate_paths_per_candidate": n_paths,
-            "surrogate_rollouts": 256 * n_paths,
-            "speedup_per_candidate": t_twin / t_sur,
-            "speedup_per_rollout": (t_twin / (256 * twin_seeds)) / (t_sur / (256 * n_paths))}
+
+    def per(t: Timing, units: int, cpu: bool = False) -> dict[str, Any]:
+        w = t.cpu_s if cpu else t.wall_s
+        return Spread(w.n, *(1e3 * v / units for v in (w.median, w.min, w.max, w.q1, w.q3))).as_dict()
+
+    ratio_d = ratio.as_dict()
+    per_rollout = {k: (v * n_paths / twin_seeds if k != "n" else v) for k, v in ratio_d.items()}
+    return {"candidates": n_cand, "twin_seeds": twin_seeds, "twin_rollouts": n_cand * twin_seeds,
+            "surrogate_paths_per_candidate": n_paths, "surrogate_rollouts": n_cand * n_paths,
+            "repeats": repeats, "warmup": "one call of each on 16 candidates, then surrogate/twin alternated",
+            "twin_s": tw.wall_s.median, "surrogate_s": sur.wall_s.median,
+            "twin_ms_per_candidate": per(tw, n_cand), "surrogate_ms_per_candidate": per(sur, n_cand),
+            "twin_cpu_ms_per_candidate": per(tw, n_cand, cpu=True),
+            "surrogate_cpu_ms_per_candidate": per(sur, n_cand, cpu=True),
+            "twin_ms_per_rollout": per(tw, n_cand * twin_seeds), "surrogate_ms_per_rollout": per(sur, n_cand * n_paths),
+            "speedup_per_candidate": ratio_d, "speedup_per_rollout": per_rollout,
+            # CPU time does not wait for a busy shared machine: the steadier figure when the host is loaded
+            "cpu_speedup_per_candidate_of_medians": tw.cpu_s.median / max(sur.cpu_s.median, 1e-12),
+            "twin_timing": tw.as_dict(), "surrogate_timing": sur.as_dict(),
+            # cores busy over all the windows: this process, and the rest of the (shared) machine
+            "own_cores": own_cpu.cores, "other_cores": host_cpu.cores - own_cpu.cores}
 
 
 def plots(summary: dict[str, Any], scenarios: tuple[str, ...], out_dir: Path, stem: str = "twm_poc") -> list[Path]:
@@ -298,10 +327,26 @@ def render(res: dict[str, Any], console: Console) -> None:
                   f"{100 * a['scm']:.1f} %", f"{100 * a['dcost']:.1f} %", f"{a['twin_calls_per_scenario']:.0f}",
                   f"{a['decision_s']:.2f}", f"{p99:.0f}")
     console.print(t)
-    sp = res["speed"]
-    console.print(f"surrogate vs twin, 256 candidates: twin {sp['twin_s']:.2f} s ({sp['twin_rollouts']} rollouts), "
-                  f"FWM+CDWM {sp['surrogate_s']:.3f} s ({sp['surrogate_rollouts']} rollouts): "
-                  f"{sp['speedup_per_candidate']:.0f}x per candidate, {sp['speedup_per_rollout']:.0f}x per rollout")
+    if res["speed"] is not None:
+        render_speed(res["speed"], console)
+
+
+def render_speed(sp: dict[str, Any], console: Console) -> None:
+    def cell(d: dict[str, Any], fmt: str) -> str:
+        return f"{d['median']:{fmt}} \\[{d['min']:{fmt}}-{d['max']:{fmt}}]"
+
+    console.print(f"surrogate vs twin, {sp['candidates']} candidates (median \\[min-max] of {sp['repeats']} "
+                  f"alternated windows, both warmed up): twin {cell(sp['twin_ms_per_candidate'], '.2f')} ms per "
+                  f"candidate ({sp['twin_seeds']} rollouts each), FWM+CDWM "
+                  f"{cell(sp['surrogate_ms_per_candidate'], '.3f')} ms per candidate "
+                  f"({sp['surrogate_paths_per_candidate']} paths each): "
+                  f"{cell(sp['speedup_per_candidate'], '.0f')}x per candidate, "
+                  f"{cell(sp['speedup_per_rollout'], '.0f')}x per rollout; CPU ms per candidate twin "
+                  f"{cell(sp['twin_cpu_ms_per_candidate'], '.2f')}, surrogate "
+                  f"{cell(sp['surrogate_cpu_ms_per_candidate'], '.3f')} "
+                  f"({sp['cpu_speedup_per_candidate_of_medians']:.0f}x); process utilisation twin "
+                  f"{sp['twin_timing']['utilisation']:.2f}, surrogate {sp['surrogate_timing']['utilisation']:.2f} "
+                  f"of {sp['twin_timing']['cores']} cores; other load on the machine {sp['other_cores']:.2f} cores")
 
 
 def planner_config(ap: argparse.ArgumentParser, overrides: list[str]) -> PlannerConfig:
@@ -323,6 +368,25 @@ def planner_config(ap: argparse.ArgumentParser, overrides: list[str]) -> Planner
         raise
 
 
+def speed_only(out: Path, city: str, models: Path | None, n_cand: int = 256) -> dict[str, Any]:
+    """Re-measure the speed section alone and merge it into ``out`` (the evaluation's numbers are left as they
+    are); a missing ``out`` gets a file with the speed section only."""
+    import json
+
+    console = Console(width=max(Console().width, 150))
+    wm = WorldModels(models or MODEL_DIR, enforce_cards=False)
+    res: dict[str, Any] = json.loads(out.read_text()) if out.exists() else {"scenario": city}
+    if res.get("scenario", city) != city:
+        raise SystemExit(f"{out} holds the {res['scenario']!r} city's results, not {city!r}: pass --city")
+    res["speed"] = speed(wm, city=city, n_cand=n_cand)
+    res["speed"]["host"] = machine()
+    shown = f"bench/results/{out.name}" if out.resolve().parent == RESULTS_DIR else str(out)
+    res["speed"]["command"] = f"python -m bench.twm_poc --speed-only --city {city} --out {shown}"
+    render_speed(res["speed"], console)
+    save_results(out.stem, res, out.parent)
+    return res
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser(prog="python -m bench.twm_poc")
     ap.add_argument("--quick", action="store_true", help="4 horizon seeds per scenario (CI)")
@@ -339,7 +403,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--models", type=Path, default=None, help="world-model directory (default: the committed)")
     ap.add_argument("--city", default="twm_poc", help="the scenario file (bundled name or path), e.g. the "
                     "recalibrated twm_poc_calibrated")
+    ap.add_argument("--speed-candidates", type=int, default=256,
+                    help="candidates in the surrogate vs twin timing (0: skip it; tests use a few)")
+    ap.add_argument("--speed-only", action="store_true",
+                    help="only the surrogate vs twin timing; replaces the 'speed' section of --out, keeps the rest")
     a = ap.parse_args(argv)
+    if a.speed_only:
+        if a.speed_candidates < 1:
+            ap.error("--speed-only needs --speed-candidates >= 1")
+        return speed_only(a.out, a.city, a.models, a.speed_candidates)
     pool = TUNE_CHECK_SEEDS if a.tune_check else TUNE_SEEDS if a.tune else EVAL_SEEDS
     n = a.seeds if a.seeds is not None else (4 if a.quick else len(pool))
     seeds = list(pool[:n])
@@ -364,7 +436,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "world_models": {"fwm_heldout_r2": wm.fwm_card.raw["evaluation"]["heldout_r2_mean"],
                          "cdwm": wm.cdwm_card.raw["evaluation"]["heldout"],
                          "card_failures": wm.failures},
-        "methods": r["summary"], "speed": speed(wm, city=a.city), "wall_s": 0.0, "per_seed": r["per_seed"]}
+        "methods": r["summary"],
+        "speed": speed(wm, city=a.city, n_cand=a.speed_candidates) if a.speed_candidates else None,
+        "wall_s": 0.0, "per_seed": r["per_seed"]}
     res["wall_s"] = time.perf_counter() - t0
     render(res, console)
     a.out.parent.mkdir(parents=True, exist_ok=True)

@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import argparse
 import copy
+import os
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ from bench.common import RESULTS_DIR, machine, save_results
 from bench.twm_oracle import execute_static
 from bench.twm_poc import HISTORY, WARMUP
 from nextric.datacard import DataCard, save_card, validate_card
+from nextric.parallel import BACKENDS, ParallelSettings, WorkerPool
 from rapps.intent_agent.planner.api import ObjectiveWeights, PlanRequest
 from rapps.intent_agent.planner.library import library
 from rapps.intent_agent.planner.portfolio import CARD, Portfolio, coverage_curve, greedy_cover, save
@@ -85,20 +86,17 @@ def horizon_utility(city: str, family: str, seed: int, us: np.ndarray, w: Object
     return {"seed": seed, "scm": s, "dcost": d, "utility": w.scm * s + w.cost * d}
 
 
-def fit(city: str, seeds: list[int], n_plans: int, size: int, workers: int, console: Console
+def fit(city: str, seeds: list[int], n_plans: int, size: int, parallel: ParallelSettings, console: Console
         ) -> tuple[Portfolio, dict[str, Any]]:
     w = ObjectiveWeights()
     members: dict[str, np.ndarray] = {}
     report: dict[str, Any] = {}
     cols = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*cols, console=console) as prog, ProcessPoolExecutor(workers) as pool:
+    with Progress(*cols, console=console) as prog, WorkerPool(parallel) as pool:
         for fam in FAMILIES:
             us = candidates(city, fam, seeds, n_plans)
-            task = prog.add_task(f"{fam}: {len(us)} candidates x {len(seeds)} tuning horizons", total=len(seeds))
-            rows = []
-            for fut in [pool.submit(horizon_utility, city, fam, s, us, w) for s in seeds]:
-                rows.append(fut.result())
-                prog.advance(task)
+            rows = pool.starmap(horizon_utility, [(city, fam, s, us, w) for s in seeds], prog,
+                                f"{fam}: {len(us)} candidates x {len(seeds)} tuning horizons")
             util = np.stack([r["utility"] for r in rows], axis=1)  # (U, H)
             scm = np.stack([r["scm"] for r in rows], axis=1)
             dcost = np.stack([r["dcost"] for r in rows], axis=1)
@@ -159,6 +157,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--plans", type=int, default=32)
     ap.add_argument("--size", type=int, default=3)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--backend", choices=BACKENDS, default="process",
+                    help="where the horizons run (ray: local, or the cluster at RAY_ADDRESS); same numbers")
     ap.add_argument("--out", type=Path, default=RESULTS_DIR / "twm_portfolio.json")
     a = ap.parse_args(argv)
     if not 1 <= a.seeds <= len(TUNE_SEEDS) or a.plans < 1 or a.size < 1 or a.workers < 1:
@@ -166,7 +166,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     seeds = list(TUNE_SEEDS[:a.seeds])
     console = Console()
     t0 = time.perf_counter()
-    port, report = fit(a.city, seeds, a.plans, a.size, a.workers, console)
+    port, report = fit(a.city, seeds, a.plans, a.size, ParallelSettings.of(a.backend, a.workers, os.environ), console)
     sha = scenario_hash(load_scenario(a.city))
     save(port, a.models)
     save_card(card(a.city, seeds, a.plans, a.size, report, sha), a.models / CARD)

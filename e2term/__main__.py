@@ -33,7 +33,8 @@ async def serve(settings: E2TermSettings, stop: asyncio.Event | None = None) -> 
 
     await run_process(run, observability_app(health, registry, "nextric-e2term"), settings.http.host,
                       settings.http.port, {"e2_port": running.e2.port, "e2ap_port": running.e2ap_port,
-                                           "e2ap_transport": running.listener.transport}, stop)
+                                           "e2ap_transport": running.listener.transport}, stop,
+                      head_timeout_s=settings.http.head_timeout_s)
 
 
 def main() -> None:

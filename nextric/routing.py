@@ -9,6 +9,7 @@ computed once by Dijkstra and cached by the bitmask of link states.
 from __future__ import annotations
 
 import heapq
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,7 +30,8 @@ class Router:
     link_dst: IntArray
     link_delay_ms: FloatArray
     cell_agg: IntArray
-    _cache: dict[bytes, tuple[BoolArray, BoolArray, list[int]]] = field(default_factory=dict)
+    max_patterns: int = 256  #: failure patterns kept (least recently used dropped): bounded memory on long runs
+    _cache: OrderedDict[bytes, tuple[BoolArray, BoolArray, list[int]]] = field(default_factory=OrderedDict)
 
     def _paths(self, up: BoolArray) -> tuple[BoolArray, BoolArray, list[int]]:
         n_l = len(self.link_src)
@@ -80,9 +82,14 @@ class Router:
 
     def _entry(self, up: BoolArray) -> tuple[BoolArray, BoolArray, list[int]]:
         key = np.packbits(up).tobytes()
-        if key not in self._cache:
-            self._cache[key] = self._paths(up)
-        return self._cache[key]
+        hit = self._cache.get(key)
+        if hit is not None:
+            self._cache.move_to_end(key)
+            return hit
+        hit = self._cache[key] = self._paths(up)
+        if len(self._cache) > self.max_patterns:
+            self._cache.popitem(last=False)
+        return hit
 
     def node_route(self, node: int, link_up: BoolArray) -> list[int]:
         """Link indices from ``node`` to the hub in path order for the link states (L,) bool; empty when ``node``

@@ -19,6 +19,7 @@ from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 from nextric.errors import ConfigError
+from nextric.weak_secrets import refuse_weak, refuse_weak_url_password
 
 
 class HttpSettings(BaseModel):
@@ -26,6 +27,9 @@ class HttpSettings(BaseModel):
 
     host: str = "127.0.0.1"
     port: int = Field(0, ge=0, le=65535, description="0 = a free port chosen by the kernel")
+    head_timeout_s: float = Field(10.0, gt=0, le=300, description="a connection's request head (request line and "
+                                  "headers) must be complete this long after it began to wait for one, else 408 and "
+                                  "close (slowloris)")
 
 
 # --- secrets from files -----------------------------------------------------------------------------------------
@@ -61,7 +65,8 @@ def secret_or_file(value: SecretStr | None, path: Path | None, setting: str, own
 class TokenFileMixin(BaseModel):
     """A client's bearer token, given as ``token`` or as ``token_file`` (a file holding it, e.g. a mounted Secret):
     the file is read once, when the settings are built, into ``token``, which is all the code reads. Both at once,
-    an unreadable file or an empty one stop the build with the setting's name and the path."""
+    an unreadable file or an empty one stop the build with the setting's name and the path; so does a token that is
+    an example value or too short (nextric/weak_secrets.py)."""
 
     token: SecretStr | None = Field(None, description="bearer token sent with every call")
     token_file: Path | None = Field(None, description="file holding the bearer token (trailing newline ignored), "
@@ -71,6 +76,8 @@ class TokenFileMixin(BaseModel):
     def _token_from_file(self) -> Self:
         if self.token_file is not None:
             self.token = secret_or_file(self.token, self.token_file, "token", type(self).__name__)
+        where = f"token_file {self.token_file}" if self.token_file is not None else "token"
+        refuse_weak(self.token, f"{type(self).__name__}: {where}")
         return self
 
 
@@ -187,3 +194,9 @@ class OscXappSettings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return init_settings, env_settings, dotenv_settings, file_secret_settings, OscEnvironmentSource(settings_cls)
+
+    @model_validator(mode="after")
+    def _no_weak_redis_password(self) -> Self:
+        sdl = getattr(self, "sdl", None)
+        refuse_weak_url_password(getattr(sdl, "redis_url", None), f"{type(self).__name__}: sdl.redis_url")
+        return self

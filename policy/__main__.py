@@ -17,7 +17,10 @@ from pathlib import Path
 
 import uvicorn
 
+from nextric.errors import ConfigError
+from nextric.obs.head_deadline import head_deadline_protocol
 from nextric.obs.logging import configure_logging
+from nextric.weak_secrets import refuse_weak, refuse_weak_url_password
 from policy.app import create_app
 from policy.settings import PolicySettings
 
@@ -51,13 +54,26 @@ class _Server(uvicorn.Server):
             self._announce()
 
 
+def refuse_weak_secrets(settings: PolicySettings) -> None:
+    """ConfigError naming the setting when a token or the Redis password is an example value or too short."""
+    for grant in settings.grants():
+        refuse_weak(grant.token, f"NEXTRIC_POLICY_TOKENS / TOKENS_FILE: token of {grant.name!r}")
+    refuse_weak_url_password(settings.redis_url, "NEXTRIC_POLICY_REDIS_URL")
+    refuse_weak_url_password(settings.sdl_redis_url, "NEXTRIC_POLICY_SDL_REDIS_URL")
+
+
 def main() -> None:
     settings = PolicySettings()
     configure_logging("policy", settings.log_level, settings.log_json)
+    try:
+        refuse_weak_secrets(settings)
+    except ConfigError as exc:
+        sys.exit(f"policy: {exc}")
     app = create_app(settings)
     sock = _bind(settings.host, settings.port)
     port = int(sock.getsockname()[1])
-    config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on")
+    config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on",
+                            http=head_deadline_protocol(settings.head_timeout_s))  # slowloris
 
     def announce() -> None:
         if settings.port_file is not None:

@@ -49,6 +49,8 @@ class PolicySettings(BaseSettings):
     tokens: list[TokenGrant] = Field(default_factory=list)
     tokens_file: Path | None = Field(default=None, description="JSON list of grants, e.g. a mounted secret")
     max_body_bytes: int = Field(default=64 * 1024, gt=0)
+    head_timeout_s: float = Field(default=10.0, gt=0, le=300, description="a connection's request head must be "
+                                  "complete this long after it began to wait for one, else 408 and close (slowloris)")
     ready_check_period_s: float = Field(default=2.0, gt=0, le=60, description="readiness probes re-check the "
                                         "policy store and the SDL at most this often (and wait this long for them)")
     max_policies: int = Field(default=1000, gt=0, description="beyond this a PUT answers 507")

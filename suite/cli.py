@@ -96,7 +96,8 @@ def plots(
 @bench_app.command("e2")
 def bench_e2(
     duration: Annotated[float, typer.Option(help="seconds per measurement")] = 3.0,
-    repeats: Annotated[int, typer.Option(help="alternating E2/echo throughput runs (median reported)")] = 3,
+    repeats: Annotated[int, typer.Option(help="alternating E2/echo windows per measurement, paced and lock-step "
+                                         "(>= 3; median and spread reported)")] = 3,
 ) -> None:
     """E2 loop: indication -> control -> ack latency and throughput for 1, 10, 100 cells vs raw grpcio echo."""
     from bench import e2_loop
@@ -106,9 +107,14 @@ def bench_e2(
 
 # name -> (module with main(argv), what it measures); each module saves JSON under bench/results/
 ARGPARSE_BENCHES = {
-    "testbed": ("bench.testbed_speed", "testbed speed (x real time), scaling to 1000 cells, twin rollouts/s"),
+    "testbed": ("bench.testbed_speed", "testbed speed (x real time) against the previous commit side by side, "
+                "10 to 10,000 cells, twin rollouts/s"),
     "guardrail": ("bench.guardrail", "guardrail check latency in-process and over HTTP"),
     "slicing": ("bench.slicing_xapp", "slice scheduler xApp vs uniform on the PoC scenarios"),
+    "slicing-scale": ("bench.slicing_scale", "slice scheduler 1 vs 3 replicas: processes, gRPC E2, Redis, 300 cells"),
+    "twin-sweep": ("bench.twin_sweep", "twin sweep serial vs Ray (2 workers): speedup, identical results"),
+    "beam-ceiling": ("bench.beam_ceiling", "beam predictor ceilings: BM-Case1 information/capacity, BM-Case2 genie "
+                     "past per report period"),
     "calibration": ("bench.calibration", "the PoC city against its calibration rules (tuning seeds)"),
     "beam": ("bench.beam", "beam predictor (Set B 8 -> Set A 32) vs best-in-Set-B and last serving beam"),
     "beam-ahead": ("bench.beam_ahead", "BM-Case2: best beam 1-2 report periods ahead vs last best beam and a "

@@ -22,8 +22,10 @@ import numpy as np
 from nextric.datacard import DataCard, validate_card
 from nextric.errors import ValidationError
 from nextric.nr_arfcn import carrier_mhz
+from testbed.core import beams as bm
 from testbed.core.engine import Emulator
 from testbed.core.params import ScenarioParams
+from testbed.core.radio import channel_paths, link_budget
 from testbed.core.shocks import ShockRegime
 from testbed.datacards import simulator_version
 
@@ -41,6 +43,26 @@ FIELDS: dict[str, tuple[str, str, str]] = {
     "speed_mps": ("float32", "m/s", "(N,) UE speed"),
     "snr_db": ("float32", "dB", "(N,) best Set-A beam RSRP over thermal noise per resource element"),
 }
+
+#: extra arrays of ``draw_samples(..., extras=True)`` (evaluation and ceiling studies; not part of the data card)
+EXTRA_FIELDS: dict[str, tuple[str, str, str]] = {
+    "rsrp_b_clean_dbm": ("float32", "dBm", "(N, B_B) noise-free, unquantised Set-B L1-RSRP at the report (genie)"),
+    "prev_rsrp_b_dbm": ("int16", "dBm", "(N, B_B) the Set-B report one sub-step earlier (the current one at the "
+                                        "first sub-step)"),
+    "prev_cell_id": ("int32", "1", "(N,) serving cell of that earlier report"),
+}
+
+
+def clean_set_b_rsrp(emu: Emulator) -> np.ndarray:
+    """Noise-free, unquantised Set-B L1-RSRP (U, B_B) dBm of every UE at its current position: the value the
+    emulator's Set-B report measures (:func:`testbed.core.radio.radio_step`) before its measurement error and 1 dB
+    reporting steps. Read-only (draws nothing from the emulator's random streams)."""
+    lb = link_budget(emu.sc, emu.cr, emu.ues)
+    u_p, w_p = channel_paths(emu.sc, emu.ues, lb)
+    cols = np.arange(len(emu.ues.xy))
+    g = np.einsum("bpu,pu->ub", bm.path_gains_t(u_p, emu.cr.u_codebook[emu.cr.set_b], emu.cr.gain_lut_b), w_p)
+    base = lb.rx_prb_dbm[lb.srv_slot, cols] - emu.cr.p_prb_dbm[lb.serving] + emu.cr.p_re_dbm[lb.serving]
+    return np.asarray(base[:, None] + 10 * np.log10(np.maximum(g, 1e-12)), dtype=np.float64)
 
 
 def beam_config(sc: ScenarioParams) -> dict[str, Any]:
@@ -71,26 +93,38 @@ def set_b_design(cfg: dict[str, Any]) -> str:
 
 
 def draw_samples(sc: ScenarioParams, seeds: Sequence[int], n_steps: int, every: int = 5,
-                 regime: str = "none", on_step: Callable[[], None] | None = None) -> dict[str, np.ndarray]:
+                 regime: str = "none", on_step: Callable[[], None] | None = None,
+                 extras: bool = False) -> dict[str, np.ndarray]:
     """Run one emulator per seed for ``n_steps`` sub-steps; every ``every`` sub-steps, one sample per UE.
 
-    Returns the arrays of :data:`FIELDS` (N = runs x (n_steps // every) x UEs), in run, time, UE order.
+    Returns the arrays of :data:`FIELDS` (N = runs x (n_steps // every) x UEs), in run, time, UE order, and with
+    ``extras`` those of :data:`EXTRA_FIELDS` (the emulator runs the same: extras only read it).
     """
     if n_steps < 1 or every < 1 or not seeds:
         raise ValidationError("need seeds, n_steps >= 1 and every >= 1")
     noise_re_dbm = np.array([-174.0 + 10 * np.log10(c.scs_khz * 1e3) + sc.radio.noise_figure_db for c in sc.cells])
     cell_index = {c.cell_id: i for i, c in enumerate(sc.cells)}
-    rows: dict[str, list[np.ndarray]] = {k: [] for k in FIELDS}
+    fields = {**FIELDS, **EXTRA_FIELDS} if extras else FIELDS
+    rows: dict[str, list[np.ndarray]] = {k: [] for k in fields}
     for run, seed in enumerate(seeds):
         emu = Emulator(sc, ShockRegime.parse(regime), seed=int(seed))
+        last: tuple[np.ndarray, np.ndarray] | None = None
         for t in range(n_steps):
             prev = emu.ues.beam.copy()
             emu.step_fast()
             if on_step is not None:
                 on_step()
+            if extras:
+                before, now = last, emu.beam_report()
+                last = (now.rsrp_dbm, now.cell_ids)
             if (t + 1) % every:
                 continue
             rep, gen = emu.beam_report(), emu.beam_genie()
+            if extras:
+                pr, pc = before if before is not None else (rep.rsrp_dbm, rep.cell_ids)
+                rows["rsrp_b_clean_dbm"].append(clean_set_b_rsrp(emu).astype(np.float32))
+                rows["prev_rsrp_b_dbm"].append(pr.astype(np.int16))
+                rows["prev_cell_id"].append(pc.astype(np.int32))
             n = len(rep.ue_ids)
             ci = np.array([cell_index[int(c)] for c in rep.cell_ids], dtype=np.int64)
             rows["rsrp_b_dbm"].append(rep.rsrp_dbm.astype(np.int16))
@@ -104,7 +138,7 @@ def draw_samples(sc: ScenarioParams, seeds: Sequence[int], n_steps: int, every: 
             rows["best_beam"].append(gen.best_beam.astype(np.int16))
             rows["speed_mps"].append(emu.ues.speed.astype(np.float32))
             rows["snr_db"].append((gen.rsrp_dbm.max(1) - noise_re_dbm[ci]).astype(np.float32))
-    return {k: np.concatenate(v).astype(FIELDS[k][0]) for k, v in rows.items()}
+    return {k: np.concatenate(v).astype(fields[k][0]) for k, v in rows.items()}
 
 
 @dataclass(frozen=True)

@@ -74,7 +74,8 @@ async def serve(settings: TestbedSettings, stop: asyncio.Event | None = None) ->
                         evaluation_registrar(EvaluationService(emu, {b.cell_id: b.cgi for b in node.bindings}))],
     )
     http = await start_http(
-        observability_app(health, registry, "nextric-testbed"), settings.http.host, settings.http.port
+        observability_app(health, registry, "nextric-testbed"), settings.http.host, settings.http.port,
+        head_timeout_s=settings.http.head_timeout_s,
     )
     health.set("e2", True, f"{len(node.bindings)} nodes on port {e2.port}")
     print(json.dumps({"e2_port": e2.port, "http_port": http.port, "nodes": len(node.bindings)}), flush=True)

@@ -26,7 +26,8 @@ from testbed.transport_service import registrar as transport_registrar
 from testbed.twin_service import TwinLimits, TwinService
 from testbed.twin_service import registrar as twin_registrar
 
-TOKENS = {"kpm": "kpm-token-0123456789", "transport": "transport-token-0123456789", "twin": "twin-token-0123456789"}
+TOKENS = {"kpm": "kpm-token-0123456789abcdef", "transport": "transport-token-0123456789",
+          "twin": "twin-token-0123456789abcdef"}
 
 
 @pytest.fixture

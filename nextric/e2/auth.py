@@ -36,6 +36,7 @@ import grpc
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from nextric.errors import ConfigError
+from nextric.weak_secrets import refuse_weak
 
 log = logging.getLogger("nextric.e2.auth")
 
@@ -96,9 +97,8 @@ def load_grants(tokens: Sequence[GrpcTokenGrant], tokens_file: Path | None) -> l
             grants.extend(GrpcTokenGrant.model_validate(item) for item in raw)
         except (OSError, ValueError, ValidationError) as exc:
             raise ConfigError(f"cannot read tokens_file {tokens_file}: {exc}") from exc
-    for grant in grants:
-        if len(grant.token.get_secret_value()) < 16:
-            raise ConfigError(f"token of {grant.name!r} is shorter than 16 characters")
+    for grant in grants:  # an example value or a short token: no start (nextric/weak_secrets.py)
+        refuse_weak(grant.token, f"E2 token of {grant.name!r} (tokens / tokens_file)")
     return grants
 
 
@@ -145,6 +145,19 @@ class Authenticator:
         return None
 
 
+NO_TOKEN_HINT = ("this server requires a bearer token and the call carried none: give the client its token "
+                 "(<prefix>E2__TOKEN_FILE, CONTROLLER__TOKEN_FILE or TWIN__TOKEN_FILE; an xApp installed by the O-RAN "
+                 "SC App Manager gets it as docs/deploy.md, 'E2 tokens and TLS for App Manager xApps', says)")
+
+
+def _why_unauthenticated(metadata: Iterable[tuple[str, Any]] | None) -> str:
+    """The detail of an UNAUTHENTICATED answer: no token at all (a client not configured: say what to set) or a
+    token this server does not know (never echoed)."""
+    if any(key.lower() == AUTH_METADATA_KEY for key, _ in metadata or ()):
+        return "a valid 'authorization: Bearer' token is required: this one is no grant of this server"
+    return f"a valid 'authorization: Bearer' token is required: {NO_TOKEN_HINT}"
+
+
 def _refusal(handler: grpc.RpcMethodHandler[Any, Any], code: grpc.StatusCode, details: str) -> Any:
     async def refuse(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> None:
         await context.abort(code, details)
@@ -178,8 +191,8 @@ class TokenAuthInterceptor(_ServerInterceptor):
         grant = self._auth.identify(handler_call_details.invocation_metadata)
         if grant is None:
             self._refused(method, "unauthenticated")
-            refusal: grpc.RpcMethodHandler[Any, Any] = _refusal(
-                handler, grpc.StatusCode.UNAUTHENTICATED, "a valid 'authorization: Bearer' token is required")
+            why = _why_unauthenticated(handler_call_details.invocation_metadata)
+            refusal: grpc.RpcMethodHandler[Any, Any] = _refusal(handler, grpc.StatusCode.UNAUTHENTICATED, why)
             return refusal
         if service in ANY_ROLE_SERVICES or allowed(grant.roles, method):
             return handler

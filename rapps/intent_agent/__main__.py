@@ -13,12 +13,14 @@ import asyncio
 import contextlib
 import json
 import signal
+import sys
 
 from nextric.e2.client import E2Client
 from nextric.errors import ConfigError
 from nextric.obs.logging import configure_logging
 from nextric.obs.serve import start_http
 from nextric.sdl.factory import open_sdl
+from nextric.weak_secrets import refuse_weak, refuse_weak_url_password
 from rapps.intent_agent.app import build_agent, create_app, describe_network, feed_kpm, load_description, twin_channel
 from rapps.intent_agent.settings import IntentAgentSettings
 
@@ -43,7 +45,8 @@ async def serve(settings: IntentAgentSettings, stop: asyncio.Event | None = None
                               "TwinDescription in protobuf JSON)")
         client = None if settings.e2 is None else await stack.enter_async_context(E2Client(settings.e2))
         agent = build_agent(settings, sdl, topo, twin)
-        http = await start_http(create_app(settings, agent), settings.http.host, settings.http.port)
+        http = await start_http(create_app(settings, agent), settings.http.host, settings.http.port,
+                                head_timeout_s=settings.http.head_timeout_s)
         print(json.dumps({"http_port": http.port}), flush=True)
         feed = None if client is None else asyncio.create_task(feed_kpm(agent, client, settings.report_period_ms, stop))
         try:
@@ -56,9 +59,21 @@ async def serve(settings: IntentAgentSettings, stop: asyncio.Event | None = None
             await sdl.close()
 
 
+def refuse_weak_secrets(settings: IntentAgentSettings) -> None:
+    """ConfigError naming the setting when a token of the intent API or the SDL's Redis password is an example value
+    or too short (the client tokens are checked when the settings are built: TokenFileMixin)."""
+    for grant in settings.tokens:
+        refuse_weak(grant.token, f"NEXTRIC_RAPP_TOKENS: token of {grant.name!r}")
+    refuse_weak_url_password(settings.sdl.redis_url, "NEXTRIC_RAPP_SDL__REDIS_URL")
+
+
 def main() -> None:
     settings = IntentAgentSettings()
     configure_logging("intent_agent", settings.log.level, settings.log.json_lines)
+    try:
+        refuse_weak_secrets(settings)
+    except ConfigError as exc:
+        sys.exit(f"intent_agent: {exc}")
     asyncio.run(serve(settings))
 
 

@@ -126,11 +126,11 @@ def twin_channel(settings: IntentAgentSettings) -> grpc.aio.Channel | None:
     if settings.twin is not None:
         target = settings.twin.target
         limits = (settings.twin.max_receive_message_bytes, settings.twin.max_send_message_bytes)
-        token, ca = settings.twin.token, settings.twin.tls_ca_file
+        token, ca, name = settings.twin.token, settings.twin.tls_ca_file, settings.twin.tls_server_name
     elif settings.e2 is not None:
         target = settings.e2.target
         limits = (settings.e2.max_receive_message_bytes, settings.e2.max_send_message_bytes)
-        token, ca = settings.e2.token, settings.e2.tls_ca_file
+        token, ca, name = settings.e2.token, settings.e2.tls_ca_file, settings.e2.tls_server_name
     else:
         return None
     return open_channel(target, [("grpc.max_receive_message_length", limits[0]),
@@ -138,7 +138,7 @@ def twin_channel(settings: IntentAgentSettings) -> grpc.aio.Channel | None:
                                  # gRPC's own reconnect back-off grows to 120 s: a restarted twin would be unusable
                                  # for minutes; 1 s at most, as the E2 client's
                                  ("grpc.initial_reconnect_backoff_ms", 50), ("grpc.max_reconnect_backoff_ms", 1000)],
-                        token=token, tls_ca_file=ca)
+                        token=token, tls_ca_file=ca, tls_server_name=name)
 
 
 async def describe_network(channel: grpc.aio.Channel, wait_s: float | None = None) -> tuple[Topology, Any]:

@@ -60,6 +60,8 @@ class TwinClientSettings(TokenFileMixin):
     token: SecretStr | None = Field(None, description="bearer token of the twin's gRPC port (role twin); or "
                                     "token_file")
     tls_ca_file: Path | None = Field(None, description="PEM CA of the twin service's certificate: connect over TLS")
+    tls_server_name: str | None = Field(None, description="name to verify in the twin service's certificate "
+                                        "(override; default: the target's host)")
 
 
 class IntentAgentSettings(BaseSettings):

@@ -14,6 +14,7 @@ service in process, and emulator warm-ups whose KPM is encoded as the E2 nodes r
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -42,7 +43,8 @@ def training_network(scenario: str = "twm_poc") -> TrainingNetwork:
 
     provenance = {"simulator": {"name": "nextric-testbed digital twin", "version": simulator_version()},
                   "channel_model": f"3GPP TR 38.901 {sc.radio.pathloss_model} (emulator warm-up)"}
-    return TrainingNetwork(topology_of(sc), TwinService(sc, sc.name, cell_keys(sc)), observe, provenance)
+    return TrainingNetwork(topology_of(sc), TwinService(sc, sc.name, cell_keys(sc)), observe, provenance,
+                           rebuild=functools.partial(training_network, scenario))
 
 
 def _city(argv: list[str] | None) -> tuple[str, list[str]]:

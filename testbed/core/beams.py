@@ -71,7 +71,9 @@ def path_gains_t(u_paths: FloatArray, u_beams: FloatArray, table: FloatArray) ->
     """:func:`path_gains` in the UE-last layout: paths (P, U) -> gains (B, P, U) float64 linear."""
     a = u_paths * _LUT_SCALE
     a += 2.0 * _LUT_SCALE + 0.5
-    idx = (a[None, :, :] - (u_beams * _LUT_SCALE)[:, None, None]).astype(np.int64)
+    # the difference cast to int64 on output (the same truncating cast as ``astype``, without a float temporary)
+    idx = np.empty((len(u_beams), *a.shape), dtype=np.int64)
+    np.subtract(a[None, :, :], (u_beams * _LUT_SCALE)[:, None, None], out=idx, casting="unsafe")
     return np.asarray(table.take(idx), dtype=np.float64)
 
 

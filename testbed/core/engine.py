@@ -32,7 +32,7 @@ from testbed.core.estimators import (
     build_nmse_table,
     lookup_nmse,
 )
-from testbed.core.flow import FlowState, StepOut, flow_step, initial_flow
+from testbed.core.flow import FlowState, PathIndex, StepOut, flow_step, initial_flow
 from testbed.core.params import ScenarioParams
 from testbed.core.pilots import PilotConfig, generate_pilots, tdl_channel, tdl_profile
 from testbed.core.radio import (
@@ -66,9 +66,10 @@ from testbed.core.shocks import (
     shock_model,
     shock_step,
 )
-from testbed.core.types import FloatArray, IntArray
+from testbed.core.types import BoolArray, FloatArray, IntArray
 
 PLMN = "00101"
+PATH_INDEX_CACHE = 256  #: failure patterns whose sparse path index the emulator keeps
 
 
 CELL_FIELDS = ("offered", "served", "drop_ran", "delivered", "drop_tn", "alloc_prb", "delay_a_s", "delay_beta",
@@ -123,6 +124,7 @@ class Emulator:
         self.shocks = initial_shocks(self.shock_m, 1, scenario.n_slices, scenario.n_links)
         self.flow: FlowState = initial_flow(1, scenario.n_cells, scenario.n_slices)
         self.router = router_of(scenario, self.arr)
+        self._path_index: dict[bytes, tuple[PathIndex, BoolArray]] = {}  #: per link-state pattern
         n_c, n_s, n_l = scenario.n_cells, scenario.n_slices, scenario.n_links
         self.ratio_pct: FloatArray = self.arr.default_ratio.copy()
         self.tn_share: FloatArray = np.full((n_l, n_s), 1.0 / n_s)
@@ -251,7 +253,7 @@ class Emulator:
         self._last_rsrp_b = ro.rsrp_b_dbm
         arrivals, outage, mpp = aggregate(self.ues.serving, self.ues.slice_idx, ro.demand_mbps, ro.bits_per_re,
                                           self.cr.re_scale, sc.n_cells, sc.n_slices, dt)
-        paths, reach = self.router.paths(self.shocks.link_up)
+        paths, reach = self._paths(self.shocks.link_up)
         self.flow, out = flow_step(self.flow, self.arr, dt, arrivals[None], mpp[None], self.ratio_pct[None],
                                    self.tn_share[None], self.shocks.link_up, paths, reach,
                                    8.0 * sc.transport.packet_bytes)
@@ -262,6 +264,18 @@ class Emulator:
         self._kpm_buf.append(record)
         self._kpi_hist.append(record)
         return acks
+
+    def _paths(self, link_up: BoolArray) -> tuple[PathIndex, BoolArray]:
+        """Sparse path index and reachability (1, C) of the link states (1, L), cached per pattern."""
+        key = link_up.tobytes()
+        hit = self._path_index.pop(key, None)
+        if hit is None:
+            paths, reach = self.router.paths(link_up)
+            hit = (PathIndex.of(paths[0], self.arr.link_delay_ms, self.sc.n_slices), reach)
+            if len(self._path_index) >= PATH_INDEX_CACHE:  # least recently used out
+                del self._path_index[next(iter(self._path_index))]
+        self._path_index[key] = hit  # most recently used last
+        return hit
 
     def step_slow(self) -> tuple[ControlAck, ...]:
         """``fast_per_slow`` sub-steps; returns all acks."""

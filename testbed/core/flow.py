@@ -31,7 +31,7 @@ import numpy as np
 
 from testbed.core.params import CityArrays
 from testbed.core.scheduler import allocate_prbs
-from testbed.core.types import BoolArray, FloatArray
+from testbed.core.types import BoolArray, FloatArray, IntArray
 
 LN100 = float(np.log(100.0))
 BETA_FLOOR = 0.02  #: M/M/1 tail rate floor as a fraction of mu (keeps rho -> 1 finite)
@@ -68,6 +68,69 @@ class StepOut:
     link_load: FloatArray  #: (B, L, S) Mbit offered to each link
     link_carried: FloatArray  #: (B, L, S) Mbit carried
     link_cap: FloatArray  #: (B, L, S) Mbit service capacity of the slice (sums to the link's capacity over slices)
+
+
+@dataclass(frozen=True, eq=False)
+class PathIndex:
+    """Sparse path incidence of one failure pattern (batch of 1): the (cell, link) pairs of every cell's path,
+    in two orders, and the path-only quantities. Replaces the dense (C, L) masks of :func:`flow_step`, whose
+    cost grows with cells x links; build once per pattern with :meth:`of` (the emulator caches them).
+
+    The sums keep the dense einsum's order (per link, cells ascending) and the minima are order-free, so the
+    results are bit-identical to the dense path."""
+
+    n_links: int
+    cell_start: IntArray  #: (Cp,) offset in ``link`` of each cell with a path (cells ascending)
+    has_path: BoolArray  #: (C,) the cell's path has at least one link
+    link: IntArray  #: (nnz,) the links of each cell's path, by cell then link
+    by_link_cell: IntArray  #: (nnz,) the same pairs ordered by link then cell: the cells...
+    by_link_key: IntArray  #: (nnz * S,) ... and bincount keys ``link * S + slice`` (row-major (nnz, S))
+    hop_s: FloatArray  #: (1, C, 1) s summed link delay of each cell's path
+
+    @staticmethod
+    def of(paths: BoolArray, link_delay_ms: FloatArray, n_slices: int) -> PathIndex:
+        """Index of the path incidence ``paths`` (C, L) bool; ``link_delay_ms`` (L,)."""
+        c, ln = np.nonzero(paths)
+        order = np.lexsort((c, ln))
+        n_c, n_l = paths.shape
+        has = np.bincount(c, minlength=n_c) > 0
+        start = np.searchsorted(c, np.flatnonzero(has))
+        key = (ln[order] * n_slices)[:, None] + np.arange(n_slices)
+        hop = np.einsum("bcl,l->bc", paths[None].astype(np.float64), link_delay_ms)[..., None] * 1e-3
+        return PathIndex(n_l, start.astype(np.int64), has, ln.astype(np.int64), c[order].astype(np.int64),
+                         key.ravel().astype(np.int64), hop)
+
+    def link_sum(self, x: FloatArray) -> FloatArray:
+        """(1, L, S): per link the sum of ``x`` (1, C, S) over the cells whose path uses it."""
+        s = x.shape[-1]
+        w = x[0][self.by_link_cell].ravel()
+        out = np.bincount(self.by_link_key, weights=w, minlength=self.n_links * s)
+        return np.asarray(out, dtype=np.float64).reshape(1, self.n_links, s)
+
+    def path_min(self, v: FloatArray) -> FloatArray:
+        """(1, C, S): per cell the minimum of ``v`` (1, L, S) over its path's links (inf: no link)."""
+        n_c = len(self.has_path)
+        if len(self.cell_start) == n_c:  # every cell has a path (the usual case)
+            return np.minimum.reduceat(v[0][self.link], self.cell_start, axis=0)[None]
+        out = np.full((n_c, v.shape[-1]), np.inf)
+        if len(self.link):
+            out[self.has_path] = np.minimum.reduceat(v[0][self.link], self.cell_start, axis=0)
+        return out[None]
+
+
+class _DensePaths:
+    """The operations of :class:`PathIndex` on dense (B, C, L) masks (any batch: the twin's rollouts)."""
+
+    def __init__(self, paths: BoolArray, link_delay_ms: FloatArray) -> None:
+        self.pf = paths.astype(np.float64)
+        self.mask = paths[..., None]
+        self.hop_s = np.einsum("bcl,l->bc", self.pf, link_delay_ms)[..., None] * 1e-3
+
+    def link_sum(self, x: FloatArray) -> FloatArray:
+        return np.asarray(np.einsum("bcl,bcs->bls", self.pf, x), dtype=np.float64)
+
+    def path_min(self, v: FloatArray) -> FloatArray:
+        return np.asarray(np.where(self.mask, v[:, None, :, :], np.inf).min(axis=2), dtype=np.float64)
 
 
 def link_capacity(load: FloatArray, guaranteed: FloatArray, total: FloatArray, priority: np.ndarray,
@@ -108,12 +171,13 @@ def link_capacity(load: FloatArray, guaranteed: FloatArray, total: FloatArray, p
 
 
 def flow_step(st: FlowState, arr: CityArrays, dt: float, arrivals: FloatArray, mbit_per_prb: FloatArray,
-              ratio_pct: FloatArray, tn_share: FloatArray, link_up: BoolArray, paths: BoolArray,
+              ratio_pct: FloatArray, tn_share: FloatArray, link_up: BoolArray, paths: BoolArray | PathIndex,
               reach: BoolArray, tn_packet_bits: float) -> tuple[FlowState, StepOut]:
     """One fast sub-step.
 
     arrivals (B, C, S) Mbit; mbit_per_prb (B, C, S) Mbit/PRB/sub-step; ratio_pct (B, C, S, 3) percent;
-    tn_share (B, L, S) in [0, 1]; link_up (B, L) bool; paths (B, C, L) bool; reach (B, C) bool.
+    tn_share (B, L, S) in [0, 1]; link_up (B, L) bool; paths (B, C, L) bool, or for a batch of 1 its
+    :class:`PathIndex` (same results, cost linear in the path links); reach (B, C) bool.
     """
     n = arr.n_prb  # (C,)
     q_in = st.ran_q + arrivals
@@ -139,13 +203,14 @@ def flow_step(st: FlowState, arr: CityArrays, dt: float, arrivals: FloatArray, m
     beta_ran = np.maximum(mu - lam, BETA_FLOOR * mu)
     # ---- transport (bottleneck fluid model)
     x = served + st.tn_q
-    pf = paths.astype(np.float64)
-    load = np.einsum("bcl,bcs->bls", pf, x)
+    pi = paths if isinstance(paths, PathIndex) else _DensePaths(paths, arr.link_delay_ms)
+    link_sum, path_min, hop_s = pi.link_sum, pi.path_min, pi.hop_s
+    load = link_sum(x)
     total = arr.link_cap_mbps * dt * link_up  # (B, L)
     got, cap, rate = link_capacity(load, tn_share * total[..., None], total, arr.tn_priority,
                                    arr.tn_work_conserving)
     phi = np.where(load > 1e-12, np.minimum(1.0, got / np.maximum(load, 1e-12)), 1.0)
-    phi_path = np.where(paths[..., None], phi[:, None, :, :], np.inf).min(axis=2)  # (B, C, S)
+    phi_path = path_min(phi)  # (B, C, S)
     phi_path = np.where(np.isinf(phi_path), 1.0, phi_path) * reach[..., None]
     delivered = x * phi_path
     z1 = x - delivered
@@ -153,12 +218,11 @@ def flow_step(st: FlowState, arr: CityArrays, dt: float, arrivals: FloatArray, m
     drop_tn = np.maximum(z1 - tn_rate * arr.slice_discard_s, 0.0)
     z2 = z1 - drop_tn
     tn_wait = np.minimum(np.where(tn_rate > 1e-12, z2 / np.maximum(tn_rate, 1e-12), 0.0), arr.slice_discard_s)
-    carried = np.einsum("bcl,bcs->bls", pf, delivered)
+    carried = link_sum(delivered)
     mu_l = rate / dt / (tn_packet_bits * 1e-6)
     lam_l = load / dt / (tn_packet_bits * 1e-6)
     beta_l = np.maximum(mu_l - lam_l, BETA_FLOOR * mu_l) + 1e-9
-    beta_tn = np.where(paths[..., None], beta_l[:, None, :, :], np.inf).min(axis=2)
-    hop_s = np.einsum("bcl,l->bc", pf, arr.link_delay_ms)[..., None] * 1e-3
+    beta_tn = path_min(beta_l)
     inv_beta = 1.0 / np.maximum(beta_ran, 1e-9) + np.where(np.isinf(beta_tn), 0.0, 1.0 / beta_tn)
     delay_a = arr.slice_base_delay_s + ran_wait + tn_wait + hop_s
     util = alloc.sum(-1) / n

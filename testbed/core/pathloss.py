@@ -82,8 +82,15 @@ def los_probability(model: PathLossModel, d2d: FloatArray, h_ut: float | FloatAr
     """TR 38.901 Table 7.4.2-1 LOS probability for UMi / UMa (outdoor UE), shape of ``d2d``."""
     d = np.maximum(d2d, 1e-3)
     r = 18.0 / d
-    if model.name == "UMi":
-        p = r + np.exp(-d / 36.0) * (1.0 - r)
+    if model.name == "UMi":  # p = r + exp(-d / 36) (1 - r), in place (same floats, fewer temporaries)
+        p = np.negative(d)
+        p /= 36.0
+        np.exp(p, out=p)
+        p *= 1.0 - r
+        p += r
+        np.maximum(p, 0.0, out=p)
+        np.minimum(p, 1.0, out=p)
+        return np.where(d <= 18.0, 1.0, p)
     else:
         c_h = np.where(np.asarray(h_ut) <= 13.0, 0.0, (np.clip(np.asarray(h_ut), 13.0, 23.0) - 13.0) / 10.0) ** 1.5
         p = (r + np.exp(-d / 63.0) * (1.0 - r)) * (
@@ -149,10 +156,21 @@ def pathloss_cached(t: PathLossTerms, d2d: FloatArray, los: BoolArray) -> FloatA
     floating-point rounding: ``log10 d3D`` is formed as ``0.5 log10(d2D^2 + dh^2)``)."""
     k = t.coef
     d2 = np.maximum(d2d, 10.0)
-    lg = np.log10(d2 * d2 + t.dh2)
+    if d2.shape != t.dh2.shape:  # in-place updates below need the full broadcast shape
+        d2 = np.maximum(np.broadcast_to(d2d, np.broadcast_shapes(d2.shape, t.dh2.shape, np.shape(los))), 10.0)
+    near = d2 <= t.d_bp
+    lg = np.multiply(d2, d2, out=d2)
+    lg += t.dh2
+    np.log10(lg, out=lg)
     lg *= 0.5
-    pl_los = np.where(d2 <= t.d_bp, k.m1 * lg + t.c1, 40.0 * lg + t.c2)
-    nlos = k.m_n * lg
+    # in place: the same expressions as np.where(near, m1 lg + c1, 40 lg + c2) etc., fewer temporaries
+    pl_los = 40.0 * lg
+    pl_los += t.c2
+    pl1 = k.m1 * lg
+    pl1 += t.c1
+    np.copyto(pl_los, pl1, where=near)
+    nlos = np.multiply(k.m_n, lg, out=pl1)
     nlos += t.cn
     np.maximum(nlos, pl_los, out=nlos)
-    return np.asarray(np.where(los, pl_los, nlos), dtype=np.float64)
+    np.copyto(nlos, pl_los, where=los)
+    return nlos

@@ -95,7 +95,13 @@ def cell_radio(sc: ScenarioParams, arr: CityArrays) -> CellRadio:
     else:
         cand = np.empty((len(centres), k), dtype=np.int64)
         for i0 in range(0, len(centres), 4096):
-            d = np.linalg.norm(centres[i0:i0 + 4096, None, :] - xy[None], axis=-1)
+            # = np.linalg.norm(centre - xy, axis=-1) (sqrt(dx^2 + dy^2), same floats) without the (n, C, 2) array
+            dx = centres[i0:i0 + 4096, 0, None] - xy[None, :, 0]
+            dy = centres[i0:i0 + 4096, 1, None] - xy[None, :, 1]
+            dx *= dx
+            dy *= dy
+            dx += dy
+            d = np.sqrt(dx, out=dx)
             cand[i0:i0 + 4096] = np.argpartition(d, k - 1, axis=1)[:, :k]
     nprb = arr.n_prb
     scs = np.array([x.scs_khz for x in c], dtype=np.float64)
@@ -134,6 +140,23 @@ def cand_geometry(sc: ScenarioParams, cr: CellRadio, cand: IntArray, height: Flo
     """Constants of candidate cells ``cand`` (K, U) for UEs at heights ``height`` (U,) m."""
     return CandGeometry(cx=cr.xy[cand, 0], cy=cr.xy[cand, 1], p0_dbm=cr.p_prb_dbm[cand] + sc.radio.element_gain_dbi,
                         pl=pathloss_terms(cr.pl_model, cr.fc_ghz[cand], cr.h_bs[cand], height[None, :]))
+
+
+def cand_geometry_update(sc: ScenarioParams, cr: CellRadio, geo: CandGeometry, cand: IntArray, height: FloatArray,
+                         cols: IntArray) -> CandGeometry:
+    """``geo`` with the columns (UEs) ``cols`` rebuilt for their new candidates ``cand[:, cols]`` (element-wise:
+    the same values as :func:`cand_geometry` of the whole ``cand``)."""
+    part = cand_geometry(sc, cr, cand[:, cols], height[cols])
+
+    def put(full: FloatArray, sub: FloatArray) -> FloatArray:
+        out = np.array(full, dtype=np.float64, copy=True)
+        out[:, cols] = sub
+        return out
+
+    pl, pp = geo.pl, part.pl
+    return CandGeometry(cx=put(geo.cx, part.cx), cy=put(geo.cy, part.cy), p0_dbm=put(geo.p0_dbm, part.p0_dbm),
+                        pl=evolve(pl, dh2=put(pl.dh2, pp.dh2), d_bp=put(pl.d_bp, pp.d_bp), c1=put(pl.c1, pp.c1),
+                                  c2=put(pl.c2, pp.c2), cn=put(pl.cn, pp.cn)))
 
 
 def _t(a: np.ndarray) -> np.ndarray:
@@ -304,11 +327,15 @@ def move_ues(sc: ScenarioParams, cr: CellRadio, st: UeState, dt: float, rng: np.
     if cr.grid_cand.shape[1] < len(cr.xy):
         cand = _t(cr.grid_cand[_bins(cr, xy)])
         changed = cand != st.cand
-        if changed.any():
+        ch = np.nonzero(changed)  # (slot, UE) pairs, slot-major: the order of the state's layout
+        if len(ch[0]):
+            # both full blocks are drawn (the stream's order), only the changed entries are used
             k0 = cand.shape[0]
-            shadow_z = np.where(changed, _t(rng.standard_normal((u, k0))), shadow_z)
-            los_g = np.where(changed, _t(rng.standard_normal((u, k0))), los_g)
-            geo = cand_geometry(sc, cr, cand, st.height)
+            shadow_z = shadow_z.copy()
+            shadow_z[ch] = rng.standard_normal((u, k0)).T[ch]
+            los_g = los_g.copy()
+            los_g[ch] = rng.standard_normal((u, k0)).T[ch]
+            geo = cand_geometry_update(sc, cr, geo, cand, st.height, np.unique(ch[1]))
     mdl = cr.pl_model
     k = cand.shape[0]
     n_p = st.cl_off.shape[0]
@@ -347,12 +374,23 @@ def link_budget(sc: ScenarioParams, cr: CellRadio, st: UeState) -> LinkBudget:
     g = st.geo
     dx = st.xy[:, 0] - g.cx  # (K, U)
     dy = st.xy[:, 1] - g.cy
-    d2d = np.sqrt(dx * dx + dy * dy)
-    p_los = np.minimum(np.maximum(los_probability(mdl, d2d, st.height), 1e-6), 1 - 1e-6)
-    los = st.los_g < np.log(p_los / (1 - p_los)) / 1.702  # logistic approximation of the probit
+    d2d = dx * dx
+    d2d += dy * dy
+    np.sqrt(d2d, out=d2d)
+    # in-place forms of the same expressions (same floats, fewer (K, U) temporaries)
+    p_los = los_probability(mdl, d2d, st.height)
+    np.maximum(p_los, 1e-6, out=p_los)
+    np.minimum(p_los, 1 - 1e-6, out=p_los)
+    odds = 1 - p_los
+    np.divide(p_los, odds, out=odds)
+    np.log(odds, out=odds)
+    odds /= 1.702
+    los = st.los_g < odds  # logistic approximation of the probit
     pl = pathloss_cached(g.pl, d2d, los)
-    sf = st.shadow_z * np.where(los, mdl.sigma_sf_los_db, mdl.sigma_sf_nlos_db)
-    rx = g.p0_dbm - pl - sf
+    sf = np.where(los, mdl.sigma_sf_los_db, mdl.sigma_sf_nlos_db)
+    sf *= st.shadow_z
+    rx = np.subtract(g.p0_dbm, pl, out=pl)
+    rx -= sf
     best = np.argmax(rx, axis=0)
     cur = st.cand == st.serving
     has_cur = cur.any(axis=0)
@@ -416,7 +454,10 @@ def radio_step(sc: ScenarioParams, cr: CellRadio, st: UeState, util: FloatArray,
     g_path = bm.path_gains_t(u_p, cr.u_codebook[cr.set_b], cr.gain_lut_b)  # (B_B, P+1, U)
     g_set = np.einsum("bpu,pu->bu", g_path, w_p)
     base = lb.rx_prb_dbm[lb.srv_slot, cols] - cr.p_prb_dbm[lb.serving] + cr.p_re_dbm[lb.serving]
-    rsrp = base + 10 * np.log10(np.maximum(g_set, 1e-12))  # (B_B, U)
+    rsrp = np.maximum(g_set, 1e-12, out=g_set)
+    np.log10(rsrp, out=rsrp)
+    rsrp *= 10
+    rsrp += base  # (B_B, U)
     rsrp += sc.radio.rsrp_noise_db * z[:u * n_b].reshape(u, n_b).T
     rsrp_b = bm.quantise_rsrp(rsrp)
     ib = np.argmax(rsrp_b, axis=0)
@@ -434,13 +475,15 @@ def radio_step(sc: ScenarioParams, cr: CellRadio, st: UeState, util: FloatArray,
         ttl = np.where(forced, st.beam_ttl - 1, 0)
     else:
         beam, ttl = cr.set_b[ib], np.zeros(u, dtype=np.int64)
-    rx_lin = np.exp(lb.rx_prb_dbm * DB_TO_NEPER)  # 10^(x/10), (K, U)
+    rx_lin = lb.rx_prb_dbm * DB_TO_NEPER
+    np.exp(rx_lin, out=rx_lin)  # 10^(x/10), (K, U)
     p_srv = rx_lin[lb.srv_slot, cols]
     s = p_srv * g_beam
     load = util[st.cand]
     if not cr.single_arfcn:
-        load = load * (cr.arfcn[st.cand] == cr.arfcn[lb.serving])
-    interf = (rx_lin * load).sum(0) - p_srv * util[lb.serving]
+        load *= cr.arfcn[st.cand] == cr.arfcn[lb.serving]
+    load *= rx_lin
+    interf = load.sum(0) - p_srv * util[lb.serving]
     noise = cr.noise_prb_lin[lb.serving]
     sinr = s / (np.maximum(interf, 0.0) + noise)
     snr_db = 10 * np.log10(s / noise)

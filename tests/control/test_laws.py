@@ -20,7 +20,7 @@ frac = st.floats(0.0, 1.0, allow_nan=False)
 @st.composite
 def cell_case(draw: st.DrawFn) -> tuple[list[tuple[float, ...]], float, dict[str, int] | None,
                                         dict[str, tuple[int, int, int, float | None]], dict[str, float | None]]:
-    obs = []
+    obs: list[tuple[float, ...]] = []
     for _ in KEYS:
         offered = draw(rate)
         thp = draw(st.floats(0.0, max(offered, 1e-3)))

@@ -10,6 +10,7 @@ import functools
 import json
 import os
 import re
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ import yaml
 from prometheus_client import CollectorRegistry
 
 from tests.deploy.common import ROOT, components
+from tools import certs
 from tools.deploycheck import compose
 
 INFRA = {"base", "redis", "prometheus", "grafana"}
@@ -101,16 +103,35 @@ def e2_secret_name(component: str) -> str:
     return component.replace("-", "_") + "_e2_token"
 
 
+@functools.cache
+def _e2_tls() -> dict[str, str]:
+    """The E2 TLS files as ``python -m tools.certs secrets/e2-tls`` makes them (one CA per test session)."""
+    issued = certs.issue(Path(tempfile.mkdtemp(prefix="nextric-e2-tls-")), certs.server_names(), days=1)
+    return {"e2_tls_cert": issued.server_cert.read_text(), "e2_tls_key": issued.server_key.read_text(),
+            "e2_ca": issued.ca_cert.read_text()}
+
+
 def secret_contents() -> dict[str, str]:
     """What the operator puts in each Compose secret's file: the policy service's grants, and each token alone; the
-    E2 servers' grants, and each E2 client's token alone."""
+    E2 servers' grants, and each E2 client's token alone; the E2 TLS certificate, key and CA (tools/certs.py)."""
     grants = [{"name": "operator", "token": TEST_TOKENS["operator"], "roles": ["operator"]},
               {"name": "viewer", "token": TEST_TOKENS["viewer"], "roles": ["viewer"]},
               {"name": "xapps", "token": TEST_TOKENS["xapp"], "roles": ["xapp"]}]
     return {"policy_tokens": json.dumps(grants), "xapp_token": TEST_TOKENS["xapp"] + "\n",
             "operator_token": TEST_TOKENS["operator"] + "\n",
             "e2_tokens": json.dumps(e2_grants(E2_TEST_TOKENS)),
-            **{e2_secret_name(n): token + "\n" for n, token in E2_TEST_TOKENS.items()}}
+            **{e2_secret_name(n): token + "\n" for n, token in E2_TEST_TOKENS.items()}, **_e2_tls()}
+
+
+OPERATOR_REDIS_PASSWORD = "redis-password-" + "0123456789abcdef"  #: what the operator puts in .env
+
+
+def with_operator_passwords(data: Any) -> Any:
+    """``data`` (a rendered compose model, or part of it) with .env.example's Redis password replaced as the operator
+    does (`cp .env.example .env`, then edit): the services refuse the example value at start-up."""
+    example = re.search(r"^NEXTRIC_REDIS_PASSWORD=(\S+)", (ROOT / ".env.example").read_text(), re.M)
+    assert example is not None, ".env.example sets no NEXTRIC_REDIS_PASSWORD"
+    return json.loads(json.dumps(data).replace(example.group(1), OPERATOR_REDIS_PASSWORD))
 
 
 def write_secrets(data: dict[str, Any], folder: Path) -> dict[str, Path]:
@@ -385,7 +406,7 @@ def test_environment_fits_settings(name: str, path: str, monkeypatch: pytest.Mon
     for key in list(os.environ):
         if key.startswith("NEXTRIC_"):
             monkeypatch.delenv(key)
-    for key, value in env.items():
+    for key, value in with_operator_passwords(env).items():
         monkeypatch.setenv(key, value)
     cls()  # the values validate too (types, ranges)
 

@@ -29,7 +29,9 @@ from tests.deploy.test_kubernetes import OVERLAYS, render
 from tools.deploycheck import cells, compose
 
 STEERING = "xapps.transport_steering"
-TOKENS = {"tokens": {"operator": "o", "viewer": "v", "xapp": "x"}, "redis": {"auth": {"password": "redis-pw"}},
+TOKENS = {"tokens": {"operator": "operator-token-0123456789abcdef", "viewer": "viewer-token-0123456789abcdef",
+                     "xapp": "xapp-token-0123456789abcdef"},
+          "redis": {"auth": {"password": "redis-password-0123456789abcdef"}},
           "e2Auth": {"tokens": E2_TEST_TOKENS}}
 BRIDGED = ("slice-scheduler", "intent-agent")  #: their E2 is KPM + RC only: through the bridge on the E2AP path
 ON_TESTBED = ("beam-predictor", "ce-selector")  #: BEAM / PILOT reports are not E2AP: always the testbed
@@ -106,7 +108,7 @@ def _settings_build(name: str, env: dict[str, Any], monkeypatch: pytest.MonkeyPa
         for key, value in plain.items():
             if key.endswith("TOKEN_FILE"):
                 value = str(Path(secrets) / key)
-                Path(value).write_text("placeholder-token\n")
+                Path(value).write_text("placeholder-token-0123456789abcdef\n")  # 22+: weak ones are refused
             monkeypatch.setenv(key, value)
         cls()
 

@@ -27,7 +27,9 @@ CHART = ROOT / "helm" / "nextric"
 OVERLAYS = sorted(p.name for p in (ROOT / "deploy" / "k8s" / "overlays").iterdir() if p.is_dir())
 PROFILES = sorted({c["profile"] for c in components().values() if c.get("profile")})
 #: what `helm install` needs besides the defaults: the Secrets' contents (the chart makes the three Secrets)
-SECRETS = {"tokens": {"operator": "o", "viewer": "v", "xapp": "x"}, "redis": {"auth": {"password": "redis-pw"}},
+SECRETS = {"tokens": {"operator": "operator-token-0123456789abcdef", "viewer": "viewer-token-0123456789abcdef",
+                     "xapp": "xapp-token-0123456789abcdef"},
+          "redis": {"auth": {"password": "redis-password-0123456789abcdef"}},
            "e2Auth": {"tokens": E2_TEST_TOKENS}}
 TOKEN_SECRETS = ("nextric-tokens", "nextric-e2-tokens")  #: the Secrets holding tokens (never an env var)
 E2_SERVERS = ("testbed", "e2term")  #: who serves the E2 gRPC port (and reads the E2 grants)

@@ -31,7 +31,8 @@ from .conftest import client_settings, until
 from .test_contract import quota
 
 KPM = e2ap_pb2.REPORT_STYLE_KPM
-TOKENS = {"kpm": "kpm-token-0123456789", "control": "control-token-0123456789", "other": "other-kpm-0123456789"}
+TOKENS = {"kpm": "kpm-token-0123456789abcdef", "control": "control-token-0123456789",
+          "other": "other-kpm-0123456789abcdef"}
 
 
 def grants() -> list[GrpcTokenGrant]:
@@ -73,7 +74,8 @@ async def test_unauthenticated_and_wrong_role_controls_are_refused_and_nothing_a
             with pytest.raises(E2Failure) as err:
                 await client.control(e2ap_pb2.RicControlRequest().__class__.FromString(request.SerializeToString()))
             assert err.value.code == code
-    async with E2Client(as_(running.port, None).model_copy(update={"token": SecretStr("not-a-token-at-all-xx")})) as c:
+    unknown = SecretStr("not-a-token-at-all-xxxxxxxx")
+    async with E2Client(as_(running.port, None).model_copy(update={"token": unknown})) as c:
         with pytest.raises(E2Failure) as err:
             await c.list_nodes()
         assert err.value.code == grpc.StatusCode.UNAUTHENTICATED
@@ -122,17 +124,17 @@ def test_roles_and_token_sources(tmp_path: Path) -> None:
     assert allowed(["admin"], "/anything.Else/Method")
     assert not allowed([], "/nextric.e2.v1.E2Node/ListNodes")
     path = tmp_path / "tokens.json"
-    path.write_text(json.dumps([{"name": "x", "token": "file-token-0123456789", "roles": ["control"]}]))
+    path.write_text(json.dumps([{"name": "x", "token": "file-token-0123456789abcdef", "roles": ["control"]}]))
     loaded = load_grants(grants()[:1], path)
     assert [g.name for g in loaded] == ["reader", "x"]
     auth = Authenticator(loaded)
-    found = auth.identify([("authorization", "Bearer file-token-0123456789")])
+    found = auth.identify([("authorization", "Bearer file-token-0123456789abcdef")])
     assert found is not None
     assert found.name == "x"
     assert auth.identify([("authorization", "Basic file-token-0123456789")]) is None
     assert auth.identify([]) is None
     path.write_text(json.dumps([{"name": "x", "token": "short", "roles": ["control"]}]))
-    with pytest.raises(ConfigError, match="shorter than 16"):
+    with pytest.raises(ConfigError, match="shorter than 22"):
         load_grants([], path)
     path.write_text("{not json")
     with pytest.raises(ConfigError, match="tokens_file"):

@@ -14,7 +14,8 @@ from bench import twm_poc
 @pytest.mark.slow
 def test_twm_poc_smoke(tmp_path: Path) -> None:
     out = tmp_path / "twm_poc.json"
-    twm_poc.main(["--seeds", "1", "--scenarios", "hotspot-ID", "wave-OOD", "--out", str(out)])
+    twm_poc.main(["--seeds", "1", "--scenarios", "hotspot-ID", "wave-OOD", "--speed-candidates", "16",
+                  "--out", str(out)])
     res = json.loads(out.read_text())
     assert res["seeds"] == [0]
     assert res["scenarios"] == ["hotspot-ID", "wave-OOD"]
@@ -39,9 +40,13 @@ def test_twm_poc_smoke(tmp_path: Path) -> None:
             got = [res["methods"][m][s]["scm"] - res["methods"]["twm"][s]["scm"] for s in ("hotspot-ID", "wave-OOD")]
             assert diff["mean"] == pytest.approx(sum(got) / 2)
     sp = res["speed"]
-    assert sp["candidates"] == 256
+    assert sp["candidates"] == 16  # the full run times 256; warm-up, 3 alternated repeats and spreads alike
     assert sp["twin_s"] > 0
     assert sp["surrogate_s"] > 0
+    assert sp["repeats"] == sp["twin_ms_per_candidate"]["n"] == sp["speedup_per_candidate"]["n"] == 3
+    per = sp["twin_ms_per_candidate"]
+    assert per["min"] <= per["median"] <= per["max"]
+    assert per["median"] == pytest.approx(1e3 * sp["twin_s"] / 16)
     assert (tmp_path / "twm_poc_pareto.png").stat().st_size > 0
     assert (tmp_path / "twm_poc_scm.png").stat().st_size > 0
 
@@ -49,7 +54,7 @@ def test_twm_poc_smoke(tmp_path: Path) -> None:
 def test_twm_poc_on_the_recalibrated_city(tmp_path: Path) -> None:
     out = tmp_path / "calibrated.json"
     twm_poc.main(["--seeds", "1", "--scenarios", "hotspot-ID", "--city", "twm_poc_calibrated", "--methods",
-                  "uniform", "dt-fair", "--out", str(out)])
+                  "uniform", "dt-fair", "--speed-candidates", "0", "--out", str(out)])
     res = json.loads(out.read_text())
     assert res["scenario"] == "twm_poc_calibrated"
     assert set(res["methods"]) == {"uniform", "dt-fair"}

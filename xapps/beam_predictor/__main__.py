@@ -36,7 +36,8 @@ async def serve(settings: BeamPredictorSettings, stop: asyncio.Event | None = No
         await run_process(app.run, observability_app(health, registry, "nextric-beam-predictor"),
                           settings.http.host, settings.http.port,
                           {"model": store.current.version if store.current else None,
-                           "ahead_model": ahead.current.version if ahead and ahead.current else None}, stop)
+                           "ahead_model": ahead.current.version if ahead and ahead.current else None}, stop,
+                          head_timeout_s=settings.http.head_timeout_s)
 
 
 def main() -> None:

@@ -46,7 +46,8 @@ async def serve(settings: CeSelectorSettings, stop: asyncio.Event | None = None)
             app = CeSelectorApp(settings, sdl, health, CeMetrics.create(registry), client, neural)
             web = mount(observability_app(health, registry, "nextric-ce-selector"), app.groups_view, neural)
             await run_process(app.run, web, settings.http.host, settings.http.port,
-                              {"model": neural.version if neural else None}, stop)
+                              {"model": neural.version if neural else None}, stop,
+                              head_timeout_s=settings.http.head_timeout_s)
     finally:
         await sdl.close()
 

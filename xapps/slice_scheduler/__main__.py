@@ -30,7 +30,8 @@ async def serve(settings: SliceSchedulerSettings, stop: asyncio.Event | None = N
         async with E2Client(settings.e2, E2ClientMetrics.create(registry)) as client:
             app = SliceSchedulerApp(settings, sdl, health, SliceMetrics.create(registry), client)
             await run_process(app.run, observability_app(health, registry, "nextric-slice-scheduler"),
-                              settings.http.host, settings.http.port, {"instance": app.instance}, stop)
+                              settings.http.host, settings.http.port, {"instance": app.instance}, stop,
+                              head_timeout_s=settings.http.head_timeout_s)
     finally:
         await sdl.close()
 

@@ -22,7 +22,7 @@ import os
 import socket
 import time
 from collections.abc import Mapping
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import httpx
@@ -43,7 +43,7 @@ from nextric.guardrail.policy import applies_to
 from nextric.obs.health import Health
 from nextric.sdl.api import SdlBackend
 from nextric.sdl.follow import follow
-from xapps.slice_scheduler.decide import decide_cell, member_of
+from xapps.slice_scheduler.decide import CellDecision, CellInput, decide_cells, member_of
 from xapps.slice_scheduler.effect import PendingEffect, check_report, echo_matches
 from xapps.slice_scheduler.metrics import SliceMetrics
 from xapps.slice_scheduler.settings import SliceSchedulerSettings
@@ -91,6 +91,20 @@ def echoed(ack: e2ap_pb2.RicControlAcknowledge) -> dict[str, Ratio]:
     return out
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    """One cell of a round, ready to decide."""
+
+    node: e2ap_pb2.E2NodeInfo
+    cell: e2ap_pb2.CellInfo
+    state: CellState
+    inp: CellInput
+    now_ms: int
+
+
+_Queued = tuple[e2ap_pb2.E2NodeInfo, e2ap_pb2.RicIndication, float, "asyncio.Future[None]"]
+
+
 class SliceSchedulerApp:
     def __init__(self, settings: SliceSchedulerSettings, sdl: SdlBackend, health: Health,
                  metrics: SliceMetrics, client: E2Client) -> None:
@@ -117,6 +131,8 @@ class SliceSchedulerApp:
         self.decisions = 0
         self.handled = 0  #: cells whose period is fully handled (control acknowledged or none needed)
         self.sent = 0
+        self.rounds: asyncio.Queue[_Queued] = asyncio.Queue()  #: indications waiting for the next decision round
+        self._decider: asyncio.Task[None] | None = None
         for c in ("e2", "sdl"):
             health.register(c)
 
@@ -231,21 +247,55 @@ class SliceSchedulerApp:
         self.sdl_ok = False
         self.health.set("sdl", False, detail)
 
-    # ------------------------------------------------------------------ the loop of one node
+    # ------------------------------------------------------------------ the decision rounds
     async def handle(self, node: e2ap_pb2.E2NodeInfo, ind: e2ap_pb2.RicIndication) -> None:
-        table = measurements.kpm_table(ind.kpm)
-        now_ms = ind.header.sim_time_ms
-        now_s = now_ms / 1000.0
-        for cell in node.cells:
+        """One indication alone (a round of one); raises its first cell's error."""
+        errors = await self.handle_round([(node, ind)])
+        if errors:
+            raise next(iter(errors.values()))
+
+    async def handle_round(self, items: list[tuple[e2ap_pb2.E2NodeInfo, e2ap_pb2.RicIndication]]
+                           ) -> dict[str, BaseException]:
+        """Every cell of ``items`` (indications of distinct nodes) decided in one batched call per simulated time
+        (``decide_cells``); then each cell's control is sent, concurrently across cells. Returns the first error
+        of each node whose cells failed (the other nodes' cells are handled all the same)."""
+        prepared: list[_Prepared] = []
+        errors: dict[str, BaseException] = {}
+        for node, ind in items:
+            table = measurements.kpm_table(ind.kpm)
+            now_ms = ind.header.sim_time_ms
+            for cell in node.cells:
+                try:
+                    prepared.append(await self._prepare(node, cell, table, ind, now_ms))
+                except Exception as exc:
+                    self.handled += 1
+                    errors.setdefault(node.node_id, exc)
+        by_time: dict[int, list[_Prepared]] = {}
+        for pr in prepared:
+            by_time.setdefault(pr.now_ms, []).append(pr)
+        for now_ms, group in by_time.items():
+            t0 = time.perf_counter()
             try:
-                await self._handle_cell(node, cell, table, ind, now_ms, now_s)
-            finally:
-                self.handled += 1
+                decisions = decide_cells([pr.inp for pr in group], now_ms / 1000.0, self.params)
+            except Exception as exc:
+                self.handled += len(group)
+                for pr in group:
+                    errors.setdefault(pr.node.node_id, exc)
+                continue
+            self.m.decision_latency.observe(time.perf_counter() - t0)
+            self.m.round_cells.observe(len(group))
+            self.decisions += len(group)
+            outcomes = await asyncio.gather(*(self._act(pr, d) for pr, d in zip(group, decisions, strict=True)),
+                                            return_exceptions=True)
+            for pr, o in zip(group, outcomes, strict=True):
+                if isinstance(o, BaseException):
+                    errors.setdefault(pr.node.node_id, o)
         if self.sdl_ok:  # while SDL is down only the heartbeat retries: a hung Redis must not stall decisions
             await self.flush_state()
+        return errors
 
-    async def _handle_cell(self, node: e2ap_pb2.E2NodeInfo, cell: e2ap_pb2.CellInfo, table: measurements.KpmTable,
-                           ind: e2ap_pb2.RicIndication, now_ms: int, now_s: float) -> None:
+    async def _prepare(self, node: e2ap_pb2.E2NodeInfo, cell: e2ap_pb2.CellInfo, table: measurements.KpmTable,
+                       ind: e2ap_pb2.RicIndication, now_ms: int) -> _Prepared:
         ck = ids.cell_key(cell.cgi)
         st = await self.load_state(ck)
         if st.incarnation != ind.header.incarnation:
@@ -257,13 +307,20 @@ class SliceSchedulerApp:
             self.dirty.add(ck)
         obs = observations(table, cell)
         self.check_effect(ck, now_ms, obs, float(cell.prb_count))
-        t0 = time.perf_counter()
         plan = self.plan.cell_bounds(ck, now_ms)
         slas = self.plan.apply_slas(ck, now_ms, self.slas_for(ck))
-        d = decide_cell(ck, obs, slas, float(cell.prb_count), st.previous_min, st.guard, now_s,
-                        self.params, plan, self.guard_policy(ck))
-        self.m.decision_latency.observe(time.perf_counter() - t0)
-        self.decisions += 1
+        inp = CellInput(ck, obs, slas, float(cell.prb_count), st.previous_min, st.guard, plan, self.guard_policy(ck))
+        return _Prepared(node, cell, st, inp, now_ms)
+
+    async def _act(self, pr: _Prepared, d: CellDecision) -> None:
+        """Metrics, then the control (when the decision changed what is sent) and the cell's state."""
+        try:
+            await self._act_cell(pr, d)
+        finally:
+            self.handled += 1
+
+    async def _act_cell(self, pr: _Prepared, d: CellDecision) -> None:
+        node, cell, st, ck, now_s = pr.node, pr.cell, pr.state, pr.inp.cell_key, pr.now_ms / 1000.0
         for k, h in d.headroom.items():
             self.m.headroom.labels(ck, k).set(h)
         v = d.verdict
@@ -339,13 +396,55 @@ class SliceSchedulerApp:
             self.pending[ck] = res.pending
 
     async def node_loop(self, node: e2ap_pb2.E2NodeInfo) -> None:
+        """Reads one node's indications; each is decided in the next round with every other node's that is
+        waiting (:meth:`decider`), and the next is read once it is handled."""
         stream = self.client.subscribe(node.node_id, e2ap_pb2.REPORT_STYLE_KPM, self.s.control_period_ms)
         try:
             async for ind in stream:
-                await self.handle(node, ind)
+                self._ensure_decider()
+                done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+                await self.rounds.put((node, ind, time.perf_counter(), done))
+                await done
         finally:
             with contextlib.suppress(Exception):
                 await stream.aclose()
+
+    def _ensure_decider(self) -> None:
+        if self._decider is None or self._decider.done():
+            self._decider = asyncio.create_task(self.decider())
+
+    async def decider(self) -> None:
+        """The decision rounds: take every indication waiting (at least one), decide them together, answer each
+        node loop (with its cell's error, if any)."""
+        while True:
+            batch = [await self.rounds.get()]
+            while not self.rounds.empty():
+                batch.append(self.rounds.get_nowait())
+            by_node: dict[str, list[_Queued]] = {}
+            for item in batch:  # one indication per node per round; a later one waits for the next round
+                if not item[3].done():  # its node loop is gone (rebalanced away, stopped)
+                    by_node.setdefault(item[0].node_id, []).append(item)
+            now_round = [items[0] for items in by_node.values()]
+            for items in by_node.values():
+                for later in items[1:]:
+                    self.rounds.put_nowait(later)
+            if not now_round:
+                continue
+            try:
+                errors = await self.handle_round([(node, ind) for node, ind, _, _ in now_round])
+            except Exception as exc:  # a bug outside the per-cell guards: every node of the round sees it
+                errors = {node.node_id: exc for node, _, _, _ in now_round}
+            end = time.perf_counter()
+            for node, _, queued_at, done in now_round:
+                self.m.indication_latency.observe(end - queued_at)
+                if done.done():
+                    continue
+                failed = errors.get(node.node_id)
+                if failed is None:
+                    done.set_result(None)
+                else:
+                    done.set_exception(failed)
+            self.m.indications.inc(len(now_round))
 
     # ------------------------------------------------------------------ membership, discovery, policies
     async def heartbeat(self) -> None:
@@ -407,6 +506,9 @@ class SliceSchedulerApp:
                 w.cancel()
             await asyncio.gather(*watchers, return_exceptions=True)
             await self.node_tasks.close()
+            if self._decider is not None:
+                self._decider.cancel()
+                await asyncio.gather(self._decider, return_exceptions=True)
             with contextlib.suppress(Exception):
                 await self.flush_state()
                 await self.sdl.delete(self.s.sdl_namespace, [f"member/{self.instance}"])

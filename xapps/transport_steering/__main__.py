@@ -27,10 +27,12 @@ async def serve(settings: TransportSteeringSettings, stop: asyncio.Event | None 
         ctl = settings.controller
         reconnect = [("grpc.initial_reconnect_backoff_ms", int(ctl.backoff_initial_s * 1000)),  # gRPC's own default
                      ("grpc.max_reconnect_backoff_ms", int(ctl.backoff_max_s * 1000))]  # grows to 120 s
-        async with open_channel(ctl.target, reconnect, token=ctl.token, tls_ca_file=ctl.tls_ca_file) as channel:
+        async with open_channel(ctl.target, reconnect, token=ctl.token, tls_ca_file=ctl.tls_ca_file,
+                                tls_server_name=ctl.tls_server_name) as channel:
             app = TransportSteeringApp(settings, sdl, health, SteeringMetrics.create(registry), channel)
             await run_process(app.run, observability_app(health, registry, "nextric-transport-steering"),
-                              settings.http.host, settings.http.port, {}, stop)
+                              settings.http.host, settings.http.port, {}, stop,
+                              head_timeout_s=settings.http.head_timeout_s)
     finally:
         await sdl.close()
 

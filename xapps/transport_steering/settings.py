@@ -42,6 +42,8 @@ class ControllerSettings(TokenFileMixin):
     token: SecretStr | None = Field(None, description="bearer token of the testbed's gRPC port (role transport); "
                                     "or token_file")
     tls_ca_file: Path | None = Field(None, description="PEM CA of the controller's certificate: connect over TLS")
+    tls_server_name: str | None = Field(None, description="name to verify in the controller's certificate "
+                                        "(override; default: the target's host)")
 
 
 class LawSettings(BaseModel):

@@ -89,7 +89,7 @@ def policy_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     python = os.environ.get("NEXTRIC_MAIN_PYTHON", str(ROOT / ".venv" / "bin" / "python"))
     workdir = tmp_path_factory.mktemp("policy")
     port_file = workdir / "port"
-    tokens = [{"name": "osc-adapter", "token": "op-token", "roles": ["operator"]}]
+    tokens = [{"name": "osc-adapter", "token": "op-token-0123456789abcdef", "roles": ["operator"]}]
     env = {**os.environ, "NEXTRIC_POLICY_PORT": "0", "NEXTRIC_POLICY_PORT_FILE": str(port_file),
            "NEXTRIC_POLICY_TOKENS": json.dumps(tokens), "NEXTRIC_POLICY_BACKEND": "memory",
            "NEXTRIC_POLICY_LOG_LEVEL": "WARNING"}

@@ -59,9 +59,9 @@ def test_settings_from_the_process_environment(monkeypatch: pytest.MonkeyPatch) 
 def test_policy_token_from_a_file(tmp_path: Path) -> None:
     """The token as a mounted Secret (the oran-sc overlay's NEXTRIC_OSC_POLICY_TOKEN_FILE), not an env variable."""
     token = tmp_path / "token"
-    token.write_text("op-token\n")
+    token.write_text("op-token-0123456789abcdef\n")
     env = {"NEXTRIC_OSC_HANDLER_ID": "slice-scheduler", "NEXTRIC_OSC_POLICY_TOKEN_FILE": str(token)}
-    assert AdapterSettings.from_env(env).policy_token == "op-token"
+    assert AdapterSettings.from_env(env).policy_token == "op-token-0123456789abcdef"
     plain = {"NEXTRIC_OSC_HANDLER_ID": "x", "NEXTRIC_OSC_POLICY_TOKEN": "t"}
     assert AdapterSettings.from_env(plain).policy_token == "t"
     with pytest.raises(SettingsError, match="both set"):
@@ -92,7 +92,7 @@ def xapp(rmr_wire: Any, redis_port: int, policy_service: str, appmgr: Any,
     monkeypatch.setattr(Constants, "REGISTER_PATH", appmgr.url + "/ric/v1/register?ns={}&plt={}")
     settings = AdapterSettings.from_env({"NEXTRIC_OSC_HANDLER_ID": "slice-scheduler",
                                         "NEXTRIC_OSC_POLICY_URL": policy_service,
-                                        "NEXTRIC_OSC_POLICY_TOKEN": "op-token",
+                                        "NEXTRIC_OSC_POLICY_TOKEN": "op-token-0123456789abcdef",
                                         "NEXTRIC_OSC_POLICY_TYPES": json.dumps({"20008": SLA_TYPE})})
     app = build(settings, wait_for_ready=False)
     app.run(thread=True, rmr_timeout=0.05)
@@ -115,7 +115,7 @@ def _answer(rmr_wire: Any) -> dict[str, Any]:
 def test_a1_policy_over_rmr_reaches_policy_service_and_sdl(xapp: Any, rmr_wire: Any, policy_service: str) -> None:
     assert rmr_wire.sent.get(timeout=10) == (a1.A1_POLICY_QUERY, a1.query(20008))
     url = f"{policy_service}/A1-P/v2/policytypes/{SLA_TYPE}/policies/urllc-1"
-    auth = {"Authorization": "Bearer op-token"}
+    auth = {"Authorization": "Bearer op-token-0123456789abcdef"}
 
     rmr_wire.inbox.put((a1.A1_POLICY_REQ, _request("CREATE", "urllc-1", SLA)))
     assert _answer(rmr_wire) == {"policy_type_id": 20008, "policy_instance_id": "urllc-1",

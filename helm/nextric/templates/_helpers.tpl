@@ -96,3 +96,11 @@ value: {{ .Values.logLevel | quote }}
 {{- define "nextric.e2Client" -}}
 {{- if or .c.uses.e2 .c.uses.transport .c.uses.twin }}true{{ end -}}
 {{- end -}}
+
+{{- define "nextric.e2TlsSecret" -}}
+{{- if .Values.e2Tls.existingSecret -}}
+{{- .Values.e2Tls.existingSecret -}}
+{{- else -}}
+{{- printf "%s-e2-tls" .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}

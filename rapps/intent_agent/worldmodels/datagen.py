@@ -27,6 +27,7 @@ from rich.progress import Progress
 from nextric.arrays import BoolArray
 from nextric.e2sm.kpm.v1 import kpm_pb2
 from nextric.kpm import report_of
+from nextric.parallel import WorkerPool, split
 from nextric.topology import Topology
 from rapps.intent_agent.planner.library import plans_from_params, sample_params
 from rapps.intent_agent.planner.twin import StepDetail, TwinPort, rollout_shares
@@ -46,6 +47,9 @@ class TrainingNetwork:
     twin: TwinPort
     observe: Observe
     provenance: dict[str, Any] = field(default_factory=dict)
+    #: how to build this network again in a worker process (picklable, e.g. ``functools.partial`` of a module
+    #: function); None: the data is generated in this process only
+    rebuild: Callable[[], TrainingNetwork] | None = None
 
 BEHAVIOUR_POLICY = "library-perturbed"
 #: per-step CDWM targets: loss (3), log1p p99 ms (3), throughput / 100 Mbit/s (3), PRB utilisation (3),
@@ -73,6 +77,13 @@ def kpi_targets(steps: StepDetail) -> np.ndarray:
                            steps.cum_loss], axis=-1).astype(np.float32)
 
 
+def _observation(seed: int, cfg: DataConfig) -> tuple[str, np.random.Generator, int]:
+    """A context seed's regime, its random stream (warm-up length drawn, the plans drawn next) and warm-up steps."""
+    regime = "hotspot-ID" if seed % 2 == 0 else "wave-ID"
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 31]))
+    return regime, rng, int(rng.integers(cfg.warmup_min, cfg.warmup_max + 1))
+
+
 def generate(net: TrainingNetwork, seeds: tuple[int, ...], cfg: DataConfig,
              progress: Progress | None = None) -> dict[str, np.ndarray]:
     """Arrays (one row per context x candidate): grid0, fwm_y, ctx, prb, tn, kpi (M seeds), scm, cost."""
@@ -82,9 +93,7 @@ def generate(net: TrainingNetwork, seeds: tuple[int, ...], cfg: DataConfig,
                                                          "p99_h", "loss_h", "context_seed")}
     task = progress.add_task("world-model data", total=len(seeds)) if progress else None
     for seed in seeds:
-        regime = "hotspot-ID" if seed % 2 == 0 else "wave-ID"
-        rng = np.random.default_rng(np.random.SeedSequence([seed, 31]))
-        warm = int(rng.integers(cfg.warmup_min, cfg.warmup_max + 1))
+        regime, rng, warm = _observation(seed, cfg)
         msgs, up = net.observe(regime, seed, warm)
         reps = [report_of([m], topo.cell_ids_by_key, topo.slice_ids, strict=True) for m in msgs]
         ctx = Context.observed(topo, reps, regime, up)
@@ -107,9 +116,43 @@ def generate(net: TrainingNetwork, seeds: tuple[int, ...], cfg: DataConfig,
     return {k: np.concatenate(v) for k, v in out.items()}
 
 
-def load_or_generate(cache: Path, net: TrainingNetwork, cfg: DataConfig, progress: Progress | None = None
+@dataclass(frozen=True, eq=False)
+class SeedChunk:
+    """One worker's share of :func:`generate_on`: :func:`generate` over a chunk of seeds on a network of its own.
+
+    An observation source may keep state from its first observation (the testbed's keeps the estimators' NMSE
+    table its first warm-up measured), so a chunk's network first makes the serial run's first observation
+    (``first_seed``) again: every chunk then sees the network the serial run saw, and the rows are identical."""
+
+    make_net: Callable[[], TrainingNetwork]
+    cfg: DataConfig
+    first_seed: int
+
+    def __call__(self, seeds: tuple[int, ...]) -> dict[str, np.ndarray]:
+        net = self.make_net()
+        if seeds and seeds[0] != self.first_seed:
+            regime, _, warm = _observation(self.first_seed, self.cfg)
+            net.observe(regime, self.first_seed, warm)
+        return generate(net, seeds, self.cfg)
+
+
+def generate_on(pool: WorkerPool, make_net: Callable[[], TrainingNetwork], seeds: tuple[int, ...], cfg: DataConfig,
+                progress: Progress | None = None, chunks: int | None = None) -> dict[str, np.ndarray]:
+    """:func:`generate` with the seeds cut into ``chunks`` (default: the pool's workers) contiguous chunks run on
+    ``pool``'s workers, each on a network from ``make_net``; the same arrays as ``generate(make_net(), seeds,
+    cfg)``, row for row."""
+    if not seeds:
+        raise ValueError("generate_on needs at least one seed")
+    parts = pool.map(SeedChunk(make_net, cfg, seeds[0]), [tuple(c) for c in split(seeds, chunks or pool.workers)],
+                     progress, f"world-model data ({len(seeds)} context seeds)")
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+def load_or_generate(cache: Path, net: TrainingNetwork, cfg: DataConfig, progress: Progress | None = None,
+                     pool: WorkerPool | None = None
                      ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, Any]]:
-    """Train and held-out arrays (cached as ``.npz`` under ``cache``) and the dataset section of the card."""
+    """Train and held-out arrays (cached as ``.npz`` under ``cache``) and the dataset section of the card; with a
+    ``pool`` and a network that can be rebuilt (``net.rebuild``), generated on the pool's workers (same arrays)."""
     cache.mkdir(parents=True, exist_ok=True)
     key = hashlib.sha256(repr((cfg, TRAIN_SEEDS, HELDOUT_SEEDS, net.topology.scenario,
                                net.provenance.get("simulator"))).encode()).hexdigest()[:12]
@@ -118,7 +161,10 @@ def load_or_generate(cache: Path, net: TrainingNetwork, cfg: DataConfig, progres
     for name, seeds in (("train", TRAIN_SEEDS), ("heldout", HELDOUT_SEEDS)):
         f = cache / f"wm_{name}_{key}.npz"
         if not f.exists():
-            arrays = generate(net, seeds, cfg, progress)
+            if pool is not None and net.rebuild is not None and pool.settings.backend != "serial":
+                arrays = generate_on(pool, net.rebuild, seeds, cfg, progress)
+            else:
+                arrays = generate(net, seeds, cfg, progress)
             with f.open("wb") as fh:
                 np.savez(fh, **arrays)  # type: ignore[arg-type]
         with np.load(f) as z:

@@ -22,6 +22,7 @@ Run: ``python -m rapps.intent_agent.worldmodels.train_cdwm [--epochs 30] [--seed
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ from rich.progress import Progress
 from torch import nn
 
 from nextric.kpi import scm as scm_of
+from nextric.parallel import BACKENDS, ParallelSettings, WorkerPool
 from nextric.topology import Topology
 from rapps.intent_agent.worldmodels.datagen import (
     BEHAVIOUR_POLICY,
@@ -309,6 +311,9 @@ def main(argv: list[str] | None, net: TrainingNetwork) -> dict[str, Any]:
     ap.add_argument("--calib-contexts", type=int, default=16)
     ap.add_argument("--out", type=Path, default=MODEL_DIR)
     ap.add_argument("--cache", type=Path, default=CACHE_DIR)
+    ap.add_argument("--backend", choices=BACKENDS, default="serial", help="where the training data is generated "
+                    "when it is not cached (ray: a local instance, or the cluster at RAY_ADDRESS); same arrays")
+    ap.add_argument("--workers", type=int, default=2, help="workers of the process / ray backend")
     a = ap.parse_args(argv)
     console = Console()
     sc = net.topology
@@ -316,7 +321,9 @@ def main(argv: list[str] | None, net: TrainingNetwork) -> dict[str, Any]:
     wm_fwm = WorldModels.__new__(WorldModels)  # FWM only (the CDWM does not exist yet)
     wm_fwm._fwm = _session(a.out / "fwm.onnx")
     with Progress(console=console) as prog:
-        train_d, held, info = load_or_generate(a.cache, net, DataConfig(scenario=net.topology.scenario), prog)
+        with WorkerPool(ParallelSettings.of(a.backend, a.workers, os.environ)) as pool:
+            train_d, held, info = load_or_generate(a.cache, net, DataConfig(scenario=net.topology.scenario), prog,
+                                                   pool)
         all_tr = arrays(train_d, fields_for(train_d, wm_fwm, sc))
         ho = arrays(held, fields_for(held, wm_fwm, sc))
         calib_seeds = set(TRAIN_SEEDS[-a.calib_contexts:])

@@ -11,6 +11,7 @@ Run: ``python -m rapps.intent_agent.worldmodels.train_fwm [--epochs 40] [--seed 
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from rich.console import Console
 from rich.progress import Progress
 from torch import nn
 
+from nextric.parallel import BACKENDS, ParallelSettings, WorkerPool
 from rapps.intent_agent.worldmodels.datagen import BEHAVIOUR_POLICY, DataConfig, TrainingNetwork, load_or_generate
 from rapps.intent_agent.worldmodels.features import CHANNELS, FIELD_FEATURES, N_CH, N_FIELD
 from rapps.intent_agent.worldmodels.seeds import HELDOUT_SEEDS, TRAIN_SEEDS
@@ -112,12 +114,17 @@ def main(argv: list[str] | None, net: TrainingNetwork) -> dict[str, Any]:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=MODEL_DIR)
     ap.add_argument("--cache", type=Path, default=CACHE_DIR)
+    ap.add_argument("--backend", choices=BACKENDS, default="serial", help="where the training data is generated "
+                    "when it is not cached (ray: a local instance, or the cluster at RAY_ADDRESS); same arrays")
+    ap.add_argument("--workers", type=int, default=2, help="workers of the process / ray backend")
     a = ap.parse_args(argv)
     console = Console()
     sc = net.topology
     t0 = time.perf_counter()
     with Progress(console=console) as prog:
-        train_d, held, info = load_or_generate(a.cache, net, DataConfig(scenario=net.topology.scenario), prog)
+        with WorkerPool(ParallelSettings.of(a.backend, a.workers, os.environ)) as pool:
+            train_d, held, info = load_or_generate(a.cache, net, DataConfig(scenario=net.topology.scenario), prog,
+                                                   pool)
         t1 = time.perf_counter()
         model = train(train_d, a.epochs, a.seed, prog)
     r2 = r2_per_feature(held["fwm_y"], predict(model, held["grid0"]))

@@ -26,7 +26,7 @@ from testbed.core.scenario import load_scenario
 from testbed.describe import cell_keys, description
 
 TMF = "/tmf-api/intentManagement/v5"
-OP = "op-token-1"
+OP = "op-token-1-" + "0123456789abcdef"  # 22+ characters: weak tokens are refused
 PERIOD_S = 0.1
 MAX_INTENTS = 3  #: the per-tenant cap of the running rApp
 

@@ -26,7 +26,7 @@ from tests.rapps.intent_agent.network import Network, network
 
 EMBB = "Keep eMBB packet loss in the hospital zone below 10 % during evening peaks"
 GUARDRAIL_TYPE = "NEXTRIC_Guardrail_1.0.0"
-OP = "modes-operator"
+OP = "modes-operator-0123456789abcdef"  # 22+ characters: weak tokens are refused
 
 
 @pytest.fixture

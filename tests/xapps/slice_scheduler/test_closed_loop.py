@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 from pathlib import Path
 
 import httpx
@@ -28,6 +29,7 @@ from testbed.policies import uniform_shares
 from tests.policy.service_proc import start_service
 from tests.xapps.slice_scheduler.procs import SCENARIO, start, stop
 
+OP_TOKEN = secrets.token_urlsafe(24)  #: generated: example and short tokens are refused at start-up
 SEED, STEPS, SHOCKS, SPEEDUP = 6, 180, "hotspot-ID", 10
 WARMUP = 60  # simulated s before the KPIs count (the xApp process starts while the testbed already runs)
 SETTLE_S, MIN_WINDOW_S = 20.0, 90.0  # after a late first control: its settling time, and the shortest window judged
@@ -96,7 +98,7 @@ async def observe_urllc(e2_port: int, deadline_s: float) -> list[tuple[float, fl
 def first_control_s(policy_url: str) -> float:
     """Simulated time of the xApp's first acknowledged control (its applied reports in the policy audit)."""
     items = httpx.get(f"{policy_url}/audit/v1/records", params={"kind": "applied", "limit": 1000},
-                      headers={"Authorization": "Bearer op"}, timeout=10).json()["items"]
+                      headers={"Authorization": f"Bearer {OP_TOKEN}"}, timeout=10).json()["items"]
     return min((float(r["data"]["at"]) for r in items), default=float("inf"))
 
 
@@ -105,8 +107,8 @@ def test_closed_loop_keeps_the_urllc_sla(tmp_path: Path) -> None:
     assert static_loss > 0.10, f"scenario must break the URLLC loss ceiling under the uniform split: {static_loss:.3f}"
     assert static_p99 > 20.0, f"... and its delay ceiling: {static_p99:.1f} ms"
 
-    token = "xapp-token"
-    policy = start_service(tmp_path / "policy", [{"name": "ops", "token": "op", "roles": ["operator"]},
+    token = secrets.token_urlsafe(24)  # generated: weak tokens are refused
+    policy = start_service(tmp_path / "policy", [{"name": "ops", "token": OP_TOKEN, "roles": ["operator"]},
                                                  {"name": "slice", "token": token, "roles": ["xapp"]}],
                            backend="memory")
     procs = []
@@ -114,7 +116,7 @@ def test_closed_loop_keeps_the_urllc_sla(tmp_path: Path) -> None:
         sla = {"scope": {"sliceId": {"plmnId": {"mcc": "001", "mnc": "01"}, "sst": 2, "sd": "000002"}},
                "sliceSlaObjectives": {"maxPacketDelayMs": 20.0, "maxPacketLossRate": 0.1, "priorityLevel": 200}}
         r = httpx.put(f"{policy.url}/A1-P/v2/policytypes/ORAN_SliceSLATarget_1.0.0/policies/urllc",
-                      json=sla, headers={"Authorization": "Bearer op"})
+                      json=sla, headers={"Authorization": f"Bearer {OP_TOKEN}"})
         assert r.status_code in (200, 201), r.text
         tb, tb_ports = start("testbed.serve", {
             "NEXTRIC_TESTBED_SCENARIO": str(SCENARIO), "NEXTRIC_TESTBED_SHOCKS": SHOCKS,

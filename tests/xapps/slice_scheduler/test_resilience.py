@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,8 @@ from xapps.slice_scheduler.state import CellState, state_key
 STEP_MS = 100  # simulated ms per pump step = the control period
 N_NODES = 2
 EMBB = "1-000001"
+#: generated: example and short tokens are refused at start-up
+OP_TOKEN, XAPP_TOKEN = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
 
 
 class LoadedNodes(ScriptedNodes):
@@ -254,15 +257,16 @@ async def test_own_restart_restores_cells_from_sdl(redis_url: str) -> None:
 async def test_applied_controls_reach_the_policy_audit(tmp_path: Path, redis_url: str) -> None:
     """Each acknowledged control is reported to the policy service (``POST /guardrail/v1/applied``) and shows up
     in its audit as ``applied`` by the xApp, with the cell, the ratios sent and the simulated time."""
-    svc = start_service(tmp_path / "policy", [{"name": "ops", "token": "op", "roles": ["operator"]},
-                                              {"name": "slice", "token": "xt", "roles": ["xapp"]}], backend="memory")
+    svc = start_service(tmp_path / "policy", [{"name": "ops", "token": OP_TOKEN, "roles": ["operator"]},
+                                              {"name": "slice", "token": XAPP_TOKEN, "roles": ["xapp"]}],
+                        backend="memory")
     nodes = LoadedNodes(N_NODES)
     server = await start_e2_server(nodes, E2ServerSettings())
     pump = Pump(nodes, server).start()
     records: list[dict[str, object]] = []
     try:
-        policy = PolicySettings(url=svc.url, token=SecretStr("xt"))
-        async with httpx.AsyncClient(base_url=svc.url, headers={"Authorization": "Bearer op"}) as http, \
+        policy = PolicySettings(url=svc.url, token=SecretStr(XAPP_TOKEN))
+        async with httpx.AsyncClient(base_url=svc.url, headers={"Authorization": f"Bearer {OP_TOKEN}"}) as http, \
                 running_app(server.port, redis_url, "t.audit", policy=policy) as (_app, _h, registry):
             await until(lambda: min(controls_per_node(nodes).values()) >= 1, what="controls")
             await until(lambda: metric(registry, "nextric_slice_scheduler_applied_reports_total") >= len(nodes.applied),
@@ -298,15 +302,16 @@ async def test_plan_and_a1_changes_arrive_by_sdl_notification(tmp_path: Path, re
     from nextric.control.policy import PLAN_CHANNEL, ControlPlan, SlaCeiling
     from nextric.control.slices import PlanBounds
 
-    svc = start_service(tmp_path / "policy", [{"name": "ops", "token": "op", "roles": ["operator"]},
-                                              {"name": "slice", "token": "xt", "roles": ["xapp"]}], backend="memory",
+    svc = start_service(tmp_path / "policy", [{"name": "ops", "token": OP_TOKEN, "roles": ["operator"]},
+                                              {"name": "slice", "token": XAPP_TOKEN, "roles": ["xapp"]}],
+                        backend="memory",
                         sdl_backend="redis", sdl_redis_url=redis_url)
     nodes = LoadedNodes(2)
     server = await start_e2_server(nodes, E2ServerSettings())
     pump = Pump(nodes, server).start()
     sdl = open_sdl(SdlSettings(backend="redis", redis_url=redis_url))
     try:
-        policy = PolicySettings(url=svc.url, token=SecretStr("xt"))
+        policy = PolicySettings(url=svc.url, token=SecretStr(XAPP_TOKEN))
         async with running_app(server.port, redis_url, "t.notify", policy=policy) as (app, _h, _r):
             await until(lambda: app.a1_version >= 1, what="the initial A1 load")
             law = (await sdl.get("t.notify", ["law"]))["law"]
@@ -324,7 +329,7 @@ async def test_plan_and_a1_changes_arrive_by_sdl_notification(tmp_path: Path, re
             body = {"scope": {"sliceId": {"plmnId": {"mcc": "001", "mnc": "01"}, "sst": 2, "sd": "000002"}},
                     "sliceSlaObjectives": {"maxPacketDelayMs": 8.0}}
             seen = app.a1_version
-            async with httpx.AsyncClient(base_url=svc.url, headers={"Authorization": "Bearer op"}) as http:
+            async with httpx.AsyncClient(base_url=svc.url, headers={"Authorization": f"Bearer {OP_TOKEN}"}) as http:
                 r = await http.put("/A1-P/v2/policytypes/ORAN_SliceSLATarget_1.0.0/policies/tight", json=body)
                 assert r.status_code in (200, 201), r.text
             await until(lambda: app.a1_version > seen, what="the A1 change")
