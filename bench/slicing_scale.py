@@ -38,7 +38,6 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import httpx
 import numpy as np
@@ -56,7 +55,6 @@ from nextric.e2.errors import E2Failure
 from nextric.e2.settings import E2ClientSettings
 from nextric.e2.v1 import e2ap_pb2
 from nextric.testing.redis_proc import RedisProcess, start_redis
-from testbed.core.scenario import load_scenario_dict
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 SCHED = "nextric_slice_scheduler_"
@@ -66,19 +64,8 @@ SCHED = "nextric_slice_scheduler_"
 
 
 def city_yaml(n_cells: int, path: Path) -> Path:
-    """The synthetic city of :func:`bench.testbed_speed.synthetic_city` as a scenario file (its document is
-    captured as that function builds it, so the two never diverge)."""
-    docs: list[Any] = []
-
-    def capture(doc: Any, src: str = "<dict>") -> Any:
-        docs.append(doc)
-        return load_scenario_dict(doc, src)
-
-    with mock.patch("bench.testbed_speed.load_scenario_dict", capture):
-        testbed_speed.synthetic_city(n_cells)
-    if not docs:
-        raise RuntimeError("bench.testbed_speed.synthetic_city no longer builds its city with load_scenario_dict")
-    path.write_text(yaml.safe_dump(docs[0], sort_keys=False))
+    """The synthetic city of :func:`bench.testbed_speed.synthetic_city` as a scenario file."""
+    path.write_text(yaml.safe_dump(testbed_speed.synthetic_city_doc(n_cells), sort_keys=False))
     return path
 
 

@@ -50,6 +50,11 @@ TARGET_PER_CELL_FLAT = 1.3  #: cost per cell within x1.3 from 100 to 10,000 cell
 
 def synthetic_city(n_cells: int, ues_per_cell: int = 35) -> ScenarioParams:
     """A square grid city with ``n_cells`` cells (500 m spacing), one aggregation node per 10 cells."""
+    return load_scenario_dict(synthetic_city_doc(n_cells, ues_per_cell), f"synthetic grid {n_cells}")
+
+
+def synthetic_city_doc(n_cells: int, ues_per_cell: int = 35) -> dict[str, Any]:
+    """The scenario document of :func:`synthetic_city` (what a scenario file of that city holds)."""
     side = int(np.ceil(np.sqrt(n_cells)))
     size = side * 500.0
     n_agg = max(1, n_cells // 10)
@@ -82,7 +87,7 @@ def synthetic_city(n_cells: int, ues_per_cell: int = 35) -> ScenarioParams:
         "shocks": {"hotspot": {"zone": "h", "rate_per_slow_step": 0.5, "radius_m": 300, "intensity": [1.5, 3, 1],
                                "duration_s": 60}},
     }
-    return load_scenario_dict(doc, f"synthetic grid {n_cells}")
+    return doc
 
 
 def city(name: str) -> ScenarioParams:
