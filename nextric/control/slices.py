@@ -1,9 +1,10 @@
 """The slice PRB allocation law: KPM of cells in, RRMPolicyRatio per slice out. Pure: no I/O, batched.
 
-One law, three callers: the slice scheduler xApp (every cell of a decision round in one call,
-:func:`allocate_cells`; :func:`allocate` is one cell), the digital twin (every cell of every candidate and seed at
-once, :func:`allocate_batch`) and the benchmarks. All entry points run the same array code, row by row
-independent, so what the twin rolls out is what the xApp sends, and a cell decides the same alone or in a batch.
+One law, three callers: the slice scheduler xApp (every cell of a decision round in one :func:`allocate_batch`
+call per set of slices, :mod:`xapps.slice_scheduler.rounds`; :func:`allocate` is one cell), the digital twin
+(every cell of every candidate and seed at once) and the benchmarks. All entry points run the same array code,
+row by row independent, so what the twin rolls out is what the xApp sends, and a cell decides the same alone or
+in a batch.
 
 Algorithm (SLA-aware, demand- and headroom-driven), per cell and control period:
 
@@ -275,12 +276,12 @@ def cells_arrays(observations: Sequence[Sequence[SliceObservation]], slas: Seque
     keys = [o.key for o in observations[0]] if observations else []
     if any(list(map(_KEY, obs)) != keys for obs in observations):
         raise ValueError("cells_arrays: every cell must list the same slices in the same order")
-    return _cells_arrays(keys, observations, slas, n_prb, plans)
+    return kpm_targets_of(keys, observations, slas, n_prb, plans)
 
 
-def _cells_arrays(keys: Sequence[str], observations: Sequence[Sequence[SliceObservation]],
-                  slas: Sequence[Mapping[str, SliceSla]], n_prb: Sequence[float],
-                  plans: Sequence[Mapping[str, PlanBounds] | None]) -> tuple[SliceKpm, SliceTargets]:
+def kpm_targets_of(keys: Sequence[str], observations: Sequence[Sequence[SliceObservation]],
+                   slas: Sequence[Mapping[str, SliceSla]], n_prb: Sequence[float],
+                   plans: Sequence[Mapping[str, PlanBounds] | None]) -> tuple[SliceKpm, SliceTargets]:
     """:func:`cells_arrays` of cells known to observe ``keys`` in that order."""
     b, n_s = len(observations), len(keys)
     o = np.array([list(map(_KPM_FIELDS, obs)) for obs in observations], dtype=np.float64).reshape(b, n_s, 5)
@@ -300,50 +301,6 @@ def _cells_arrays(keys: Sequence[str], observations: Sequence[Sequence[SliceObse
     targets = SliceTargets(t[..., 0], t[..., 1], t[..., 2], t[..., 3], t[..., 4], t[..., 5], t[..., 6], t[..., 7],
                            np.array([ranks[k] for k in keys], dtype=np.int64))
     return kpm, targets
-
-
-@dataclass(frozen=True)
-class CellsAllocation:
-    """What :func:`allocate_cells` decides: per cell {slice key: ratio} and the SLA headroom the law saw."""
-
-    ratios: list[dict[str, Ratio]]
-    headroom: list[dict[str, float]]
-
-
-def allocate_cells(
-    observations: Sequence[Sequence[SliceObservation]],
-    slas: Sequence[Mapping[str, SliceSla]],
-    n_prb: Sequence[float],
-    previous_min: Sequence[Mapping[str, int] | None],
-    params: AllocatorParams | None = None,
-    plans: Sequence[Mapping[str, PlanBounds] | None] | None = None,
-) -> CellsAllocation:
-    """One control decision for each of B cells, in one array call per set of slices (cells that observe the
-    same slices in the same order share a batch): what :func:`allocate` gives for each cell, in input order, with
-    :func:`headroom_batch` of each (equal to :func:`headroom` for delay ceilings that are positive or absent)."""
-    b = len(observations)
-    pl = list(plans) if plans is not None else [None] * b
-    groups: dict[tuple[str, ...], list[int]] = {}
-    for i, obs in enumerate(observations):
-        groups.setdefault(tuple(map(_KEY, obs)), []).append(i)
-    ratios: list[dict[str, Ratio]] = [{} for _ in range(b)]
-    heads: list[dict[str, float]] = [{} for _ in range(b)]
-    p = params or AllocatorParams()
-    for keys, idx in groups.items():
-        if not keys:
-            continue
-        kpm, targets = _cells_arrays(keys, [observations[i] for i in idx], [slas[i] for i in idx],
-                                     [n_prb[i] for i in idx], [pl[i] for i in idx])
-        prev = None
-        if any(previous_min[i] is not None for i in idx):
-            nan_row = [np.nan] * len(keys)
-            prev = np.array([nan_row if (pm := previous_min[i]) is None
-                             else [pm.get(k, np.nan) for k in keys] for i in idx], dtype=np.float64)
-        got = allocate_batch(kpm, targets, prev, p).tolist()
-        for i, row, h in zip(idx, got, headroom_batch(kpm, targets).tolist(), strict=True):
-            ratios[i] = dict(zip(keys, map(tuple, row), strict=True))
-            heads[i] = dict(zip(keys, h, strict=True))
-    return CellsAllocation(ratios, heads)
 
 
 def allocate(

@@ -14,7 +14,7 @@ Array layout: B cells x S slices (the most any action lists) x 3 fields in ``Rrm
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,7 +30,7 @@ from nextric.guardrail.model import (
     Verdict,
 )
 from nextric.guardrail.policy import GuardrailPolicy, SliceBounds
-from nextric.guardrail.state import CellQuota, Context, GuardrailState
+from nextric.guardrail.state import Context
 
 _RISKS = (Risk.LOW, Risk.MEDIUM, Risk.HIGH)
 
@@ -139,7 +139,7 @@ _FULL_BOUNDS = (0, 100, 0, 100, 0, 100)
 _ABSENT = (0, 0, 0)
 
 
-def prb_round(actions: Sequence[SlicePrbQuotaAction], contexts: Sequence[Context | Known]) -> PrbRound:
+def prb_round(actions: Sequence[SlicePrbQuotaAction], contexts: Sequence[Context]) -> PrbRound:
     """Gather the arrays of one round from the actions and each cell's context (one pass of plain Python per
     slice; members and parameter keys are formatted once per distinct member object)."""
     b = len(actions)
@@ -223,6 +223,37 @@ def prb_round(actions: Sequence[SlicePrbQuotaAction], contexts: Sequence[Context
                     other[:, 1], other[:, 2].astype(bool))
 
 
+def prb_round_of(requested: IntArray, present: BoolArray, current: IntArray, has_current: BoolArray,
+                 last_s: FloatArray, now_s: float, members: Sequence[SNssai], policies: Sequence[GuardrailPolicy],
+                 policy_of: IntArray) -> PrbRound:
+    """The round of B cells whose actions and knowledge are already arrays over the same S slices (``members``):
+    requested / current (B, S, 3) in ``RrmPolicy.ratios()`` order, ``present`` the slices each action lists,
+    ``has_current`` / ``last_s`` what is in force and when it last changed; ``policy_of`` (B,) indexes
+    ``policies`` (the distinct policies of the round). Actions are slice PRB quotas of declared risk low, one
+    entry per slice. No per-cell Python: the policies' arrays are built once each."""
+    b, s = present.shape
+    n_p = len(policies)
+    scalars = np.zeros((n_p, 4))  # max_step, interval, medium, high
+    advisory = np.zeros((n_p, 3), dtype=bool)
+    bounds = np.empty((n_p, s, 3, 2), dtype=np.int64)
+    bounds[..., 0], bounds[..., 1] = 0, 100
+    for j, policy in enumerate(policies):
+        scalars[j] = (policy.max_step_pp, policy.interval_for("slice_prb_quota"), policy.medium_step_pp,
+                      policy.high_step_pp)
+        advisory[j] = [policy.mode_for(k) is ApprovalMode.ADVISORY for k in _RISKS]
+        if policy.slice_bounds:
+            view = _PolicyView(policy, 0.0, (False, False, False), {})
+            bounds[j] = np.array([view.bounds_of(m) for m in members], dtype=np.int64).reshape(s, 3, 2)
+    sc = scalars[policy_of]
+    bnd = bounds[policy_of]
+    other = has_current & ~present
+    return PrbRound(requested, present, current, has_current, bnd[..., 0], bnd[..., 1], last_s,
+                    np.full(b, now_s), sc[:, 0].astype(np.int64), sc[:, 1], sc[:, 2].astype(np.int64),
+                    sc[:, 3].astype(np.int64), np.zeros(b, dtype=np.int64), advisory[policy_of],
+                    np.where(other, current[..., 0], 0).sum(-1), np.where(other, current[..., 2], 0).sum(-1),
+                    np.asarray((other & ~_valid(current)).any(-1)))
+
+
 def check_prb_batch(actions: Sequence[SlicePrbQuotaAction], contexts: Sequence[Context]) -> list[Verdict]:
     """One verdict per action, as :func:`check` gives it (no prediction: the scheduler's fast path)."""
     if not actions:
@@ -231,29 +262,4 @@ def check_prb_batch(actions: Sequence[SlicePrbQuotaAction], contexts: Sequence[C
     out: list[Verdict] = []
     for action, ctx, ok, risk in zip(actions, contexts, screen.clean.tolist(), screen.risk.tolist(), strict=True):
         out.append(Verdict(Decision.ALLOW, action, action, (), _RISKS[risk]) if ok else check(action, ctx))
-    return out
-
-
-@dataclass(slots=True)
-class Known:
-    """What one cell's check knows, without a :class:`Context` object per cell (built only where a rule fires)."""
-
-    now: float
-    policy: GuardrailPolicy
-    current_prb: Mapping[str, CellQuota]
-    last_update: Mapping[str, float]
-    state: GuardrailState
-
-
-def check_prb_states(actions: Sequence[SlicePrbQuotaAction], states: Sequence[GuardrailState], now: float,
-                     policies: Sequence[GuardrailPolicy]) -> list[Verdict]:
-    """:func:`check_prb_batch` with each cell's context ``states[i].context(now, policies[i])``."""
-    if not actions:
-        return []
-    known = [Known(now, p, st.current_prb, st.last_update, st) for st, p in zip(states, policies, strict=True)]
-    screen = screen_prb(prb_round(actions, known))
-    out: list[Verdict] = []
-    for action, k, ok, risk in zip(actions, known, screen.clean.tolist(), screen.risk.tolist(), strict=True):
-        out.append(Verdict(Decision.ALLOW, action, action, (), _RISKS[risk]) if ok
-                   else check(action, k.state.context(now, k.policy)))
     return out

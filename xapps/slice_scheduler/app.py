@@ -1,6 +1,6 @@
-"""Wiring of the slice scheduler: E2 KPM in -> decide_cell (the shared law of :mod:`nextric.control.slices` +
-guardrail) -> E2 control out; SDL state, A1 policies from the policy service, the rApp plan from SDL, sharding,
-metrics. No decision logic here.
+"""Wiring of the slice scheduler: E2 KPM in -> decide_round (the shared law of :mod:`nextric.control.slices` +
+guardrail, every cell of a round on the cells' state as arrays) -> E2 control out; SDL state, A1 policies from
+the policy service, the rApp plan from SDL, sharding, metrics. No decision logic here.
 
 Simulated time only: decisions follow the KPM indications; the rApp plan and the A1 policies are (re)loaded when
 their SDL notifications arrive (``nextric.sdl.follow``), never on a wall-clock timer, so two runs of one seed make
@@ -43,9 +43,11 @@ from nextric.guardrail.policy import applies_to
 from nextric.obs.health import Health
 from nextric.sdl.api import SdlBackend
 from nextric.sdl.follow import follow
-from xapps.slice_scheduler.decide import CellDecision, CellInput, decide_cells, member_of
+from xapps.slice_scheduler.book import SliceBook
+from xapps.slice_scheduler.decide import CellDecision, member_of
 from xapps.slice_scheduler.effect import PendingEffect, check_report, echo_matches
 from xapps.slice_scheduler.metrics import SliceMetrics
+from xapps.slice_scheduler.rounds import RoundCell, decide_round
 from xapps.slice_scheduler.settings import SliceSchedulerSettings
 from xapps.slice_scheduler.sharding import HashRing
 from xapps.slice_scheduler.state import CellState, state_key
@@ -98,7 +100,7 @@ class _Prepared:
     node: e2ap_pb2.E2NodeInfo
     cell: e2ap_pb2.CellInfo
     state: CellState
-    inp: CellInput
+    inp: RoundCell
     now_ms: int
 
 
@@ -115,7 +117,8 @@ class SliceSchedulerApp:
         self.client = client
         self.instance = settings.shard.instance_id or f"{socket.gethostname()}-{os.getpid()}"
         self.params = AllocatorParams(**settings.allocator.model_dump())
-        self.cells: dict[str, CellState] = {}
+        self.cells: dict[str, CellState] = {}  #: each cell's durable record (SDL)
+        self.book = SliceBook()  #: the cells' decision state as arrays (loaded from ``cells``, updated with them)
         self.pending: dict[str, PendingEffect] = {}
         self.dirty: set[str] = set()
         self.sdl_ok = False  #: last SDL operation succeeded (False until the first heartbeat)
@@ -225,6 +228,7 @@ class SliceSchedulerApp:
             self.sdl_down(f"read failed: {exc}")
             log.warning("state load failed", extra={"cell": cell_key, "error": str(exc)})
         self.cells[cell_key] = st
+        self.book.load(cell_key, st.previous_min, st.sent, st.sent_at_s)
         return st
 
     async def flush_state(self) -> None:
@@ -257,7 +261,7 @@ class SliceSchedulerApp:
     async def handle_round(self, items: list[tuple[e2ap_pb2.E2NodeInfo, e2ap_pb2.RicIndication]]
                            ) -> dict[str, BaseException]:
         """Every cell of ``items`` (indications of distinct nodes) decided in one batched call per simulated time
-        (``decide_cells``); then each cell's control is sent, concurrently across cells. Returns the first error
+        (``decide_round``); then each cell's control is sent, concurrently across cells. Returns the first error
         of each node whose cells failed (the other nodes' cells are handled all the same)."""
         prepared: list[_Prepared] = []
         errors: dict[str, BaseException] = {}
@@ -276,7 +280,7 @@ class SliceSchedulerApp:
         for now_ms, group in by_time.items():
             t0 = time.perf_counter()
             try:
-                decisions = decide_cells([pr.inp for pr in group], now_ms / 1000.0, self.params)
+                rnd = decide_round(self.book, [pr.inp for pr in group], now_ms / 1000.0, self.params)
             except Exception as exc:
                 self.handled += len(group)
                 for pr in group:
@@ -285,7 +289,7 @@ class SliceSchedulerApp:
             self.m.decision_latency.observe(time.perf_counter() - t0)
             self.m.round_cells.observe(len(group))
             self.decisions += len(group)
-            outcomes = await asyncio.gather(*(self._act(pr, d) for pr, d in zip(group, decisions, strict=True)),
+            outcomes = await asyncio.gather(*(self._act(pr, rnd.decision(i)) for i, pr in enumerate(group)),
                                             return_exceptions=True)
             for pr, o in zip(group, outcomes, strict=True):
                 if isinstance(o, BaseException):
@@ -303,13 +307,14 @@ class SliceSchedulerApp:
                 log.info("E2 node restarted: its ratios are sent again", extra={"cell": ck})
                 self.pending.pop(ck, None)
                 st.node_restarted(ind.header.incarnation)
+                self.book.node_restarted(ck)
             st.incarnation = ind.header.incarnation
             self.dirty.add(ck)
         obs = observations(table, cell)
         self.check_effect(ck, now_ms, obs, float(cell.prb_count))
         plan = self.plan.cell_bounds(ck, now_ms)
         slas = self.plan.apply_slas(ck, now_ms, self.slas_for(ck))
-        inp = CellInput(ck, obs, slas, float(cell.prb_count), st.previous_min, st.guard, plan, self.guard_policy(ck))
+        inp = RoundCell(ck, obs, slas, float(cell.prb_count), plan, self.guard_policy(ck))
         return _Prepared(node, cell, st, inp, now_ms)
 
     async def _act(self, pr: _Prepared, d: CellDecision) -> None:
@@ -335,6 +340,8 @@ class SliceSchedulerApp:
         if d.sent is None or d.sent == st.sent:
             if d.sent is not None:
                 st.previous_min = {k: r[1] for k, r in d.sent.items()}
+                if ck in self.cells:
+                    self.book.record_cell(ck, d.sent, now_s, applied=False)
             return
         req = e2ap_pb2.RicControlRequest(
             node_id=node.node_id, slice_quota=rc_pb2.SliceQuotaControl(cells=[quota_cell(cell, d.sent)]))
@@ -351,10 +358,11 @@ class SliceSchedulerApp:
             self.m.not_effective.labels(ck).set(1)
         else:
             self.pending[ck] = PendingEffect(d.sent, int(ack.effective_sim_time_ms))
-        st.guard = st.guard.applied(v.action, now_s)
         self.report_applied(v.action, now_s)
         st.sent, st.sent_at_s = dict(d.sent), now_s
         st.previous_min = {k: r[1] for k, r in d.sent.items()}
+        if ck in self.cells:  # not released to another replica meanwhile
+            self.book.record_cell(ck, d.sent, now_s, applied=True)
         self.dirty.add(ck)
 
     def report_applied(self, action: Action, now_s: float) -> None:
@@ -471,7 +479,9 @@ class SliceSchedulerApp:
         mine = set(HashRing(self.members, self.s.shard.vnodes).assigned(nodes, self.instance))
         for nid in self.node_tasks.sync({nid: nodes[nid] for nid in mine}):
             for cell in nodes[nid].cells if nid in nodes else []:
-                self.cells.pop(ids.cell_key(cell.cgi), None)  # the next owner restores it from SDL
+                ck = ids.cell_key(cell.cgi)
+                self.cells.pop(ck, None)  # the next owner restores it from SDL
+                self.book.forget(ck)
         self.m.assigned_nodes.set(len(self.node_tasks))
         self.health.set("e2", True, f"{len(self.node_tasks)} of {len(nodes)} nodes")
 

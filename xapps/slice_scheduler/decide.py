@@ -1,14 +1,14 @@
 """One period's decisions, guardrail included: the pure step shared by the app and the bench.
 
 allocate (core) -> SlicePrbQuotaAction -> guardrail ``check`` -> what may be sent. No I/O, time passed in.
-:func:`decide_cells` decides a whole round (every cell of an indication) with one array call of the law per set
-of slices and step limit and one batched guardrail check; :func:`decide_cell` is one cell, the same decision.
+:func:`decide_cell` is one cell; :func:`xapps.slice_scheduler.rounds.decide_round` decides a whole round (every
+cell of the indications waiting) on the cells' state as arrays, each cell as :func:`decide_cell` would.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from nextric.control.slices import (
     AllocatorParams,
@@ -17,7 +17,6 @@ from nextric.control.slices import (
     SliceObservation,
     SliceSla,
     allocate,
-    allocate_cells,
     headroom,
 )
 from nextric.guardrail import (
@@ -30,7 +29,6 @@ from nextric.guardrail import (
     Verdict,
     check,
 )
-from nextric.guardrail.batch import check_prb_states
 
 
 def member_of(slice_key: str) -> SNssai:
@@ -87,68 +85,3 @@ def decide_cell(
     sent = ratios_of(verdict.action) if verdict.allowed and isinstance(verdict.action, SlicePrbQuotaAction) else None
     heads = {o.key: headroom(o, slas[o.key]) for o in observations}
     return CellDecision(cell_key, ratios, verdict, sent, heads)
-
-
-@dataclass(frozen=True)
-class CellInput:
-    """What one cell's decision depends on besides the time and the allocator's parameters."""
-
-    cell_key: str
-    observations: Sequence[SliceObservation]
-    slas: Mapping[str, SliceSla]
-    n_prb: float
-    previous_min: Mapping[str, int] | None
-    guard: GuardrailState
-    plan: Mapping[str, PlanBounds] | None = None
-    policy: GuardrailPolicy = field(default=DEFAULT_POLICY)
-
-
-def decide_cells(cells: Sequence[CellInput], now_s: float, params: AllocatorParams | None = None
-                 ) -> list[CellDecision]:
-    """Every cell of a round at once: what :func:`decide_cell` gives for each cell, in input order."""
-    p = params or AllocatorParams()
-    prevs: list[Mapping[str, int] | None] = []
-    by_step: dict[int, list[int]] = {}
-    for i, c in enumerate(cells):
-        step = max(1, min(p.max_step_pct, c.policy.max_step_pp, c.policy.high_step_pp - 1))
-        by_step.setdefault(step, []).append(i)
-        prev = c.previous_min
-        if prev is None and c.cell_key in c.guard.current_prb:
-            prev = {slice_key_of(m): q.min_prb_ratio for m, q in c.guard.current_prb[c.cell_key].items()}
-        prevs.append(prev)
-    ratios: list[dict[str, Ratio]] = [{} for _ in cells]
-    heads: list[dict[str, float]] = [{} for _ in cells]
-    for step, idx in by_step.items():
-        got = allocate_cells([cells[i].observations for i in idx], [cells[i].slas for i in idx],
-                             [cells[i].n_prb for i in idx], [prevs[i] for i in idx],
-                             replace(p, max_step_pct=step), [cells[i].plan for i in idx])
-        for i, r, h in zip(idx, got.ratios, got.headroom, strict=True):
-            ratios[i], heads[i] = r, h
-    members: dict[str, SNssai] = {}
-
-    def member(key: str) -> SNssai:
-        m = members.get(key)
-        if m is None:
-            m = members[key] = member_of(key)
-        return m
-
-    actions = [SlicePrbQuotaAction(c.cell_key, tuple(RrmPolicy(member(k), mn, mx, ded)
-                                                     for k, (ded, mn, mx) in sorted(r.items())))
-               for c, r in zip(cells, ratios, strict=True)]
-    verdicts = check_prb_states(actions, [c.guard for c in cells], now_s, [c.policy for c in cells])
-    keys: dict[int, str] = {}
-
-    def key_of(m: SNssai) -> str:
-        k = keys.get(id(m))
-        if k is None:
-            k = keys[id(m)] = slice_key_of(m)
-        return k
-
-    out = []
-    for c, r, v, h in zip(cells, ratios, verdicts, heads, strict=True):
-        sent = None
-        if v.allowed and isinstance(v.action, SlicePrbQuotaAction):  # ratios_of, with the keys formatted once
-            sent = {key_of(q.member): (q.dedicated_prb_ratio, q.min_prb_ratio, q.max_prb_ratio)
-                    for q in v.action.policies}
-        out.append(CellDecision(c.cell_key, r, v, sent, h))
-    return out

@@ -2,7 +2,8 @@
 
 Key ``cell/<cell key>`` in the xApp's namespace: the min ratios in force (smoothing), the ratios last sent
 and when (the guardrail's current configuration and rate-limit clock) and the E2 node incarnation they were
-sent to (a node that restarted since forgot them and restarted its simulated clock), in JSON.
+sent to (a node that restarted since forgot them and restarted its simulated clock), in JSON. The decisions
+read this state from the app's :class:`~xapps.slice_scheduler.book.SliceBook` (arrays), loaded from here.
 """
 
 from __future__ import annotations
@@ -11,8 +12,6 @@ import json
 from dataclasses import dataclass, field
 
 from nextric.control.slices import Ratio
-from nextric.guardrail import GuardrailState
-from xapps.slice_scheduler.decide import to_action
 
 
 @dataclass
@@ -21,13 +20,12 @@ class CellState:
     previous_min: dict[str, int] | None = None
     sent: dict[str, Ratio] = field(default_factory=dict)
     sent_at_s: float | None = None
-    guard: GuardrailState = field(default_factory=GuardrailState)
     incarnation: int = 0  #: E2 node incarnation that ``sent`` and ``sent_at_s`` refer to (0: unknown)
 
     def node_restarted(self, incarnation: int) -> None:
         """The node came back as ``incarnation``: it runs its defaults again and its clock restarted, so
         nothing sent before is in force and the rate-limit clock is void (the smoothing baseline stays)."""
-        self.sent, self.sent_at_s, self.guard, self.incarnation = {}, None, GuardrailState(), incarnation
+        self.sent, self.sent_at_s, self.incarnation = {}, None, incarnation
 
     def encode(self) -> bytes:
         return json.dumps(
@@ -40,11 +38,8 @@ class CellState:
     def decode(raw: bytes) -> CellState:
         obj = json.loads(raw)
         sent = {k: (int(v[0]), int(v[1]), int(v[2])) for k, v in obj.get("sent", {}).items()}
-        st = CellState(obj["cell"], obj.get("previous_min"), sent, obj.get("sent_at_s"),
-                       incarnation=int(obj.get("incarnation", 0)))
-        if sent and st.sent_at_s is not None:
-            st.guard = GuardrailState().applied(to_action(st.cell_key, sent), st.sent_at_s)
-        return st
+        return CellState(obj["cell"], obj.get("previous_min"), sent, obj.get("sent_at_s"),
+                         incarnation=int(obj.get("incarnation", 0)))
 
 
 def state_key(cell_key: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from nextric.control.slices import PlanBounds, SliceObservation, SliceSla, allocate
 from nextric.descriptor import default_schema_path, validate
 from nextric.guardrail import Decision, GuardrailPolicy, GuardrailState
+from xapps.slice_scheduler.book import SliceBook
 from xapps.slice_scheduler.decide import decide_cell
 from xapps.slice_scheduler.descriptor import DEFAULT
 from xapps.slice_scheduler.effect import PendingEffect, check_report
@@ -105,7 +106,10 @@ def test_state_roundtrip_restores_guardrail() -> None:
     back = CellState.decode(st.encode())
     assert back.previous_min == {"1-000001": 40}
     assert back.sent == st.sent
-    assert back.guard.last_update  # rate-limit clock restored
+    book = SliceBook()
+    book.load("c1", back.previous_min, back.sent, back.sent_at_s)
+    assert book.guard_state("c1").last_update == {"prb:c1:1-000001": 12.0}  # rate-limit clock restored
+    assert book.previous_min("c1") == {"1-000001": 40}
 
 
 def test_descriptor_is_valid() -> None:
