@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import hashlib
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -152,11 +153,18 @@ class _Round:
     guards: dict[str, GuardrailState]
     previous: dict[str, dict[str, int]]
     samples_ms: list[float]
-    sent: list[dict[str, dict[str, tuple[int, int, int]] | None]]
+    sent: list[str]  #: per round, a digest of what every cell may send (the rounds' own objects are not kept)
     book: SliceBook = field(default_factory=SliceBook)
     objects_ms: list[float] = field(default_factory=list)  #: the per-cell decision objects built after the round
     flagged: int = 0  #: decisions where some guardrail rule fired (the array screen hands those to ``check``)
     decided: int = 0
+
+
+def _digest(sent: dict[str, dict[str, tuple[int, int, int]] | None]) -> str:
+    """What a round may send, canonical and hashed: comparable across paths without keeping every round's objects
+    alive (a growing heap the cyclic GC would walk inside the timed rounds)."""
+    canon = sorted((k, None if v is None else sorted(v.items())) for k, v in sent.items())
+    return hashlib.sha256(repr(canon).encode()).hexdigest()
 
 
 def _per_cell_round(st: _Round, cells: list[tuple[str, list[SliceObservation], float]],
@@ -172,7 +180,7 @@ def _per_cell_round(st: _Round, cells: list[tuple[str, list[SliceObservation], f
             st.guards[key] = guard.applied(d.verdict.action, now)
             st.previous[key] = {k: r[1] for k, r in d.sent.items()}
     st.samples_ms.append((time.perf_counter_ns() - t0) / 1e6)
-    st.sent.append(sent)
+    st.sent.append(_digest(sent))
 
 
 def _book_round(st: _Round, cells: list[tuple[str, list[SliceObservation], float]],
@@ -186,7 +194,7 @@ def _book_round(st: _Round, cells: list[tuple[str, list[SliceObservation], float
     decisions = rnd.decisions()
     st.objects_ms.append((time.perf_counter_ns() - t1) / 1e6)
     st.samples_ms.append((t1 - t0) / 1e6)
-    st.sent.append({d.cell_key: d.sent for d in decisions})
+    st.sent.append(_digest({d.cell_key: d.sent for d in decisions}))
     st.decided += len(decisions)
     st.flagged += len(rnd.checked)
 

@@ -44,6 +44,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from operator import attrgetter
 
 import numpy as np
@@ -284,19 +285,21 @@ def kpm_targets_of(keys: Sequence[str], observations: Sequence[Sequence[SliceObs
                    plans: Sequence[Mapping[str, PlanBounds] | None]) -> tuple[SliceKpm, SliceTargets]:
     """:func:`cells_arrays` of cells known to observe ``keys`` in that order."""
     b, n_s = len(observations), len(keys)
-    o = np.array([list(map(_KPM_FIELDS, obs)) for obs in observations], dtype=np.float64).reshape(b, n_s, 5)
+    o = np.fromiter(chain.from_iterable(chain.from_iterable(map(_KPM_FIELDS, obs)) for obs in observations),
+                    dtype=np.float64, count=b * n_s * 5).reshape(b, n_s, 5)
     kpm = SliceKpm(o[..., 0], o[..., 1], o[..., 2], o[..., 3], o[..., 4], np.array(n_prb, dtype=np.float64))
-    rows: dict[tuple[int, int], list[tuple[float | None, ...]]] = {}
-    t_rows = []
-    for sl, pl in zip(slas, plans, strict=True):
-        row = rows.get((id(sl), id(pl)))
-        if row is None:
+    index: dict[tuple[int, int], int] = {}  # cells that share one SLA and plan mapping share their row
+    distinct: list[list[tuple[float | None, ...]]] = []
+    which = np.empty(b, dtype=np.int64)
+    for i, (sl, pl) in enumerate(zip(slas, plans, strict=True)):
+        j = index.get((id(sl), id(pl)))
+        if j is None:
+            j = index[(id(sl), id(pl))] = len(distinct)
             bounds = [(pl or {}).get(k, NO_PLAN) for k in keys]
-            row = rows[(id(sl), id(pl))] = [
-                (x.loss_ceiling, x.p99_ceiling_ms, x.priority, x.gua_mbps, b.lower_pct, b.upper_pct, b.max_pct,
-                 b.target_pct) for x, b in zip((sl[k] for k in keys), bounds, strict=True)]
-        t_rows.append(row)
-    t = np.array(t_rows, dtype=np.float64).reshape(b, n_s, 8)  # None -> nan
+            distinct.append([(x.loss_ceiling, x.p99_ceiling_ms, x.priority, x.gua_mbps, b.lower_pct, b.upper_pct,
+                              b.max_pct, b.target_pct) for x, b in zip((sl[k] for k in keys), bounds, strict=True)])
+        which[i] = j
+    t = np.array(distinct, dtype=np.float64).reshape(len(distinct), n_s, 8)[which]  # None -> nan
     ranks = {k: i for i, k in enumerate(sorted(keys))}
     targets = SliceTargets(t[..., 0], t[..., 1], t[..., 2], t[..., 3], t[..., 4], t[..., 5], t[..., 6], t[..., 7],
                            np.array([ranks[k] for k in keys], dtype=np.int64))

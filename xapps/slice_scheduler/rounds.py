@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from operator import attrgetter
+from typing import NamedTuple
 
 import numpy as np
 
@@ -47,16 +48,15 @@ _RISKS = (Risk.LOW, Risk.MEDIUM, Risk.HIGH)
 _KEY = attrgetter("key")
 
 
-@dataclass(frozen=True)
-class RoundCell:
-    """What one cell brings to a round besides its state in the book."""
+class RoundCell(NamedTuple):
+    """What one cell brings to a round besides its state in the book (a named tuple: a round builds one per cell)."""
 
     cell_key: str
     observations: Sequence[SliceObservation]
     slas: Mapping[str, SliceSla]
     n_prb: float
     plan: Mapping[str, PlanBounds] | None = None
-    policy: GuardrailPolicy = field(default=DEFAULT_POLICY)
+    policy: GuardrailPolicy = DEFAULT_POLICY
 
 
 @dataclass(frozen=True, eq=False)
@@ -126,19 +126,24 @@ def decide_round(book: SliceBook, cells: Sequence[RoundCell], now_s: float,
     b = len(cells)
     rows = book.rows_of([c.cell_key for c in cells])
     # the law: one array call per set of slices (in observation order) and step limit
-    policies: dict[int, int] = {}
+    policies: dict[int, tuple[int, int]] = {}  # id -> (index in distinct, the law's step limit under it)
     distinct: list[GuardrailPolicy] = []
     policy_of = np.empty(b, dtype=np.int64)
     groups: dict[tuple[tuple[str, ...], int], list[int]] = {}
     for i, c in enumerate(cells):
         pol = c.policy
-        j = policies.get(id(pol))
-        if j is None:
-            j = policies[id(pol)] = len(distinct)
+        got = policies.get(id(pol))
+        if got is None:  # stay under the guardrail's step limit and its high-risk threshold
+            got = policies[id(pol)] = (len(distinct),
+                                       max(1, min(p.max_step_pct, pol.max_step_pp, pol.high_step_pp - 1)))
             distinct.append(pol)
-        policy_of[i] = j
-        step = max(1, min(p.max_step_pct, pol.max_step_pp, pol.high_step_pp - 1))
-        groups.setdefault((tuple(map(_KEY, c.observations)), step), []).append(i)
+        policy_of[i] = got[0]
+        key = (tuple(map(_KEY, c.observations)), got[1])
+        group = groups.get(key)
+        if group is None:
+            groups[key] = [i]
+        else:
+            group.append(i)
     for keys, _ in groups:
         book.columns_of(keys)
     s = len(book.keys)
@@ -157,10 +162,10 @@ def decide_round(book: SliceBook, cells: Sequence[RoundCell], now_s: float,
         ix = np.array(idx, dtype=np.int64)
         cols = book.columns_of(keys)
         kpm, targets = kpm_targets_of(keys, [cells[i].observations for i in idx], [cells[i].slas for i in idx],
-                                         [cells[i].n_prb for i in idx], [cells[i].plan for i in idx])
+                                      [cells[i].n_prb for i in idx], [cells[i].plan for i in idx])
         prev = previous[ix[:, None], cols[None, :]]
-        got = allocate_batch(kpm, targets, None if np.isnan(prev).all() else prev, replace(p, max_step_pct=step))
-        requested[ix[:, None], cols[None, :]] = got
+        law = allocate_batch(kpm, targets, None if np.isnan(prev).all() else prev, replace(p, max_step_pct=step))
+        requested[ix[:, None], cols[None, :]] = law
         present[ix[:, None], cols[None, :]] = True
         heads[ix[:, None], cols[None, :]] = headroom_batch(kpm, targets)
     # the guardrail: every rule on arrays; a cell where one fires is judged by check itself
