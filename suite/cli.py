@@ -113,6 +113,8 @@ ARGPARSE_BENCHES = {
     "slicing": ("bench.slicing_xapp", "slice scheduler xApp vs uniform on the PoC scenarios"),
     "slicing-scale": ("bench.slicing_scale", "slice scheduler 1 vs 3 replicas: processes, gRPC E2, Redis, 300 cells"),
     "twin-sweep": ("bench.twin_sweep", "twin sweep serial vs Ray (2 workers): speedup, identical results"),
+    "kernel-ulp": ("bench.kernel_ulp", "compiled (numba) testbed kernels vs numpy, bit for bit: the ceiling of "
+                   "fused kernels under the bit-identical rule (needs numba in a scratch environment)"),
     "beam-ceiling": ("bench.beam_ceiling", "beam predictor ceilings: BM-Case1 information/capacity, BM-Case2 genie "
                      "past per report period"),
     "calibration": ("bench.calibration", "the PoC city against its calibration rules (tuning seeds)"),
