@@ -28,12 +28,12 @@ from bench.common import RESULTS_DIR, machine, save_results
 Kernel = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
+NEEDS = "bench.kernel_ulp needs numba: pip install numba==0.68.1 (in a scratch environment)"
+
+
 def _kernels() -> dict[str, tuple[Kernel, Kernel]]:
     """(numba loop, numpy expression) per operation of the radio step (``testbed/core/radio.py``)."""
-    try:
-        import numba
-    except ImportError as exc:  # not a project dependency: this measures whether it could become one
-        raise SystemExit("bench.kernel_ulp needs numba: pip install numba==0.68.1 (scratch environment)") from exc
+    import numba
 
     def loop(op: Callable[[float, float], float]) -> Kernel:
         scalar = numba.njit(op)
@@ -78,8 +78,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
     console = Console()
+    try:  # not a project dependency: this measures whether it could become one
+        import numba
+    except ImportError:
+        console.print(f"skipped: {NEEDS}; the committed bench/results/kernel_ulp.json stays")
+        return 0
     ops = run(args.n, args.seed)
-    import numba
 
     for name, r in ops.items():
         console.print(f"{name:28s} bit-identical {r['bit_identical_share']:.4%}  max rel diff {r['max_rel_diff']:.2e}")
