@@ -124,6 +124,11 @@ class _PolicyView:
     advisory: tuple[bool, bool, bool]
     bounds: dict[SNssai, tuple[int, int, int, int, int, int]]
 
+    @staticmethod
+    def of(policy: GuardrailPolicy, kind: str) -> _PolicyView:
+        adv = [policy.mode_for(k) is ApprovalMode.ADVISORY for k in _RISKS]
+        return _PolicyView(policy, policy.interval_for(kind), (adv[0], adv[1], adv[2]), {})
+
     def bounds_of(self, member: SNssai) -> tuple[int, int, int, int, int, int]:
         """(lower, upper) of min, max, dedicated, flattened."""
         got = self.bounds.get(member)
@@ -163,9 +168,7 @@ def prb_round(actions: Sequence[SlicePrbQuotaAction], contexts: Sequence[Context
         policy = ctx.policy
         view = views.get(id(policy))
         if view is None:
-            adv = [policy.mode_for(k) is ApprovalMode.ADVISORY for k in _RISKS]
-            view = _PolicyView(policy, policy.interval_for(action.kind), (adv[0], adv[1], adv[2]), {})
-            views[id(policy)] = view
+            view = views[id(policy)] = _PolicyView.of(policy, action.kind)
         scalars[i] = (ctx.now, policy.max_step_pp, view.interval_s, policy.medium_step_pp, policy.high_step_pp,
                       action.risk.rank)
         advisory[i] = view.advisory
@@ -238,11 +241,10 @@ def prb_round_of(requested: IntArray, present: BoolArray, current: IntArray, has
     bounds = np.empty((n_p, s, 3, 2), dtype=np.int64)
     bounds[..., 0], bounds[..., 1] = 0, 100
     for j, policy in enumerate(policies):
-        scalars[j] = (policy.max_step_pp, policy.interval_for("slice_prb_quota"), policy.medium_step_pp,
-                      policy.high_step_pp)
-        advisory[j] = [policy.mode_for(k) is ApprovalMode.ADVISORY for k in _RISKS]
+        view = _PolicyView.of(policy, "slice_prb_quota")
+        scalars[j] = (policy.max_step_pp, view.interval_s, policy.medium_step_pp, policy.high_step_pp)
+        advisory[j] = view.advisory
         if policy.slice_bounds:
-            view = _PolicyView(policy, 0.0, (False, False, False), {})
             bounds[j] = np.array([view.bounds_of(m) for m in members], dtype=np.int64).reshape(s, 3, 2)
     sc = scalars[policy_of]
     bnd = bounds[policy_of]

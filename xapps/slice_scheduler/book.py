@@ -14,6 +14,7 @@ first sight and grow by doubling; a forgotten cell's row is reused.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 
@@ -143,7 +144,7 @@ class SliceBook:
         if r is None or not self.has_previous[r]:
             return None
         return {k: int(v) for k, v in zip(self.keys, self.previous[r, :len(self.keys)].tolist(), strict=True)
-                if v == v}
+                if not math.isnan(v)}
 
     def guard_state(self, cell_key: str) -> GuardrailState:
         """What the guardrail knows of the cell, as the :class:`GuardrailState` :func:`nextric.guardrail.check`
@@ -158,7 +159,7 @@ class SliceBook:
             mn, mx, ded = self.current[r, c].tolist()
             quota[m] = RrmPolicy(m, mn, mx, ded)
             t = float(self.changed_at[r, c])
-            if t == t:
+            if not math.isnan(t):
                 last[prb_parameter(cell_key, m)] = t
         return GuardrailState(MappingProxyType({cell_key: MappingProxyType(quota)}), MappingProxyType(last))
 

@@ -144,8 +144,7 @@ def decide_round(book: SliceBook, cells: Sequence[RoundCell], now_s: float,
             groups[key] = [i]
         else:
             group.append(i)
-    for keys, _ in groups:
-        book.columns_of(keys)
+    columns = {keys: book.columns_of(keys) for keys, _ in groups}  # new slices get their columns first
     s = len(book.keys)
     present = np.zeros((b, s), dtype=bool)
     requested = np.zeros((b, s, 3), dtype=np.int64)
@@ -160,7 +159,7 @@ def decide_round(book: SliceBook, cells: Sequence[RoundCell], now_s: float,
         if not keys:
             continue
         ix = np.array(idx, dtype=np.int64)
-        cols = book.columns_of(keys)
+        cols = columns[keys]
         kpm, targets = kpm_targets_of(keys, [cells[i].observations for i in idx], [cells[i].slas for i in idx],
                                       [cells[i].n_prb for i in idx], [cells[i].plan for i in idx])
         prev = previous[ix[:, None], cols[None, :]]
