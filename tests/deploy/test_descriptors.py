@@ -14,9 +14,15 @@ import pytest
 from nextric.descriptor import default_schema_path, validate
 from tests.deploy.common import ROOT, components
 
-SCHEMA = default_schema_path(ROOT)  #: the O-RAN SC onboarder's schema (a clear error when it is not there)
 FOLDERS = sorted(p for p in (ROOT / "deploy" / "xapps").iterdir() if (p / "config-file.json").exists())
 PORTS = {"http": 8080, "rmr-data": 4560, "rmr-route": 4561}
+
+
+@pytest.fixture(scope="module")
+def schema() -> Path:
+    """The O-RAN SC onboarder's schema: a clear error in the tests that need it when it is not there (the rest of
+    the suite still runs)."""
+    return default_schema_path(ROOT)
 
 
 def test_every_xapp_component_has_a_descriptor() -> None:
@@ -26,8 +32,8 @@ def test_every_xapp_component_has_a_descriptor() -> None:
 
 
 @pytest.mark.parametrize("folder", FOLDERS, ids=lambda p: p.name)
-def test_descriptor(folder: Path) -> None:
-    assert validate(folder, SCHEMA) == []
+def test_descriptor(folder: Path, schema: Path) -> None:
+    assert validate(folder, schema) == []
     config = json.loads((folder / "config-file.json").read_text())
     (comp,) = [c for c in components().values() if c.get("descriptor") == folder.name]
     assert config["name"] == folder.name.replace("_", "-")
@@ -50,7 +56,7 @@ def test_descriptor(folder: Path) -> None:
     assert set(config["rmr"]["txMessages"]) == set(data["txMessages"])
 
 
-def test_validation_catches_a_broken_descriptor(tmp_path: Path) -> None:
+def test_validation_catches_a_broken_descriptor(tmp_path: Path, schema: Path) -> None:
     src = ROOT / "deploy" / "xapps" / "slice_scheduler"
     config = json.loads((src / "config-file.json").read_text())
     config["messaging"]["ports"][1]["port"] = 70000
@@ -59,7 +65,7 @@ def test_validation_catches_a_broken_descriptor(tmp_path: Path) -> None:
     config["controls"]["control_period_ms"] = 5
     (tmp_path / "config-file.json").write_text(json.dumps(config))
     (tmp_path / "schema.json").write_text((src / "schema.json").read_text())
-    problems = "\n".join(validate(tmp_path, SCHEMA))
+    problems = "\n".join(validate(tmp_path, schema))
     for expected in ("70000", "'tag' is a required property", "control_period_ms", "'policies' is a dependency"):
         assert expected in problems
 
